@@ -1,0 +1,26 @@
+import type { Database } from '../db/client';
+import type { EmailSender } from '../channels/email-sender';
+import type { SmsSender } from '../channels/sms-sender';
+import type { Translator } from '../locales';
+import type { Logger } from '../runtime/logger';
+import { createScheduleActivities } from './schedule';
+import { createSendActivities } from './send-reminder';
+
+export interface ActivityDeps {
+  db: Database;
+  sms: SmsSender;
+  email: EmailSender;
+  translator: Translator;
+  /** Base URL of the secure pickup page that messages link to. */
+  publicUrl: string;
+  log: Logger;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createScheduleActivities(deps),
+    ...createSendActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

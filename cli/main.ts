@@ -1,0 +1,42 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config';
+import { demoRemindCommand, type RemindOptions } from './demo';
+import { CliError } from './output';
+import { provisionCommand } from './provision';
+
+const program = new Command('carebell')
+  .description('Operate carebell: provisioning, demos and maintenance.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('provision')
+  .description('find or build the Temporal dev server and time-skipping test server (cached per user)')
+  .option('--json', 'print the result as JSON')
+  .action((options: { json?: boolean }) => provisionCommand(loadConfig(), options));
+
+const demo = program.command('demo').description('try carebell against the running `npm start`');
+demo
+  .command('remind')
+  .description('create (or reuse) a demo clinic and patient and send them a reminder')
+  .requiredOption('--name <name>', "patient's name")
+  .requiredOption('--phone <e164>', 'mobile number in E.164 form, e.g. +14155550123')
+  .requiredOption('--email <address>', 'email address')
+  .requiredOption('--dob <YYYY-MM-DD>', 'date of birth')
+  .addOption(new Option('--language <tag>', 'language of the message').default('en'))
+  .addOption(new Option('--channel <channel>', 'preferred channel').choices(['sms', 'email']).default('sms'))
+  .option('--time-zone <iana>', "patient's time zone", Intl.DateTimeFormat().resolvedOptions().timeZone)
+  .option('--in <duration>', 'when the reminder is due, from now: 30s, 5m, 1h30m, PT2M', '10s')
+  .option('--wait', 'wait until the message reached the provider; exit non-zero if it did not')
+  .option('--timeout <duration>', 'with --wait: give up after this long (default: due time + 2m)')
+  .option('--json', 'print the result as JSON')
+  .action((options: RemindOptions) => demoRemindCommand(loadConfig(), options));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const exitCode = error instanceof CliError ? error.exitCode : error instanceof ConfigError ? 2 : 1;
+  process.stderr.write(`carebell: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(exitCode);
+}

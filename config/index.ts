@@ -1,0 +1,217 @@
+// The only module that reads process.env. Everything else receives a validated Config.
+import path from 'node:path';
+import { isValidPhoneNumber } from 'libphonenumber-js';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+const flag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
+
+const envSchema = z
+  .object({
+    CAREBELL_DATA_DIR: z.string().trim().min(1).default('.carebell'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    CAREBELL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
+
+    DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    CAREBELL_POSTGRES_PORT: port.default(5433),
+
+    TEMPORAL_ADDRESS: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[\w.-]+:\d+$/, 'expected host:port')
+        .optional(),
+    ),
+    TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('carebell'),
+    TEMPORAL_API_KEY: optionalText,
+    TEMPORAL_TLS: flag,
+    TEMPORAL_TLS_CERT_PATH: optionalText,
+    TEMPORAL_TLS_KEY_PATH: optionalText,
+    TEMPORAL_TLS_CA_PATH: optionalText,
+    TEMPORAL_TLS_SERVER_NAME: optionalText,
+    CAREBELL_TEMPORAL_PORT: port.default(7233),
+    CAREBELL_TEMPORAL_UI_PORT: port.default(8233),
+    TEMPORAL_CLI_PATH: optionalText,
+    TEMPORAL_TEST_SERVER_PATH: optionalText,
+
+    TWILIO_ACCOUNT_SID: optionalText.pipe(
+      z
+        .string()
+        .regex(/^AC[0-9a-fA-F]{32}$/, 'expected AC followed by 32 hex digits')
+        .optional(),
+    ),
+    TWILIO_AUTH_TOKEN: optionalText,
+    TWILIO_FROM_NUMBER: optionalText.pipe(
+      z
+        .string()
+        .refine((value) => isValidPhoneNumber(value), 'expected an E.164 phone number such as +15005550006')
+        .optional(),
+    ),
+    TWILIO_MESSAGING_SERVICE_SID: optionalText.pipe(
+      z
+        .string()
+        .regex(/^MG[0-9a-fA-F]{32}$/, 'expected MG followed by 32 hex digits')
+        .optional(),
+    ),
+    TWILIO_API_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    CAREBELL_SMS_PEER_PORT: port.default(8026),
+
+    SMTP_URL: optionalText.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
+    SMTP_FROM: optionalText.pipe(z.email().optional()),
+    SMTP_CA_FILE: optionalText,
+    CAREBELL_SMTP_PEER_PORT: port.default(2526),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TWILIO_ACCOUNT_SID) {
+      if (!env.TWILIO_AUTH_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TWILIO_AUTH_TOKEN'],
+          message: 'required when TWILIO_ACCOUNT_SID is set',
+        });
+      }
+      if (!env.TWILIO_FROM_NUMBER && !env.TWILIO_MESSAGING_SERVICE_SID) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TWILIO_FROM_NUMBER'],
+          message:
+            'TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required when TWILIO_ACCOUNT_SID is set',
+        });
+      }
+    } else if (env.TWILIO_AUTH_TOKEN || env.TWILIO_FROM_NUMBER || env.TWILIO_MESSAGING_SERVICE_SID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TWILIO_ACCOUNT_SID'],
+        message: 'required when any other TWILIO_ setting is set',
+      });
+    }
+    if (env.SMTP_URL && !env.SMTP_FROM) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_FROM'], message: 'required when SMTP_URL is set' });
+    }
+    if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS_KEY_PATH'],
+        message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together',
+      });
+    }
+  });
+
+export interface TwilioSettings {
+  accountSid: string;
+  authToken: string;
+  fromNumber?: string;
+  messagingServiceSid?: string;
+  /** Sends the SDK's requests here instead of api.twilio.com (the local peer, or a regional proxy). */
+  apiBaseUrl?: string;
+}
+
+export interface SmtpSettings {
+  url: string;
+  from: string;
+  /** PEM bundle trusted in addition to the system roots, e.g. the local peer's self-signed certificate. */
+  caFile?: string;
+}
+
+export interface TemporalSettings {
+  address?: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey?: string;
+  tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+}
+
+export interface Config {
+  dataDir: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  publicUrl: string;
+  databaseUrl?: string;
+  temporal: TemporalSettings;
+  twilio?: TwilioSettings;
+  smtp?: SmtpSettings;
+  /** Ports and binaries of the embedded default, used only when the real service is not configured. */
+  embedded: {
+    postgresPort: number;
+    temporalPort: number;
+    temporalUiPort: number;
+    smsPeerPort: number;
+    smtpPeerPort: number;
+    temporalCliPath?: string;
+    temporalTestServerPath?: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const useTls =
+    e.TEMPORAL_TLS ||
+    Boolean(e.TEMPORAL_API_KEY) ||
+    Boolean(e.TEMPORAL_TLS_CERT_PATH) ||
+    Boolean(e.TEMPORAL_TLS_CA_PATH);
+  return {
+    dataDir: path.resolve(e.CAREBELL_DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    publicUrl: e.CAREBELL_PUBLIC_URL.replace(/\/$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: useTls
+        ? {
+            certPath: e.TEMPORAL_TLS_CERT_PATH,
+            keyPath: e.TEMPORAL_TLS_KEY_PATH,
+            caPath: e.TEMPORAL_TLS_CA_PATH,
+            serverName: e.TEMPORAL_TLS_SERVER_NAME,
+          }
+        : undefined,
+    },
+    twilio: e.TWILIO_ACCOUNT_SID
+      ? {
+          accountSid: e.TWILIO_ACCOUNT_SID,
+          authToken: e.TWILIO_AUTH_TOKEN!,
+          fromNumber: e.TWILIO_FROM_NUMBER,
+          messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
+          apiBaseUrl: e.TWILIO_API_BASE_URL,
+        }
+      : undefined,
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM!, caFile: e.SMTP_CA_FILE } : undefined,
+    embedded: {
+      postgresPort: e.CAREBELL_POSTGRES_PORT,
+      temporalPort: e.CAREBELL_TEMPORAL_PORT,
+      temporalUiPort: e.CAREBELL_TEMPORAL_UI_PORT,
+      smsPeerPort: e.CAREBELL_SMS_PEER_PORT,
+      smtpPeerPort: e.CAREBELL_SMTP_PEER_PORT,
+      temporalCliPath: e.TEMPORAL_CLI_PATH,
+      temporalTestServerPath: e.TEMPORAL_TEST_SERVER_PATH,
+    },
+  };
+}
+
+/** The user's cache directory for provisioned binaries; outside any checkout so fresh clones reuse it. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(env.HOME || '/tmp', '.cache');
+  return path.join(base, 'carebell');
+}

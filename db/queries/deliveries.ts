@@ -1,0 +1,68 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../client';
+import { deliveries, type Channel, type Delivery, type DeliveryStatus } from '../schema';
+
+export interface DeliveryClaim {
+  clinicId: string;
+  patientId: string;
+  idempotencyKey: string;
+  template: string;
+  dueAt: Date;
+}
+
+/** Returns the delivery for this key, creating it (pending) if this is the first attempt. */
+export async function claimDelivery(db: Database, claim: DeliveryClaim): Promise<Delivery> {
+  const [created] = await db.insert(deliveries).values(claim).onConflictDoNothing().returning();
+  if (created) return created;
+  const [existing] = await db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.clinicId, claim.clinicId), eq(deliveries.idempotencyKey, claim.idempotencyKey)));
+  if (!existing) throw new Error(`delivery ${claim.idempotencyKey} exists under another clinic`);
+  return existing;
+}
+
+/** Records that a provider call is about to happen, so a retry knows the outcome may be ambiguous. */
+export async function recordAttempt(
+  db: Database,
+  deliveryId: string,
+  values: { channel: Channel; language: string },
+): Promise<void> {
+  await db
+    .update(deliveries)
+    .set({ ...values, attempts: sql`${deliveries.attempts} + 1`, lastAttemptAt: new Date() })
+    .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending')));
+}
+
+export async function completeDelivery(
+  db: Database,
+  deliveryId: string,
+  outcome: {
+    status: Exclude<DeliveryStatus, 'pending'>;
+    channel?: Channel;
+    providerMessageId?: string;
+    reason?: string;
+  },
+): Promise<Delivery> {
+  const [row] = await db
+    .update(deliveries)
+    .set({ ...outcome, completedAt: new Date() })
+    .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending')))
+    .returning();
+  if (row) return row;
+  // Already completed by an earlier attempt: that outcome stands.
+  const [existing] = await db.select().from(deliveries).where(eq(deliveries.id, deliveryId));
+  return existing!;
+}
+
+export async function getDeliveryByKey(
+  db: Database,
+  clinicId: string,
+  idempotencyKey: string,
+): Promise<Delivery | undefined> {
+  const [row] = await db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.idempotencyKey, idempotencyKey)));
+  return row;
+}

@@ -1,0 +1,64 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Workflow code is replayed by Temporal and must stay deterministic: no Node builtins, no I/O, no clocks
+// or time-zone libraries (those belong in activities).
+const forbiddenInWorkflows = [
+  ...builtinModules,
+  ...builtinModules.map((name) => `node:${name}`),
+  'postgres',
+  'drizzle-orm',
+  'twilio',
+  'nodemailer',
+  'smtp-server',
+  'i18next',
+  'luxon',
+  'pino',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.carebell/', 'db/migrations/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.map((name) => ({
+            name,
+            message: 'Workflows must be deterministic: do I/O and time-zone work in an activity.',
+            allowTypeImports: true,
+          })),
+          patterns: [
+            {
+              group: ['drizzle-orm/*', '**/db/**', '**/channels/**'],
+              message: 'No I/O in workflows.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+);

@@ -1,0 +1,58 @@
+// Message catalogues: locales/<language>/<template>.json, loaded once per process.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import i18next, { type Resource, type ResourceLanguage, type TFunction } from 'i18next';
+
+const localesDir = path.dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_LANGUAGE = 'en';
+
+export function supportedLanguages(): string[] {
+  return fs
+    .readdirSync(localesDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+}
+
+function loadResources(): Resource {
+  const resources: Resource = {};
+  for (const language of supportedLanguages()) {
+    const dir = path.join(localesDir, language);
+    resources[language] = Object.fromEntries(
+      fs
+        .readdirSync(dir)
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => [
+          path.basename(file, '.json'),
+          JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as ResourceLanguage,
+        ]),
+    );
+  }
+  return resources;
+}
+
+export interface Translator {
+  /** Translator for a BCP 47 tag; falls back from es-MX to es, then to English. */
+  forLanguage(language: string): { t: TFunction; language: string };
+}
+
+export async function createTranslator(): Promise<Translator> {
+  const instance = i18next.createInstance();
+  const resources = loadResources();
+  await instance.init({
+    resources,
+    fallbackLng: DEFAULT_LANGUAGE,
+    // Messages are plain text (SMS, text email), never HTML.
+    interpolation: { escapeValue: false },
+    returnNull: false,
+    showSupportNotice: false,
+  });
+  return {
+    forLanguage(language) {
+      const t = instance.getFixedT(language);
+      const base = language.split('-')[0]!.toLowerCase();
+      return { t, language: base in resources ? base : DEFAULT_LANGUAGE };
+    },
+  };
+}

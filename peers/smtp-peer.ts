@@ -1,0 +1,113 @@
+// A local SMTP relay for development and tests: smtp-server offering STARTTLS with a self-signed
+// certificate (generated once, kept beside the messages), refusing mail over plaintext, and storing each
+// accepted message as an .eml file under its directory.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { generate } from 'selfsigned';
+import { SMTPServer } from 'smtp-server';
+
+export interface SmtpPeer {
+  port: number;
+  /** PEM of the certificate the peer presents; clients trust it through SMTP_CA_FILE. */
+  certFile: string;
+  messagesDir: string;
+  /** Raw RFC 5322 messages, oldest first. */
+  messages(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface SmtpPeerOptions {
+  port: number;
+  host?: string;
+  dir: string;
+  /** For tests only: a peer that never offers STARTTLS and accepts plaintext mail. */
+  withoutTls?: boolean;
+}
+
+export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer> {
+  const messagesDir = path.join(options.dir, 'messages');
+  await fs.mkdir(messagesDir, { recursive: true });
+  const { certFile, keyFile } = await ensureCertificate(path.join(options.dir, 'tls'));
+  const [cert, key] = await Promise.all([fs.readFile(certFile), fs.readFile(keyFile)]);
+
+  const server = new SMTPServer({
+    secure: false,
+    key,
+    cert,
+    hideSTARTTLS: options.withoutTls === true,
+    authOptional: true,
+    disabledCommands: options.withoutTls ? ['STARTTLS'] : [],
+    banner: 'carebell local SMTP peer',
+    logger: false,
+    onMailFrom(_address, session, callback) {
+      if (!options.withoutTls && !session.secure) {
+        callback(Object.assign(new Error('Must issue a STARTTLS command first'), { responseCode: 530 }));
+        return;
+      }
+      callback();
+    },
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const name = `${Date.now()}-${randomUUID()}.eml`;
+        const file = path.join(messagesDir, name);
+        fs.writeFile(`${file}.tmp`, Buffer.concat(chunks))
+          .then(() => fs.rename(`${file}.tmp`, file))
+          .then(() => callback(), callback);
+      });
+    },
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    certFile,
+    messagesDir,
+    async messages() {
+      const names = (await fs.readdir(messagesDir)).filter((name) => name.endsWith('.eml')).sort();
+      return Promise.all(names.map((name) => fs.readFile(path.join(messagesDir, name), 'utf8')));
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function ensureCertificate(dir: string): Promise<{ certFile: string; keyFile: string }> {
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  const exists = await fs
+    .access(certFile)
+    .then(() => fs.access(keyFile))
+    .then(
+      () => true,
+      () => false,
+    );
+  if (exists) return { certFile, keyFile };
+  await fs.mkdir(dir, { recursive: true });
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 5 * 365 * 24 * 3600 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
+  await fs.writeFile(keyFile, pems.private, { mode: 0o600 });
+  await fs.writeFile(certFile, pems.cert);
+  return { certFile, keyFile };
+}

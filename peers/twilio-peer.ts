@@ -1,0 +1,219 @@
+// A local stand-in for Twilio's Messages API, good enough for the real `twilio` SDK: it checks the
+// account's credentials, validates like Twilio (same error codes), records every message under its
+// directory (the outside world's copy, kept apart from the engine's state) and can be told to answer
+// 429 or 5xx to exercise retries.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { isValidPhoneNumber } from 'libphonenumber-js';
+
+export interface PeerMessage {
+  sid: string;
+  account_sid: string;
+  to: string;
+  from: string | null;
+  messaging_service_sid: string | null;
+  body: string;
+  status: string;
+  direction: string;
+  num_segments: string;
+  date_created: string;
+  date_sent: string | null;
+  date_updated: string;
+  error_code: null;
+  error_message: null;
+  price: null;
+  api_version: string;
+  uri: string;
+}
+
+export interface TwilioPeer {
+  url: string;
+  port: number;
+  messages(): PeerMessage[];
+  /** The next `count` requests to the Messages API are answered with this HTTP status. */
+  failNext(status: 429 | 500 | 503, count?: number): void;
+  close(): Promise<void>;
+}
+
+export interface TwilioPeerOptions {
+  port: number;
+  host?: string;
+  dir: string;
+  accountSid: string;
+  authToken: string;
+}
+
+export async function startTwilioPeer(options: TwilioPeerOptions): Promise<TwilioPeer> {
+  await fs.mkdir(options.dir, { recursive: true });
+  const messages = await loadMessages(options.dir);
+  const faults: number[] = [];
+  const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
+  const base = `/2010-04-01/Accounts/${options.accountSid}/Messages`;
+
+  const server = http.createServer((request, response) => {
+    void handle(request, response).catch((error: unknown) => {
+      reply(response, 500, twilioError(500, 20500, `internal error: ${String(error)}`));
+    });
+  });
+
+  async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://peer');
+    if (url.pathname === '/_peer/messages' && request.method === 'GET') {
+      return reply(response, 200, { messages });
+    }
+    if (request.headers.authorization !== expectedAuth) {
+      return reply(response, 401, twilioError(401, 20003, 'Authentication Error - invalid username'));
+    }
+    if (!url.pathname.startsWith(base)) {
+      return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
+    }
+    const fault = faults.shift();
+    if (fault !== undefined) {
+      const code = fault === 429 ? 20429 : 20500;
+      return reply(
+        response,
+        fault,
+        twilioError(fault, code, fault === 429 ? 'Too Many Requests' : 'Internal Error'),
+      );
+    }
+    if (url.pathname === `${base}.json` && request.method === 'POST') {
+      return create(new URLSearchParams(await readBody(request)), response);
+    }
+    if (url.pathname === `${base}.json` && request.method === 'GET') {
+      return list(url.searchParams, response);
+    }
+    const single = url.pathname.match(new RegExp(`^${base}/(SM[0-9a-f]{32})\\.json$`));
+    const found = single && messages.find((message) => message.sid === single[1]);
+    if (found && request.method === 'GET') return reply(response, 200, found);
+    return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
+  }
+
+  async function create(form: URLSearchParams, response: http.ServerResponse): Promise<void> {
+    const to = form.get('To') ?? '';
+    const from = form.get('From');
+    const service = form.get('MessagingServiceSid');
+    const body = form.get('Body') ?? '';
+    if (!to) return reply(response, 400, twilioError(400, 21604, "A 'To' phone number is required."));
+    if (!isValidPhoneNumber(to)) {
+      return reply(
+        response,
+        400,
+        twilioError(400, 21211, `The 'To' number ${'*'.repeat(4)} is not a valid phone number.`),
+      );
+    }
+    if (!from && !service) {
+      return reply(response, 400, twilioError(400, 21603, "A 'From' phone number is required."));
+    }
+    if (!body) return reply(response, 400, twilioError(400, 21602, 'Message body is required.'));
+    if (body.length > 1600) {
+      return reply(
+        response,
+        400,
+        twilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'),
+      );
+    }
+    const now = new Date().toUTCString();
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const message: PeerMessage = {
+      sid,
+      account_sid: options.accountSid,
+      to,
+      from: from ?? null,
+      messaging_service_sid: service ?? null,
+      body,
+      status: 'sent',
+      direction: 'outbound-api',
+      num_segments: String(Math.ceil(body.length / 153) || 1),
+      date_created: now,
+      date_sent: now,
+      date_updated: now,
+      error_code: null,
+      error_message: null,
+      price: null,
+      api_version: '2010-04-01',
+      uri: `${base}/${sid}.json`,
+    };
+    // Persist before answering: once the SDK sees a sid, the message exists in the outside world.
+    const file = path.join(options.dir, `${sid}.json`);
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(message, null, 2));
+    await fs.rename(`${file}.tmp`, file);
+    messages.push(message);
+    reply(response, 201, { ...message, status: 'queued', date_sent: null });
+  }
+
+  function list(query: URLSearchParams, response: http.ServerResponse): void {
+    const to = query.get('To');
+    const sentAfter = query.get('DateSent>');
+    const pageSize = Number(query.get('PageSize') ?? 50);
+    const selected = messages
+      .filter((message) => !to || message.to === to)
+      .filter(
+        (message) =>
+          !sentAfter ||
+          (message.date_sent !== null && new Date(message.date_sent) >= floorToSecond(sentAfter)),
+      )
+      .slice(0, pageSize);
+    reply(response, 200, {
+      messages: selected,
+      page: 0,
+      page_size: pageSize,
+      start: 0,
+      end: Math.max(selected.length - 1, 0),
+      uri: `${base}.json`,
+      first_page_uri: `${base}.json?PageSize=${pageSize}&Page=0`,
+      next_page_uri: null,
+      previous_page_uri: null,
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    messages: () => [...messages],
+    failNext(status, count = 1) {
+      for (let i = 0; i < count; i++) faults.push(status);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// Twilio's date filters have second precision; RFC 2822 dates drop the milliseconds.
+function floorToSecond(value: string): Date {
+  const date = new Date(value);
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+async function loadMessages(dir: string): Promise<PeerMessage[]> {
+  const names = (await fs.readdir(dir)).filter((name) => /^SM[0-9a-f]{32}\.json$/.test(name));
+  const messages = await Promise.all(
+    names.map(async (name) => JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as PeerMessage),
+  );
+  return messages.sort((a, b) => Date.parse(a.date_created) - Date.parse(b.date_created));
+}
+
+function twilioError(status: number, code: number, message: string) {
+  return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
+}
+
+function reply(response: http.ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function readBody(request: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createSmtpEmailSender } from '../channels/smtp-email';
+import { createTwilioSmsSender } from '../channels/twilio-sms';
+import { connectDatabase } from '../db/client';
+import { createTranslator } from '../locales';
+import type { Logger } from './logger';
+import type { Endpoints } from './services';
+import { temporalConnectionOptions } from './temporal-connection';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Stops polling, lets in-flight activities finish, then closes connections. */
+  shutdown: () => Promise<void>;
+  /** Resolves when the worker has stopped, rejects if it failed. */
+  done: Promise<void>;
+}
+
+export async function startWorker(
+  endpoints: Endpoints,
+  options: { publicUrl: string; log: Logger },
+): Promise<RunningWorker> {
+  const database = connectDatabase(endpoints.databaseUrl);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(endpoints.temporal));
+  const worker = await Worker.create({
+    connection,
+    namespace: endpoints.temporal.namespace,
+    taskQueue: endpoints.temporal.taskQueue,
+    workflowsPath,
+    activities: createActivities({
+      db: database.db,
+      sms: createTwilioSmsSender(endpoints.twilio),
+      email: createSmtpEmailSender(endpoints.smtp),
+      translator: await createTranslator(),
+      publicUrl: options.publicUrl,
+      log: options.log,
+    }),
+    shutdownGraceTime: '10 seconds',
+  });
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await database.close();
+  });
+  return {
+    worker,
+    done,
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { reminderWorkflow } from './reminder';
