@@ -16,6 +16,12 @@ export function localTimeToEpochMs(date: string, time: string, timeZone: string)
       'InvalidDueTime',
     );
   }
+  // Luxon resolves an ambiguous wall time to the later instant; a reminder should not come an hour late.
+  const wall = local.toFormat("yyyy-MM-dd'T'HH:mm");
+  for (const minutes of [60, 30]) {
+    const earlier = local.minus({ minutes });
+    if (earlier.toFormat("yyyy-MM-dd'T'HH:mm") === wall) return earlier.toMillis();
+  }
   return local.toMillis();
 }
 

@@ -52,6 +52,8 @@ function toChannelError(error: unknown): ChannelError {
   const smtp = error as { code?: string; responseCode?: number };
   // 5xx replies about the recipient are final; 4xx and connection problems may pass.
   const permanent = smtp.responseCode !== undefined && smtp.responseCode >= 500 && smtp.code === 'EENVELOPE';
-  const code = smtp.responseCode ? `smtp-${smtp.responseCode}` : `smtp-${smtp.code ?? 'unknown'}`;
+  // Connection-level codes (ETLS, ECONNECTION, ...) say more than the reply code that came with them.
+  const envelope = smtp.code === undefined || smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE';
+  const code = `smtp-${(envelope ? smtp.responseCode : smtp.code) ?? 'unknown'}`;
   return new ChannelError(`SMTP hand-off failed: ${code}`, code, permanent, { cause: error });
 }

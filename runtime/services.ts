@@ -16,8 +16,9 @@ export interface Endpoints {
   databaseUrl: string;
   temporal: TemporalTarget;
   temporalUiUrl?: string;
-  twilio: TwilioSettings;
-  smtp: SmtpSettings;
+  /** Unset only for a deployment that does not send (the test harness, the CLI on its own). */
+  twilio?: TwilioSettings;
+  smtp?: SmtpSettings;
   peers?: { smsUrl: string; smtpPort: number; dir: string };
 }
 
@@ -33,6 +34,8 @@ export interface StartOptions {
   /** Use the configured fixed ports for embedded parts, or pick free ones (tests). */
   fixedPorts: boolean;
   progress: (line: string) => void;
+  /** Start the local SMS and SMTP peers for channels that configuration leaves unset (default true). */
+  localPeers?: boolean;
 }
 
 export async function startServices(config: Config, options: StartOptions): Promise<Services> {
@@ -83,7 +86,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
     }
 
     let peers: LocalPeers | undefined;
-    if (!config.twilio || !config.smtp) {
+    if ((!config.twilio || !config.smtp) && options.localPeers !== false) {
       options.progress('starting local SMS and SMTP peers');
       peers = await startLocalPeers({
         dir: path.join(config.dataDir, 'peers'),
@@ -98,8 +101,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
         databaseUrl,
         temporal,
         temporalUiUrl,
-        twilio: config.twilio ?? peers!.twilio,
-        smtp: config.smtp ?? peers!.smtpSettings,
+        twilio: config.twilio ?? peers?.twilio,
+        smtp: config.smtp ?? peers?.smtpSettings,
         peers: peers && {
           smsUrl: peers.sms.url,
           smtpPort: peers.smtp.port,
@@ -161,9 +164,8 @@ export async function joinEndpoints(
     return {
       databaseUrl: config.databaseUrl,
       temporal: { ...config.temporal, address: config.temporal.address },
-      // Only a worker sends; a caller that asked for no channels never reads these.
-      twilio: config.twilio!,
-      smtp: config.smtp!,
+      twilio: config.twilio,
+      smtp: config.smtp,
     };
   }
   const running = await readEndpoints(config.dataDir);

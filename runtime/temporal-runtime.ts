@@ -11,6 +11,8 @@ export function installTemporalRuntime(log: Logger): void {
   Runtime.install({
     // Our processes own their shutdown order (worker, then servers); the SDK must not exit on its own.
     shutdownSignals: [],
+    // Core (Rust) logs join the same pino stream instead of writing to stderr on their own.
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
     logger: new DefaultLogger('WARN', (entry: LogEntry) => {
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
       temporalLog[level](entry.meta ?? {}, entry.message);

@@ -23,6 +23,9 @@ export async function startWorker(
   endpoints: Endpoints,
   options: { publicUrl: string; log: Logger },
 ): Promise<RunningWorker> {
+  if (!endpoints.twilio || !endpoints.smtp)
+    throw new Error('a worker needs both TWILIO_* and SMTP_* settings');
+  const { twilio, smtp } = endpoints;
   const database = connectDatabase(endpoints.databaseUrl);
   const connection = await NativeConnection.connect(temporalConnectionOptions(endpoints.temporal));
   const worker = await Worker.create({
@@ -32,8 +35,8 @@ export async function startWorker(
     workflowsPath,
     activities: createActivities({
       db: database.db,
-      sms: createTwilioSmsSender(endpoints.twilio),
-      email: createSmtpEmailSender(endpoints.smtp),
+      sms: createTwilioSmsSender(twilio),
+      email: createSmtpEmailSender(smtp),
       translator: await createTranslator(),
       publicUrl: options.publicUrl,
       log: options.log,

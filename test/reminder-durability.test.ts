@@ -1,0 +1,192 @@
+// Exactly-once in effect, on the real Temporal dev server: duplicate triggers, provider outages, ambiguous
+// provider calls and a worker killed with SIGKILL in the middle of a reminder.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import readline from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { NativeConnection } from '@temporalio/worker';
+import { getDeliveryByKey } from '../db/queries/deliveries';
+import { startReminder } from '../runtime/reminders';
+import type { ReminderInput, ReminderResult } from '../workflows/reminder-types';
+import { activitiesFor, createPatient, createTestWorker } from './support/fixtures';
+import {
+  createTestDatabase,
+  startTestPeers,
+  tempDir,
+  temporalAddress,
+  uniqueTaskQueue,
+} from './support/harness';
+
+describe('reminder durability on the Temporal dev server', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let peers: Awaited<ReturnType<typeof startTestPeers>>;
+  let connection: Connection;
+  let nativeConnection: NativeConnection;
+  let client: Client;
+
+  before(async () => {
+    [database, peers] = await Promise.all([createTestDatabase(), startTestPeers()]);
+    connection = await Connection.connect({ address: temporalAddress() });
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
+    client = new Client({ connection });
+  });
+  after(async () => {
+    await connection?.close();
+    await nativeConnection?.close();
+    await peers?.stop();
+    await database?.close();
+  });
+
+  const reminder = (
+    patient: { clinicId: string; patientId: string },
+    milliseconds: number,
+  ): ReminderInput => ({
+    ...patient,
+    journey: 'refill',
+    episode: randomUUID(),
+    template: 'reminder',
+    due: { kind: 'after', milliseconds },
+  });
+  const messagesTo = (phone: string) => peers.sms.messages().filter((message) => message.to === phone);
+
+  it('starts one workflow for a duplicate trigger, running or finished', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550201' });
+    const taskQueue = uniqueTaskQueue('dup');
+    const input = reminder(patient, 500);
+    const first = await startReminder(client, taskQueue, input);
+    const second = await startReminder(client, taskQueue, input);
+    assert.equal(second.workflowId, first.workflowId);
+    const runId = (await first.describe()).runId;
+    assert.equal((await second.describe()).runId, runId);
+
+    const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers);
+    await worker.runUntil(first.result());
+    const third = await startReminder(client, taskQueue, input);
+    assert.equal((await third.describe()).runId, runId, 'a finished reminder is not started again');
+    assert.equal(messagesTo('+14155550201').length, 1);
+  });
+
+  it('retries through provider outages and still sends once', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550202' });
+    const taskQueue = uniqueTaskQueue('outage');
+    peers.sms.failNext(503, 1);
+    peers.sms.failNext(429, 1);
+    const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers);
+    const handle = await startReminder(client, taskQueue, reminder(patient, 0));
+    const result = await worker.runUntil(handle.result());
+    assert.equal(result.status, 'sent');
+    assert.equal(messagesTo('+14155550202').length, 1);
+    const delivery = await getDeliveryByKey(database.db, patient.clinicId, `${handle.workflowId}:send`);
+    assert.equal(delivery?.attempts, 3, 'two refused attempts, then the one that went through');
+  });
+
+  it('does not send again when the activity is retried after it already sent', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550203' });
+    const activities = await activitiesFor(database.db, peers);
+    const input = {
+      ...patient,
+      template: 'reminder',
+      dueAt: Date.now(),
+      idempotencyKey: `test:${randomUUID()}:send`,
+    };
+    const environment = new MockActivityEnvironment();
+    const first = await environment.run(activities.sendReminder, input);
+    const again = await environment.run(activities.sendReminder, input);
+    assert.deepEqual(again, first);
+    assert.equal(messagesTo('+14155550203').length, 1);
+  });
+
+  it('asks the provider before resending when an earlier attempt died mid-call', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550204' });
+    const activities = await activitiesFor(database.db, peers);
+    const input = {
+      ...patient,
+      template: 'reminder',
+      dueAt: Date.now(),
+      idempotencyKey: `test:${randomUUID()}:send`,
+    };
+    const environment = new MockActivityEnvironment();
+    // Reproduce the crash window: a first attempt recorded itself and reached the provider, then died
+    // before completing the row.
+    await environment.run(activities.sendReminder, input);
+    const delivery = await getDeliveryByKey(database.db, patient.clinicId, input.idempotencyKey);
+    await database.db.execute(
+      `update deliveries set status = 'pending', completed_at = null, provider_message_id = null where id = '${delivery!.id}'`,
+    );
+    const retried = (await environment.run(activities.sendReminder, input)) as ReminderResult;
+    assert.equal(retried.status, 'sent');
+    assert.equal(retried.providerMessageId, delivery!.providerMessageId, 'the earlier message was found');
+    assert.equal(messagesTo('+14155550204').length, 1);
+  });
+
+  it('survives a worker killed with SIGKILL mid-journey: a new worker sends exactly one message', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550205' });
+    const taskQueue = uniqueTaskQueue('kill');
+    const dataDir = await tempDir('kill');
+    const workerEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CAREBELL_DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      TWILIO_ACCOUNT_SID: peers.twilio.accountSid,
+      TWILIO_AUTH_TOKEN: peers.twilio.authToken,
+      TWILIO_FROM_NUMBER: peers.twilio.fromNumber,
+      TWILIO_API_BASE_URL: peers.twilio.apiBaseUrl,
+      SMTP_URL: peers.smtpSettings.url,
+      SMTP_FROM: peers.smtpSettings.from,
+      SMTP_CA_FILE: peers.smtpSettings.caFile,
+    };
+
+    const first = await spawnWorker(workerEnv);
+    const handle = await startReminder(client, taskQueue, reminder(patient, 6_000));
+    await waitFor(async () => {
+      const history = await handle.fetchHistory();
+      return history.events?.some((event) => event.timerStartedEventAttributes) ?? false;
+    }, 'the reminder to start its timer');
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    assert.equal(messagesTo('+14155550205').length, 0, 'nothing was sent before the kill');
+
+    const second = await spawnWorker(workerEnv);
+    try {
+      const result = await handle.result();
+      assert.equal(result.status, 'sent');
+      assert.equal(messagesTo('+14155550205').length, 1);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((resolve) => second.once('exit', resolve));
+    }
+  });
+});
+
+async function spawnWorker(env: Record<string, string | undefined>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/worker.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error('worker did not start within 60s')), 60_000);
+    lines.on('line', (line) => {
+      if (line.includes('"worker running"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+  return child;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

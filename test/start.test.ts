@@ -1,0 +1,194 @@
+// `npm start` as a user runs it: ready line, the CLI demo for SMS and email, a clean SIGTERM with no
+// process left behind, and a second start on the same data dir that still has the earlier work.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { connectDatabase } from '../db/client';
+import { getDeliveryByKey } from '../db/queries/deliveries';
+import { freePort } from '../runtime/free-port';
+import { tempDir } from './support/harness';
+
+interface Started {
+  child: ChildProcess;
+  output: string[];
+}
+
+describe('npm start (embedded default)', () => {
+  let dataDir: string;
+  let env: Record<string, string | undefined>;
+  const running = new Set<ChildProcess>();
+
+  before(async () => {
+    dataDir = await tempDir('start');
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
+      TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
+      CAREBELL_DATA_DIR: dataDir,
+      CAREBELL_POSTGRES_PORT: String(await freePort()),
+      CAREBELL_TEMPORAL_PORT: String(await freePort()),
+      CAREBELL_TEMPORAL_UI_PORT: String(await freePort()),
+      CAREBELL_SMS_PEER_PORT: String(await freePort()),
+      CAREBELL_SMTP_PEER_PORT: String(await freePort()),
+    };
+  });
+  after(async () => {
+    // A failed assertion must not leave a carebell (and its PostgreSQL) running.
+    for (const child of running) await stop({ child, output: [] });
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<Started> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'processes/start.ts'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const output: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready after 120s:\n${output.join('')}`)), 120_000);
+      const collect = (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (/^carebell ready/m.test(output.join(''))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      child.once('exit', (code) =>
+        reject(new Error(`exited with ${code} before ready:\n${output.join('')}`)),
+      );
+    });
+    return { child, output };
+  }
+
+  async function stop({ child }: Started): Promise<number | null> {
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  function carebell(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['bin/carebell.js', ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  const demo = (channel: 'sms' | 'email') =>
+    carebell(
+      'demo',
+      'remind',
+      '--name',
+      'Ada Lovelace',
+      '--phone',
+      '+14155550301',
+      '--email',
+      'ada@example.com',
+      '--dob',
+      '1985-12-10',
+      '--language',
+      'es',
+      '--channel',
+      channel,
+      '--in',
+      '1s',
+      '--wait',
+      '--json',
+    );
+
+  it('refuses a demo when nothing is running, saying why', async () => {
+    const result = await demo('sms');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no carebell is running on .*: start one with `npm start`/);
+  });
+
+  it('runs, sends by SMS and email through the CLI, stops cleanly and keeps its state', async () => {
+    const first = await start();
+    const sms = await demo('sms');
+    assert.equal(sms.code, 0, sms.stderr);
+    const smsResult = JSON.parse(sms.stdout) as {
+      workflowId: string;
+      clinicId: string;
+      delivery: { status: string; channel: string; providerMessageId: string };
+      atPeer: boolean;
+    };
+    assert.equal(smsResult.delivery.status, 'sent');
+    assert.equal(smsResult.delivery.channel, 'sms');
+    assert.equal(smsResult.atPeer, true);
+
+    const email = await demo('email');
+    assert.equal(email.code, 0, email.stderr);
+    const emailResult = JSON.parse(email.stdout) as { delivery: { channel: string }; atPeer: boolean };
+    assert.equal(emailResult.delivery.channel, 'email');
+    assert.equal(emailResult.atPeer, true);
+
+    const runtime = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as {
+      databaseUrl: string;
+    };
+    assert.equal(await stop(first), 0, first.output.join(''));
+    assert.match(first.output.join(''), /carebell: stopped/);
+    await assertNothingLeft(dataDir, env);
+
+    const second = await start();
+    try {
+      const connection = await Connection.connect({ address: `127.0.0.1:${env.CAREBELL_TEMPORAL_PORT}` });
+      const description = await new Client({ connection }).workflow
+        .getHandle(smsResult.workflowId)
+        .describe();
+      await connection.close();
+      assert.equal(description.status.name, 'COMPLETED');
+      const database = connectDatabase(runtime.databaseUrl, { max: 1 });
+      const delivery = await getDeliveryByKey(
+        database.db,
+        smsResult.clinicId,
+        `${smsResult.workflowId}:send`,
+      );
+      await database.close();
+      assert.equal(delivery?.providerMessageId, smsResult.delivery.providerMessageId);
+    } finally {
+      assert.equal(await stop(second), 0);
+    }
+    await assertNothingLeft(dataDir, env);
+  });
+});
+
+async function assertNothingLeft(dataDir: string, env: Record<string, string | undefined>): Promise<void> {
+  await assert.rejects(
+    fs.access(path.join(dataDir, 'postgres', 'cluster', 'postmaster.pid')),
+    'PostgreSQL stopped',
+  );
+  await assert.rejects(fs.access(path.join(dataDir, 'runtime.json')), 'runtime.json removed');
+  for (const name of [
+    'CAREBELL_POSTGRES_PORT',
+    'CAREBELL_TEMPORAL_PORT',
+    'CAREBELL_SMS_PEER_PORT',
+    'CAREBELL_SMTP_PEER_PORT',
+  ]) {
+    assert.equal(await listening(Number(env[name])), false, `${name} is closed`);
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

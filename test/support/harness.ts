@@ -1,0 +1,65 @@
+// Access to the throw-away services that test/run.ts starts, plus per-file isolation on top of them.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import postgres from 'postgres';
+import { connectDatabase, migrateDatabase, type DatabaseHandle } from '../../db/client';
+import { createLogger } from '../../runtime/logger';
+import { startLocalPeers, type LocalPeers } from '../../runtime/local-peers';
+import { installTemporalRuntime } from '../../runtime/temporal-runtime';
+
+export const testLog = createLogger('silent');
+installTemporalRuntime(createLogger('error'));
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through \`npm test\` (test/run.ts)`);
+  return value;
+}
+
+export const temporalAddress = () => required('CAREBELL_TEST_TEMPORAL_ADDRESS');
+export const testServerPath = () => process.env.TEMPORAL_TEST_SERVER_PATH || undefined;
+
+/** A fresh, migrated database of its own on the shared throw-away cluster. */
+export async function createTestDatabase(): Promise<DatabaseHandle & { url: string }> {
+  const adminUrl = required('CAREBELL_TEST_DATABASE_URL');
+  const name = `test_${randomUUID().replaceAll('-', '')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  await migrateDatabase(url.toString());
+  const handle = connectDatabase(url.toString(), { max: 4 });
+  return { ...handle, url: url.toString() };
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), `carebell-${prefix}-`));
+}
+
+export async function startTestPeers(): Promise<LocalPeers & { dir: string }> {
+  const dir = await tempDir('peers');
+  const peers = await startLocalPeers({ dir, smsPort: 0, smtpPort: 0 });
+  return {
+    ...peers,
+    dir,
+    stop: async () => {
+      await peers.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  const pathToServer = testServerPath();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: {
+      executable: pathToServer ? { type: 'existing-path', path: pathToServer } : { type: 'cached-download' },
+    },
+  });
+}
+
+export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;
