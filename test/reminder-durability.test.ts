@@ -10,7 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { getDeliveryByKey } from '../db/queries/deliveries';
 import { startReminder } from '../runtime/reminders';
-import type { ReminderInput, ReminderResult } from '../workflows/reminder-types';
+import type { ReminderInput } from '../workflows/reminder-types';
 import { activitiesFor, createPatient, createTestWorker } from './support/fixtures';
 import {
   createTestDatabase,
@@ -92,9 +92,9 @@ describe('reminder durability on the Temporal dev server', () => {
       dueAt: Date.now(),
       idempotencyKey: `test:${randomUUID()}:send`,
     };
-    const environment = new MockActivityEnvironment();
-    const first = await environment.run(activities.sendReminder, input);
-    const again = await environment.run(activities.sendReminder, input);
+    const send = inActivityContext(activities.sendReminder.bind(activities));
+    const first = await send(input);
+    const again = await send(input);
     assert.deepEqual(again, first);
     assert.equal(messagesTo('+14155550203').length, 1);
   });
@@ -108,15 +108,15 @@ describe('reminder durability on the Temporal dev server', () => {
       dueAt: Date.now(),
       idempotencyKey: `test:${randomUUID()}:send`,
     };
-    const environment = new MockActivityEnvironment();
+    const send = inActivityContext(activities.sendReminder.bind(activities));
     // Reproduce the crash window: a first attempt recorded itself and reached the provider, then died
     // before completing the row.
-    await environment.run(activities.sendReminder, input);
+    await send(input);
     const delivery = await getDeliveryByKey(database.db, patient.clinicId, input.idempotencyKey);
     await database.db.execute(
       `update deliveries set status = 'pending', completed_at = null, provider_message_id = null where id = '${delivery!.id}'`,
     );
-    const retried = (await environment.run(activities.sendReminder, input)) as ReminderResult;
+    const retried = await send(input);
     assert.equal(retried.status, 'sent');
     assert.equal(retried.providerMessageId, delivery!.providerMessageId, 'the earlier message was found');
     assert.equal(messagesTo('+14155550204').length, 1);
@@ -170,7 +170,7 @@ async function spawnWorker(env: Record<string, string | undefined>): Promise<Chi
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout! });
+    const lines = readline.createInterface({ input: child.stdout });
     const timer = setTimeout(() => reject(new Error('worker did not start within 60s')), 60_000);
     lines.on('line', (line) => {
       if (line.includes('"worker running"')) {
@@ -189,4 +189,10 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Runs an activity function as Temporal would, with an activity context, outside any worker. */
+function inActivityContext<I, O>(activity: (input: I) => Promise<O>): (input: I) => Promise<O> {
+  const environment = new MockActivityEnvironment();
+  return (input) => environment.run<[I], O, typeof activity>(activity, input);
 }

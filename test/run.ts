@@ -47,7 +47,7 @@ const services = await startServices(config, {
   progress: say,
 });
 
-let exitCode = 1;
+let exitCode: number;
 try {
   const child = spawn(
     process.execPath,
