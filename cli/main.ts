@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { demoRemindCommand, type RemindOptions } from './demo';
 import { CliError } from './output';
+import { peersCommand, type PeersOptions } from './peers';
 import { provisionCommand } from './provision';
 
 const program = new Command('carebell')
@@ -31,6 +32,16 @@ demo
   .option('--timeout <duration>', 'with --wait: give up after this long (default: due time + 2m)')
   .option('--json', 'print the result as JSON')
   .action((options: RemindOptions) => demoRemindCommand(loadConfig(), options));
+
+program
+  .command('peers')
+  .description('run the local Twilio-compatible SMS peer and STARTTLS SMTP peer on their own')
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--sms-port <port>', 'port of the Twilio-compatible HTTP peer', '8026')
+  .option('--smtp-port <port>', 'port of the SMTP peer', '2526')
+  .option('--auth-token <token>', 'Twilio auth token the SMS peer accepts (default: random)')
+  .option('--json', 'print the settings a worker needs as JSON')
+  .action((options: PeersOptions) => peersCommand(loadConfig(), options));
 
 try {
   await program.parseAsync(process.argv);

@@ -21,20 +21,27 @@ export async function startLocalPeers(options: {
   dir: string;
   smsPort: number;
   smtpPort: number;
+  /** Loopback unless told otherwise (a container that serves other containers). */
+  host?: string;
+  /** A fresh random token unless given, so only this process's workers can use the SMS peer. */
+  authToken?: string;
 }): Promise<LocalPeers> {
-  const authToken = randomBytes(16).toString('hex');
+  const authToken = options.authToken ?? randomBytes(16).toString('hex');
   const sms = await startTwilioPeer({
     port: options.smsPort,
+    host: options.host,
     dir: path.join(options.dir, 'sms'),
     accountSid: LOCAL_ACCOUNT_SID,
     authToken,
   });
-  const smtp = await startSmtpPeer({ port: options.smtpPort, dir: path.join(options.dir, 'smtp') }).catch(
-    async (error: unknown) => {
-      await sms.close();
-      throw error;
-    },
-  );
+  const smtp = await startSmtpPeer({
+    port: options.smtpPort,
+    host: options.host,
+    dir: path.join(options.dir, 'smtp'),
+  }).catch(async (error: unknown) => {
+    await sms.close();
+    throw error;
+  });
   return {
     sms,
     smtp,
