@@ -11,8 +11,9 @@ export function installTemporalRuntime(log: Logger): void {
   Runtime.install({
     // Our processes own their shutdown order (worker, then servers); the SDK must not exit on its own.
     shutdownSignals: [],
-    // Core (Rust) logs join the same pino stream instead of writing to stderr on their own.
-    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    // Core (Rust) writes its own lines to stderr; errors only. (Forwarding them into pino would keep a
+    // polling timer alive and stop short-lived processes from exiting.)
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
     logger: new DefaultLogger('WARN', (entry: LogEntry) => {
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
       temporalLog[level](entry.meta ?? {}, entry.message);
