@@ -3,11 +3,14 @@ import type { EmailSender } from '../channels/email-sender';
 import type { SmsSender } from '../channels/sms-sender';
 import type { Translator } from '../locales';
 import type { Logger } from '../runtime/logger';
+import type { FieldCipher } from '../security/field-cipher';
 import { createScheduleActivities } from './schedule';
 import { createSendActivities } from './send-reminder';
 
 export interface ActivityDeps {
+  /** An application connection: every query runs inside withClinic(). */
   db: Database;
+  cipher: FieldCipher;
   sms: SmsSender;
   email: EmailSender;
   translator: Translator;

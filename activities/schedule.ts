@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DateTime } from 'luxon';
-import { getPatientWithContacts } from '../db/queries/patients';
+import { getPatient } from '../db/queries/patients';
+import { withClinic } from '../db/tenant';
 import type { DueSpec } from '../workflows/reminder-types';
 import type { ActivityDeps } from '.';
 
@@ -25,7 +26,7 @@ export function localTimeToEpochMs(date: string, time: string, timeZone: string)
   return local.toMillis();
 }
 
-export function createScheduleActivities({ db }: ActivityDeps) {
+export function createScheduleActivities({ db, cipher }: ActivityDeps) {
   return {
     /** When a reminder is due, as epoch milliseconds, reading the patient's current time zone. */
     async resolveDueTime(input: {
@@ -33,7 +34,9 @@ export function createScheduleActivities({ db }: ActivityDeps) {
       patientId: string;
       due: Extract<DueSpec, { kind: 'local-time' }>;
     }): Promise<number> {
-      const patient = await getPatientWithContacts(db, input.clinicId, input.patientId);
+      const patient = await withClinic(db, input.clinicId, (tx) =>
+        getPatient(tx, cipher, 'worker', input.clinicId, input.patientId),
+      );
       if (!patient)
         throw ApplicationFailure.nonRetryable('patient not found in this clinic', 'PatientNotFound');
       return localTimeToEpochMs(input.due.date, input.due.time, patient.timeZone);

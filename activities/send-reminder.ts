@@ -2,9 +2,16 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ChannelError } from '../channels/channel-error';
 import type { SentMessage } from '../channels/sms-sender';
 import { getClinic } from '../db/queries/clinics';
-import { claimDelivery, completeDelivery, recordAttempt } from '../db/queries/deliveries';
-import { getPatientWithContacts, type PatientWithContacts } from '../db/queries/patients';
+import {
+  claimDelivery,
+  completeDelivery,
+  recordAttempt,
+  type DeliveryOutcome,
+} from '../db/queries/deliveries';
+import { appendAudit } from '../db/queries/audit';
+import { getPatient, type PatientRecord } from '../db/queries/patients';
 import type { Channel, Clinic, Delivery } from '../db/schema';
+import { withClinic, type Transaction } from '../db/tenant';
 import type { ReminderResult } from '../workflows/reminder-types';
 import type { ActivityDeps } from '.';
 
@@ -16,27 +23,47 @@ export interface SendReminderInput {
   idempotencyKey: string;
 }
 
+const ACTOR = 'worker';
+
 // A retry that finds an attempt younger than this may be racing a provider call still in flight.
 const RECONCILE_LOOKBACK_MS = 5 * 60_000;
 
 export function createSendActivities(deps: ActivityDeps) {
-  const { db, log } = deps;
+  const { db, cipher, log } = deps;
+  const inClinic = <T>(input: { clinicId: string }, work: (tx: Transaction) => Promise<T>) =>
+    withClinic(db, input.clinicId, work);
 
-  async function loadRecipient(
-    input: SendReminderInput,
-  ): Promise<{ clinic: Clinic; patient: PatientWithContacts }> {
-    const [clinic, patient] = await Promise.all([
-      getClinic(db, input.clinicId),
-      getPatientWithContacts(db, input.clinicId, input.patientId),
-    ]);
-    if (!clinic || !patient) {
-      throw ApplicationFailure.nonRetryable('patient not found in this clinic', 'PatientNotFound');
-    }
-    return { clinic, patient };
+  /** Re-reads clinic and patient (preferences may have changed while the workflow slept) and claims the row. */
+  function prepare(input: SendReminderInput) {
+    return inClinic(input, async (tx) => {
+      const clinic = await getClinic(tx, input.clinicId);
+      const patient = clinic && (await getPatient(tx, cipher, ACTOR, input.clinicId, input.patientId));
+      if (!clinic || !patient) {
+        throw ApplicationFailure.nonRetryable('patient not found in this clinic', 'PatientNotFound');
+      }
+      const delivery = await claimDelivery(tx, { ...input, dueAt: new Date(input.dueAt) });
+      return { clinic, patient, delivery };
+    });
+  }
+
+  /** Completes the row and records the send in the audit log, in one transaction. */
+  function complete(input: SendReminderInput, deliveryId: string, outcome: DeliveryOutcome) {
+    return inClinic(input, async (tx) => {
+      const completed = await completeDelivery(tx, deliveryId, outcome);
+      await appendAudit(tx, {
+        actor: ACTOR,
+        clinicId: input.clinicId,
+        action: 'message.send',
+        objectType: 'delivery',
+        objectId: deliveryId,
+        outcome: completed.status === 'sent' || completed.status === 'delivered' ? 'success' : 'failure',
+      });
+      return completed;
+    });
   }
 
   /** The patient's preferred channel first, then any other channel they can be reached on. */
-  function channelOrder(patient: PatientWithContacts): { channel: Channel; address: string }[] {
+  function channelOrder(patient: PatientRecord): { channel: Channel; address: string }[] {
     const order: Channel[] = [patient.preferredChannel, patient.preferredChannel === 'sms' ? 'email' : 'sms'];
     return order.flatMap((channel) => {
       const contact = patient.contacts.find((candidate) => candidate.channel === channel);
@@ -44,7 +71,7 @@ export function createSendActivities(deps: ActivityDeps) {
     });
   }
 
-  function render(clinic: Clinic, patient: PatientWithContacts, delivery: Delivery, template: string) {
+  function render(clinic: Clinic, patient: PatientRecord, delivery: Delivery, template: string) {
     const { t, language } = deps.translator.forLanguage(patient.language);
     // Minimum necessary: the clinic's name and a link to the pickup page, where the patient proves who
     // they are before any detail is shown.
@@ -100,8 +127,7 @@ export function createSendActivities(deps: ActivityDeps) {
      * channel, render in the patient's language, hand off to the provider, complete the row.
      */
     async sendReminder(input: SendReminderInput): Promise<ReminderResult> {
-      const { clinic, patient } = await loadRecipient(input);
-      const delivery = await claimDelivery(db, { ...input, dueAt: new Date(input.dueAt) });
+      const { clinic, patient, delivery } = await prepare(input);
       if (delivery.status !== 'pending') return toResult(delivery);
 
       const channels = channelOrder(patient);
@@ -113,10 +139,12 @@ export function createSendActivities(deps: ActivityDeps) {
       const message = render(clinic, patient, delivery, input.template);
       let lastPermanent: ChannelError | undefined;
       for (const { channel, address } of channels) {
-        await recordAttempt(db, delivery.id, { channel, language: message.language });
+        await inClinic(input, (tx) =>
+          recordAttempt(tx, delivery.id, { channel, language: message.language }),
+        );
         try {
           const sent = await deliver(channel, address, message, delivery);
-          const completed = await completeDelivery(db, delivery.id, {
+          const completed = await complete(input, delivery.id, {
             status: sent.status === 'delivered' ? 'delivered' : 'sent',
             channel,
             providerMessageId: sent.providerMessageId,
@@ -152,8 +180,10 @@ export function createSendActivities(deps: ActivityDeps) {
 
     /** Closes a delivery that could not be handed off in time, so nothing due disappears silently. */
     async recordUnsentDelivery(input: SendReminderInput & { reason: string }): Promise<ReminderResult> {
-      const delivery = await claimDelivery(db, { ...input, dueAt: new Date(input.dueAt) });
-      return toResult(await completeDelivery(db, delivery.id, { status: 'failed', reason: input.reason }));
+      const delivery = await inClinic(input, (tx) =>
+        claimDelivery(tx, { ...input, dueAt: new Date(input.dueAt) }),
+      );
+      return toResult(await complete(input, delivery.id, { status: 'failed', reason: input.reason }));
     },
   };
 }

@@ -7,8 +7,12 @@ import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { connectDatabase, type Database } from '../db/client';
-import { findClinicByName, insertClinic } from '../db/queries/clinics';
-import { findPatientIdByContact, insertPatient, updatePatientPreferences } from '../db/queries/patients';
+import { getClinic, insertClinic } from '../db/queries/clinics';
+import { findPatientIdByContact, insertPatient, updatePatientProfile } from '../db/queries/patients';
+import { withClinic } from '../db/tenant';
+import { resolveKeyRing } from '../runtime/key-ring-source';
+import { createDataConverter } from '../security/data-converter';
+import { FieldCipher } from '../security/field-cipher';
 import { supportedLanguages } from '../locales';
 import { startReminder } from '../runtime/reminders';
 import { joinEndpoints, type Endpoints } from '../runtime/services';
@@ -17,7 +21,9 @@ import type { ReminderResult } from '../workflows/reminder-types';
 import { parseDuration } from './duration';
 import { CliError, printJson, progress } from './output';
 
-const DEMO_CLINIC = 'carebell demo clinic';
+// A fixed id, so every demo run finds the same clinic without listing clinics across tenants.
+const DEMO_CLINIC = { id: '00000000-0000-4000-8000-00000000de70', name: 'carebell demo clinic' };
+const ACTOR = 'cli:demo';
 
 const remindOptions = z.object({
   name: z.string().trim().min(1, 'must not be empty').max(200),
@@ -72,11 +78,17 @@ export async function demoRemindCommand(config: Config, raw: RemindOptions): Pro
     throw new CliError(error.message);
   });
 
+  const keyRing = await resolveKeyRing(config, { create: false });
+  const cipher = new FieldCipher(keyRing);
   const database = connectDatabase(endpoints.databaseUrl, { max: 2 });
   const connection = await Connection.connect(temporalConnectionOptions(endpoints.temporal));
   try {
-    const { clinicId, patientId } = await upsertDemoPatient(database.db, options);
-    const client = new Client({ connection, namespace: endpoints.temporal.namespace });
+    const { clinicId, patientId } = await upsertDemoPatient(database.db, cipher, options);
+    const client = new Client({
+      connection,
+      namespace: endpoints.temporal.namespace,
+      dataConverter: createDataConverter(keyRing),
+    });
     const handle = await startReminder(client, endpoints.temporal.taskQueue, {
       clinicId,
       patientId,
@@ -120,33 +132,31 @@ export async function demoRemindCommand(config: Config, raw: RemindOptions): Pro
   }
 }
 
-async function upsertDemoPatient(db: Database, options: z.output<typeof remindOptions>) {
-  const clinic =
-    (await findClinicByName(db, DEMO_CLINIC)) ??
-    (await insertClinic(db, { name: DEMO_CLINIC, timeZone: options.timeZone }));
-  const profile = {
-    name: options.name,
-    dateOfBirth: options.dob,
-    language: options.language,
-    timeZone: options.timeZone,
-    preferredChannel: options.channel,
-  };
-  const existing =
-    (await findPatientIdByContact(db, clinic.id, 'sms', options.phone)) ??
-    (await findPatientIdByContact(db, clinic.id, 'email', options.email));
-  if (existing) {
-    await updatePatientPreferences(db, clinic.id, existing, profile);
-    return { clinicId: clinic.id, patientId: existing };
-  }
-  const patient = await insertPatient(db, {
-    clinicId: clinic.id,
-    ...profile,
-    contacts: [
+async function upsertDemoPatient(db: Database, cipher: FieldCipher, options: z.output<typeof remindOptions>) {
+  return withClinic(db, DEMO_CLINIC.id, async (tx) => {
+    const clinicId =
+      (await getClinic(tx, DEMO_CLINIC.id))?.id ??
+      (await insertClinic(tx, { ...DEMO_CLINIC, timeZone: options.timeZone })).id;
+    const profile = {
+      name: options.name,
+      dateOfBirth: options.dob,
+      language: options.language,
+      timeZone: options.timeZone,
+      preferredChannel: options.channel,
+    };
+    const existing =
+      (await findPatientIdByContact(tx, cipher, clinicId, { channel: 'sms', address: options.phone })) ??
+      (await findPatientIdByContact(tx, cipher, clinicId, { channel: 'email', address: options.email }));
+    if (existing) {
+      await updatePatientProfile(tx, cipher, ACTOR, clinicId, existing, profile);
+      return { clinicId, patientId: existing };
+    }
+    const patientId = await insertPatient(tx, cipher, ACTOR, clinicId, profile, [
       { channel: 'sms', address: options.phone },
       { channel: 'email', address: options.email },
-    ],
+    ]);
+    return { clinicId, patientId };
   });
-  return { clinicId: clinic.id, patientId: patient.id };
 }
 
 async function waitForResult(

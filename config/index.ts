@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { isValidPhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
+import { parseKeyRingSpec, type KeyRing } from '../security/key-ring';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalText = z
@@ -68,6 +69,9 @@ const envSchema = z
     SMTP_FROM: optionalText.pipe(z.email().optional()),
     SMTP_CA_FILE: optionalText,
     CAREBELL_SMTP_PEER_PORT: port.default(2526),
+
+    CAREBELL_KEYRING: optionalText,
+    CAREBELL_BLIND_INDEX_KEY: optionalText,
   })
   .superRefine((env, ctx) => {
     if (env.TWILIO_ACCOUNT_SID) {
@@ -95,6 +99,25 @@ const envSchema = z
     }
     if (env.SMTP_URL && !env.SMTP_FROM) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_FROM'], message: 'required when SMTP_URL is set' });
+    }
+    if (Boolean(env.CAREBELL_KEYRING) !== Boolean(env.CAREBELL_BLIND_INDEX_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CAREBELL_BLIND_INDEX_KEY'],
+        message: 'CAREBELL_KEYRING and CAREBELL_BLIND_INDEX_KEY go together',
+      });
+    } else if (env.CAREBELL_KEYRING && env.CAREBELL_BLIND_INDEX_KEY) {
+      try {
+        parseKeyRingSpec(env.CAREBELL_KEYRING, env.CAREBELL_BLIND_INDEX_KEY);
+      } catch (error) {
+        const detail =
+          error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join('; ') : String(error);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['CAREBELL_KEYRING'],
+          message: `expected id:base64key[,id:base64key…] (${detail})`,
+        });
+      }
     }
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({
@@ -137,6 +160,8 @@ export interface Config {
   temporal: TemporalSettings;
   twilio?: TwilioSettings;
   smtp?: SmtpSettings;
+  /** From CAREBELL_KEYRING; unset, the embedded default keeps one in <data dir>/keyring.json. */
+  keyRing?: KeyRing;
   /** Ports and binaries of the embedded default, used only when the real service is not configured. */
   embedded: {
     postgresPort: number;
@@ -198,6 +223,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : undefined,
     smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM!, caFile: e.SMTP_CA_FILE } : undefined,
+    keyRing:
+      e.CAREBELL_KEYRING && e.CAREBELL_BLIND_INDEX_KEY
+        ? parseKeyRingSpec(e.CAREBELL_KEYRING, e.CAREBELL_BLIND_INDEX_KEY)
+        : undefined,
     embedded: {
       postgresPort: e.CAREBELL_POSTGRES_PORT,
       temporalPort: e.CAREBELL_TEMPORAL_PORT,

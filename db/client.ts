@@ -14,8 +14,22 @@ export interface DatabaseHandle {
 
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
-export function connectDatabase(url: string, options: { max?: number } = {}): DatabaseHandle {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+/** The restricted role every application connection runs as; row-level security applies to it. */
+export const APP_ROLE = 'carebell_app';
+
+/**
+ * `app` connections (the default) run as carebell_app and see a clinic's rows only inside withClinic().
+ * `owner` connections are for migrations and operator jobs that span clinics (key rotation, audit).
+ */
+export function connectDatabase(
+  url: string,
+  options: { max?: number; as?: 'app' | 'owner' } = {},
+): DatabaseHandle {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connection: options.as === 'owner' ? {} : { role: APP_ROLE },
+  });
   return { db: drizzle(sql, { schema }), close: () => sql.end({ timeout: 5 }) };
 }
 

@@ -1,9 +1,14 @@
+// Columns ending in `_enc` hold PHI encrypted by security/field-cipher.ts (key id inside the value, bound
+// to clinic, table, column and row). Columns ending in `_index` are keyed blind indexes for look-ups.
+// Every table with patient data carries clinic_id and is under row-level security (migration 0001).
 import { sql } from 'drizzle-orm';
 import {
+  bigserial,
+  boolean,
   check,
-  date,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   text,
@@ -13,8 +18,14 @@ import {
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const clinicRef = () =>
+  uuid('clinic_id')
+    .notNull()
+    .references(() => clinics.id);
 
 export const channel = pgEnum('channel', ['sms', 'email']);
+export const category = pgEnum('message_category', ['transactional', 'marketing']);
+export const patientStatus = pgEnum('patient_status', ['active', 'inactive', 'deceased']);
 export const deliveryStatus = pgEnum('delivery_status', [
   'pending',
   'sent',
@@ -22,50 +33,144 @@ export const deliveryStatus = pgEnum('delivery_status', [
   'failed',
   'suppressed',
 ]);
+export const enrollmentStatus = pgEnum('enrollment_status', ['active', 'completed', 'exited', 'cancelled']);
 
 export const clinics = pgTable('clinics', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
+  postalAddress: text('postal_address'),
   timeZone: text('time_zone').notNull(),
+  /** Local times HH:MM; sends outside the window wait for its next opening. */
+  quietHoursEnd: text('quiet_hours_end').notNull().default('08:00'),
+  quietHoursStart: text('quiet_hours_start').notNull().default('21:00'),
+  maxPerDay: integer('max_per_day').notNull().default(1),
+  maxPerWeek: integer('max_per_week').notNull().default(3),
+  smsSender: text('sms_sender'),
+  emailSender: text('email_sender'),
   createdAt: createdAt(),
 });
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    name: text('name').notNull(),
+    /** Shown to operators to tell keys apart; the key itself is never stored. */
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    scopes: text('scopes').array().notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('api_keys_prefix').on(table.prefix)],
+);
 
 export const patients = pgTable(
   'patients',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    clinicId: uuid('clinic_id')
-      .notNull()
-      .references(() => clinics.id),
-    name: text('name').notNull(),
-    dateOfBirth: date('date_of_birth').notNull(),
+    id: uuid('id').primaryKey(),
+    clinicId: clinicRef(),
+    externalIdEnc: text('external_id_enc'),
+    externalIdIndex: text('external_id_index'),
+    nameEnc: text('name_enc').notNull(),
+    dateOfBirthEnc: text('date_of_birth_enc').notNull(),
+    sexAtBirthEnc: text('sex_at_birth_enc'),
+    postalAddressEnc: text('postal_address_enc'),
     language: text('language').notNull(),
     timeZone: text('time_zone').notNull(),
-    preferredChannel: channel('preferred_channel').notNull(),
+    status: patientStatus('status').notNull().default('active'),
     createdAt: createdAt(),
   },
-  (table) => [index('patients_clinic_idx').on(table.clinicId)],
+  (table) => [
+    index('patients_clinic_idx').on(table.clinicId),
+    uniqueIndex('patients_external_id').on(table.clinicId, table.externalIdIndex),
+  ],
 );
 
 export const contactPoints = pgTable(
   'contact_points',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    clinicId: uuid('clinic_id')
-      .notNull()
-      .references(() => clinics.id),
+    id: uuid('id').primaryKey(),
+    clinicId: clinicRef(),
     patientId: uuid('patient_id')
       .notNull()
       .references(() => patients.id, { onDelete: 'cascade' }),
     channel: channel('channel').notNull(),
     /** E.164 for sms, an address for email. */
-    address: text('address').notNull(),
+    addressEnc: text('address_enc').notNull(),
+    addressIndex: text('address_index').notNull(),
+    verified: boolean('verified').notNull().default(false),
     rank: integer('rank').notNull().default(0),
     createdAt: createdAt(),
   },
   (table) => [
-    uniqueIndex('contact_points_patient_channel_address').on(table.patientId, table.channel, table.address),
+    uniqueIndex('contact_points_patient_address').on(table.patientId, table.channel, table.addressIndex),
+    index('contact_points_lookup').on(table.clinicId, table.channel, table.addressIndex),
   ],
+);
+
+export const channelPreferences = pgTable('channel_preferences', {
+  patientId: uuid('patient_id')
+    .primaryKey()
+    .references(() => patients.id, { onDelete: 'cascade' }),
+  clinicId: clinicRef(),
+  preferredChannel: channel('preferred_channel').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Consent history: every grant or revocation is a new row; the latest per (channel, category) holds. */
+export const consents = pgTable(
+  'consents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    channel: channel('channel').notNull(),
+    category: category('category').notNull(),
+    granted: boolean('granted').notNull(),
+    source: text('source').notNull(),
+    evidenceEnc: text('evidence_enc'),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('consents_patient_idx').on(table.clinicId, table.patientId, table.channel, table.category),
+  ],
+);
+
+export const journeyDefinitions = pgTable(
+  'journey_definitions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    key: text('key').notNull(),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('journey_definitions_version').on(table.clinicId, table.key, table.version)],
+);
+
+export const enrollments = pgTable(
+  'enrollments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    journeyKey: text('journey_key').notNull(),
+    journeyVersion: integer('journey_version').notNull(),
+    episode: text('episode').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    status: enrollmentStatus('status').notNull().default('active'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('enrollments_workflow').on(table.workflowId)],
 );
 
 /**
@@ -76,9 +181,7 @@ export const deliveries = pgTable(
   'deliveries',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    clinicId: uuid('clinic_id')
-      .notNull()
-      .references(() => clinics.id),
+    clinicId: clinicRef(),
     patientId: uuid('patient_id')
       .notNull()
       .references(() => patients.id),
@@ -106,9 +209,50 @@ export const deliveries = pgTable(
   ],
 );
 
+export const deliveryEvents = pgTable(
+  'delivery_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id),
+    status: deliveryStatus('status').notNull(),
+    providerStatus: text('provider_status'),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('delivery_events_delivery_idx').on(table.deliveryId)],
+);
+
+/** Addresses that must not be used, whatever a journey says (carrier STOP, hard bounce). */
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    channel: channel('channel').notNull(),
+    addressIndex: text('address_index').notNull(),
+    reason: text('reason').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('suppressions_address').on(table.clinicId, table.channel, table.addressIndex)],
+);
+
+/** Append-only and hash-chained; rows are written only through the audit_append() function. */
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull(),
+  actor: text('actor').notNull(),
+  clinicId: uuid('clinic_id'),
+  action: text('action').notNull(),
+  objectType: text('object_type').notNull(),
+  objectId: text('object_id'),
+  outcome: text('outcome').notNull(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+});
+
 export type Clinic = typeof clinics.$inferSelect;
-export type Patient = typeof patients.$inferSelect;
-export type ContactPoint = typeof contactPoints.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;
 export type Channel = (typeof channel.enumValues)[number];
 export type DeliveryStatus = (typeof deliveryStatus.enumValues)[number];

@@ -2,6 +2,7 @@
 // one command, with everything kept under the data dir.
 import { loadConfig } from '../config';
 import { createLogger } from '../runtime/logger';
+import { resolveKeyRing } from '../runtime/key-ring-source';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
 import { removeEndpoints, startServices, writeEndpoints } from '../runtime/services';
 import { startWorker } from '../runtime/worker';
@@ -15,12 +16,13 @@ runMain(async () => {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`carebell: data dir ${config.dataDir}`);
 
+  const keyRing = await resolveKeyRing(config, { create: true, say: (line) => say(`  ${line}`) });
   const services = await startServices(config, {
     persistent: true,
     fixedPorts: true,
     progress: (line) => say(`  ${line}`),
   });
-  const worker = await startWorker(services.endpoints, { publicUrl: config.publicUrl, log }).catch(
+  const worker = await startWorker(services.endpoints, { publicUrl: config.publicUrl, log, keyRing }).catch(
     async (error) => {
       await services.stop();
       throw error;

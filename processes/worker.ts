@@ -1,6 +1,7 @@
 // A stateless worker. Run as many as the load needs, on any machine that reaches Temporal and Postgres.
 import { loadConfig } from '../config';
 import { createLogger } from '../runtime/logger';
+import { resolveKeyRing } from '../runtime/key-ring-source';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
 import { joinEndpoints } from '../runtime/services';
 import { startWorker } from '../runtime/worker';
@@ -11,7 +12,8 @@ runMain(async () => {
   const log = createLogger(config.logLevel, 'carebell-worker');
   installTemporalRuntime(log);
   const endpoints = await joinEndpoints(config);
-  const worker = await startWorker(endpoints, { publicUrl: config.publicUrl, log });
+  const keyRing = await resolveKeyRing(config, { create: false });
+  const worker = await startWorker(endpoints, { publicUrl: config.publicUrl, log, keyRing });
   log.info(
     { taskQueue: endpoints.temporal.taskQueue, namespace: endpoints.temporal.namespace },
     'worker running',

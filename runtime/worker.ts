@@ -5,6 +5,9 @@ import { createSmtpEmailSender } from '../channels/smtp-email';
 import { createTwilioSmsSender } from '../channels/twilio-sms';
 import { connectDatabase } from '../db/client';
 import { createTranslator } from '../locales';
+import { createDataConverter } from '../security/data-converter';
+import { FieldCipher } from '../security/field-cipher';
+import type { KeyRing } from '../security/key-ring';
 import type { Logger } from './logger';
 import type { Endpoints } from './services';
 import { temporalConnectionOptions } from './temporal-connection';
@@ -21,7 +24,7 @@ export interface RunningWorker {
 
 export async function startWorker(
   endpoints: Endpoints,
-  options: { publicUrl: string; log: Logger },
+  options: { publicUrl: string; log: Logger; keyRing: KeyRing },
 ): Promise<RunningWorker> {
   if (!endpoints.twilio || !endpoints.smtp)
     throw new Error('a worker needs both TWILIO_* and SMTP_* settings');
@@ -33,8 +36,10 @@ export async function startWorker(
     namespace: endpoints.temporal.namespace,
     taskQueue: endpoints.temporal.taskQueue,
     workflowsPath,
+    dataConverter: createDataConverter(options.keyRing),
     activities: createActivities({
       db: database.db,
+      cipher: new FieldCipher(options.keyRing),
       sms: createTwilioSmsSender(twilio),
       email: createSmtpEmailSender(smtp),
       translator: await createTranslator(),

@@ -17,6 +17,8 @@ import {
   startTestPeers,
   tempDir,
   temporalAddress,
+  testDataConverter,
+  testKeyRingEnv,
   uniqueTaskQueue,
 } from './support/harness';
 
@@ -31,7 +33,7 @@ describe('reminder durability on the Temporal dev server', () => {
     [database, peers] = await Promise.all([createTestDatabase(), startTestPeers()]);
     connection = await Connection.connect({ address: temporalAddress() });
     nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter });
   });
   after(async () => {
     await connection?.close();
@@ -79,7 +81,7 @@ describe('reminder durability on the Temporal dev server', () => {
     const result = await worker.runUntil(handle.result());
     assert.equal(result.status, 'sent');
     assert.equal(messagesTo('+14155550202').length, 1);
-    const delivery = await getDeliveryByKey(database.db, patient.clinicId, `${handle.workflowId}:send`);
+    const delivery = await getDeliveryByKey(database.owner.db, patient.clinicId, `${handle.workflowId}:send`);
     assert.equal(delivery?.attempts, 3, 'two refused attempts, then the one that went through');
   });
 
@@ -112,8 +114,8 @@ describe('reminder durability on the Temporal dev server', () => {
     // Reproduce the crash window: a first attempt recorded itself and reached the provider, then died
     // before completing the row.
     await send(input);
-    const delivery = await getDeliveryByKey(database.db, patient.clinicId, input.idempotencyKey);
-    await database.db.execute(
+    const delivery = await getDeliveryByKey(database.owner.db, patient.clinicId, input.idempotencyKey);
+    await database.owner.db.execute(
       `update deliveries set status = 'pending', completed_at = null, provider_message_id = null where id = '${delivery!.id}'`,
     );
     const retried = await send(input);
@@ -140,6 +142,7 @@ describe('reminder durability on the Temporal dev server', () => {
       SMTP_URL: peers.smtpSettings.url,
       SMTP_FROM: peers.smtpSettings.from,
       SMTP_CA_FILE: peers.smtpSettings.caFile,
+      ...testKeyRingEnv(),
     };
 
     const first = await spawnWorker(workerEnv);

@@ -151,7 +151,7 @@ describe('npm start (embedded default)', () => {
         .describe();
       await connection.close();
       assert.equal(description.status.name, 'COMPLETED');
-      const database = connectDatabase(runtime.databaseUrl, { max: 1 });
+      const database = connectDatabase(runtime.databaseUrl, { max: 1, as: 'owner' });
       const delivery = await getDeliveryByKey(
         database.db,
         smsResult.clinicId,

@@ -1,21 +1,21 @@
 import { eq } from 'drizzle-orm';
-import type { Database } from '../client';
 import { clinics, type Clinic } from '../schema';
-
-export async function findClinicByName(db: Database, name: string): Promise<Clinic | undefined> {
-  const [clinic] = await db.select().from(clinics).where(eq(clinics.name, name)).limit(1);
-  return clinic;
-}
+import type { Queryable } from '../tenant';
 
 export async function insertClinic(
-  db: Database,
-  values: { name: string; timeZone: string },
+  db: Queryable,
+  values: { id?: string; name: string; timeZone: string; postalAddress?: string },
 ): Promise<Clinic> {
   const [clinic] = await db.insert(clinics).values(values).returning();
   return clinic!;
 }
 
-export async function getClinic(db: Database, clinicId: string): Promise<Clinic | undefined> {
+export async function getClinic(db: Queryable, clinicId: string): Promise<Clinic | undefined> {
   const [clinic] = await db.select().from(clinics).where(eq(clinics.id, clinicId));
   return clinic;
+}
+
+/** Owner connections only: lists every clinic (operator jobs that span tenants). */
+export async function listClinicIds(db: Queryable): Promise<string[]> {
+  return (await db.select({ id: clinics.id }).from(clinics)).map((row) => row.id);
 }

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Database } from '../client';
+import type { Queryable } from '../tenant';
 import { deliveries, type Channel, type Delivery, type DeliveryStatus } from '../schema';
 
 export interface DeliveryClaim {
@@ -11,7 +11,7 @@ export interface DeliveryClaim {
 }
 
 /** Returns the delivery for this key, creating it (pending) if this is the first attempt. */
-export async function claimDelivery(db: Database, claim: DeliveryClaim): Promise<Delivery> {
+export async function claimDelivery(db: Queryable, claim: DeliveryClaim): Promise<Delivery> {
   const [created] = await db.insert(deliveries).values(claim).onConflictDoNothing().returning();
   if (created) return created;
   const [existing] = await db
@@ -24,7 +24,7 @@ export async function claimDelivery(db: Database, claim: DeliveryClaim): Promise
 
 /** Records that a provider call is about to happen, so a retry knows the outcome may be ambiguous. */
 export async function recordAttempt(
-  db: Database,
+  db: Queryable,
   deliveryId: string,
   values: { channel: Channel; language: string },
 ): Promise<void> {
@@ -34,15 +34,17 @@ export async function recordAttempt(
     .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending')));
 }
 
+export interface DeliveryOutcome {
+  status: Exclude<DeliveryStatus, 'pending'>;
+  channel?: Channel;
+  providerMessageId?: string;
+  reason?: string;
+}
+
 export async function completeDelivery(
-  db: Database,
+  db: Queryable,
   deliveryId: string,
-  outcome: {
-    status: Exclude<DeliveryStatus, 'pending'>;
-    channel?: Channel;
-    providerMessageId?: string;
-    reason?: string;
-  },
+  outcome: DeliveryOutcome,
 ): Promise<Delivery> {
   const [row] = await db
     .update(deliveries)
@@ -56,7 +58,7 @@ export async function completeDelivery(
 }
 
 export async function getDeliveryByKey(
-  db: Database,
+  db: Queryable,
   clinicId: string,
   idempotencyKey: string,
 ): Promise<Delivery | undefined> {

@@ -1,86 +1,239 @@
+// The only code that reads or writes patient PHI: values are encrypted and decrypted here, lookups go
+// through blind indexes, and every access is written to the audit log in the same transaction.
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
-import type { Database } from '../client';
-import { contactPoints, patients, type Channel, type ContactPoint, type Patient } from '../schema';
+import type { FieldCipher } from '../../security/field-cipher';
+import { channelPreferences, contactPoints, patients, type Channel } from '../schema';
+import type { Queryable } from '../tenant';
+import { appendAudit } from './audit';
 
-export interface NewPatient {
-  clinicId: string;
+export interface PatientProfile {
   name: string;
   dateOfBirth: string;
   language: string;
   timeZone: string;
   preferredChannel: Channel;
-  contacts: { channel: Channel; address: string }[];
+  sexAtBirth?: string;
+  postalAddress?: string;
+  externalId?: string;
 }
 
-export type PatientWithContacts = Patient & { contacts: ContactPoint[] };
+export interface Contact {
+  channel: Channel;
+  address: string;
+}
 
-export async function insertPatient(db: Database, values: NewPatient): Promise<PatientWithContacts> {
-  return db.transaction(async (tx) => {
-    const { contacts, ...patient } = values;
-    const [row] = await tx.insert(patients).values(patient).returning();
-    const inserted = contacts.length
-      ? await tx
-          .insert(contactPoints)
-          .values(
-            contacts.map((contact, rank) => ({
-              ...contact,
-              rank,
-              clinicId: values.clinicId,
-              patientId: row!.id,
-            })),
-          )
-          .returning()
-      : [];
-    return { ...row!, contacts: inserted };
+export interface PatientRecord extends PatientProfile {
+  id: string;
+  clinicId: string;
+  status: 'active' | 'inactive' | 'deceased';
+  contacts: (Contact & { id: string; verified: boolean; rank: number })[];
+}
+
+/** Normalises an address the way its blind index expects (numbers arrive in E.164 already). */
+export function normaliseAddress(channel: Channel, address: string): string {
+  return channel === 'email' ? address.trim().toLowerCase() : address.trim();
+}
+
+const kindOf = (channel: Channel) => (channel === 'sms' ? 'phone' : 'email');
+
+export async function insertPatient(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  profile: PatientProfile,
+  contacts: Contact[],
+): Promise<string> {
+  const id = randomUUID();
+  const field = (column: string, value: string) =>
+    cipher.encrypt(value, { clinicId, table: 'patients', column, rowId: id });
+  const optional = (column: string, value: string | undefined) =>
+    value === undefined ? null : field(column, value);
+  await db.insert(patients).values({
+    id,
+    clinicId,
+    nameEnc: field('name_enc', profile.name),
+    dateOfBirthEnc: field('date_of_birth_enc', profile.dateOfBirth),
+    sexAtBirthEnc: optional('sex_at_birth_enc', profile.sexAtBirth),
+    postalAddressEnc: optional('postal_address_enc', profile.postalAddress),
+    externalIdEnc: optional('external_id_enc', profile.externalId),
+    externalIdIndex:
+      profile.externalId === undefined
+        ? null
+        : cipher.blindIndex('external-id', clinicId, profile.externalId),
+    language: profile.language,
+    timeZone: profile.timeZone,
+  });
+  await db
+    .insert(channelPreferences)
+    .values({ patientId: id, clinicId, preferredChannel: profile.preferredChannel });
+  if (contacts.length > 0) {
+    await db.insert(contactPoints).values(
+      contacts.map((contact, rank) => {
+        const contactId = randomUUID();
+        const address = normaliseAddress(contact.channel, contact.address);
+        return {
+          id: contactId,
+          clinicId,
+          patientId: id,
+          channel: contact.channel,
+          rank,
+          addressEnc: cipher.encrypt(address, {
+            clinicId,
+            table: 'contact_points',
+            column: 'address_enc',
+            rowId: contactId,
+          }),
+          addressIndex: cipher.blindIndex(kindOf(contact.channel), clinicId, address),
+        };
+      }),
+    );
+  }
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'patient.create',
+    objectType: 'patient',
+    objectId: id,
+    outcome: 'success',
+  });
+  return id;
+}
+
+export async function updatePatientProfile(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  patientId: string,
+  profile: Pick<PatientProfile, 'name' | 'dateOfBirth' | 'language' | 'timeZone' | 'preferredChannel'>,
+): Promise<void> {
+  const field = (column: string, value: string) =>
+    cipher.encrypt(value, { clinicId, table: 'patients', column, rowId: patientId });
+  await db
+    .update(patients)
+    .set({
+      nameEnc: field('name_enc', profile.name),
+      dateOfBirthEnc: field('date_of_birth_enc', profile.dateOfBirth),
+      language: profile.language,
+      timeZone: profile.timeZone,
+    })
+    .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
+  await db
+    .update(channelPreferences)
+    .set({ preferredChannel: profile.preferredChannel, updatedAt: new Date() })
+    .where(and(eq(channelPreferences.clinicId, clinicId), eq(channelPreferences.patientId, patientId)));
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'patient.update',
+    objectType: 'patient',
+    objectId: patientId,
+    outcome: 'success',
   });
 }
 
 export async function findPatientIdByContact(
-  db: Database,
+  db: Queryable,
+  cipher: FieldCipher,
   clinicId: string,
-  channel: Channel,
-  address: string,
+  contact: Contact,
 ): Promise<string | undefined> {
+  const index = cipher.blindIndex(
+    kindOf(contact.channel),
+    clinicId,
+    normaliseAddress(contact.channel, contact.address),
+  );
   const [row] = await db
     .select({ patientId: contactPoints.patientId })
     .from(contactPoints)
     .where(
       and(
         eq(contactPoints.clinicId, clinicId),
-        eq(contactPoints.channel, channel),
-        eq(contactPoints.address, address),
+        eq(contactPoints.channel, contact.channel),
+        eq(contactPoints.addressIndex, index),
       ),
     )
     .limit(1);
   return row?.patientId;
 }
 
-export async function getPatientWithContacts(
-  db: Database,
+export async function getPatient(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   patientId: string,
-): Promise<PatientWithContacts | undefined> {
-  const [patient] = await db
-    .select()
+): Promise<PatientRecord | undefined> {
+  const [row] = await db
+    .select({ patient: patients, preferredChannel: channelPreferences.preferredChannel })
     .from(patients)
+    .innerJoin(channelPreferences, eq(channelPreferences.patientId, patients.id))
     .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
-  if (!patient) return undefined;
+  if (!row) {
+    await appendAudit(db, {
+      actor,
+      clinicId,
+      action: 'patient.read',
+      objectType: 'patient',
+      objectId: patientId,
+      outcome: 'failure',
+    });
+    return undefined;
+  }
   const contacts = await db
     .select()
     .from(contactPoints)
     .where(and(eq(contactPoints.clinicId, clinicId), eq(contactPoints.patientId, patientId)))
     .orderBy(asc(contactPoints.rank));
-  return { ...patient, contacts };
+  const { patient } = row;
+  const field = (column: string, value: string) =>
+    cipher.decrypt(value, { clinicId, table: 'patients', column, rowId: patientId });
+  const optional = (column: string, value: string | null) =>
+    value === null ? undefined : field(column, value);
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'patient.read',
+    objectType: 'patient',
+    objectId: patientId,
+    outcome: 'success',
+  });
+  return {
+    id: patient.id,
+    clinicId,
+    status: patient.status,
+    name: field('name_enc', patient.nameEnc),
+    dateOfBirth: field('date_of_birth_enc', patient.dateOfBirthEnc),
+    sexAtBirth: optional('sex_at_birth_enc', patient.sexAtBirthEnc),
+    postalAddress: optional('postal_address_enc', patient.postalAddressEnc),
+    externalId: optional('external_id_enc', patient.externalIdEnc),
+    language: patient.language,
+    timeZone: patient.timeZone,
+    preferredChannel: row.preferredChannel,
+    contacts: contacts.map((contact) => ({
+      id: contact.id,
+      channel: contact.channel,
+      verified: contact.verified,
+      rank: contact.rank,
+      address: cipher.decrypt(contact.addressEnc, {
+        clinicId,
+        table: 'contact_points',
+        column: 'address_enc',
+        rowId: contact.id,
+      }),
+    })),
+  };
 }
 
-export async function updatePatientPreferences(
-  db: Database,
-  clinicId: string,
-  patientId: string,
-  values: Pick<Patient, 'name' | 'dateOfBirth' | 'language' | 'timeZone' | 'preferredChannel'>,
-): Promise<void> {
-  await db
-    .update(patients)
-    .set(values)
-    .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
-}
+/** Every encrypted column, for key rotation: table, primary key column and ciphertext column. */
+export const ENCRYPTED_COLUMNS = [
+  { table: 'patients', column: 'name_enc' },
+  { table: 'patients', column: 'date_of_birth_enc' },
+  { table: 'patients', column: 'sex_at_birth_enc' },
+  { table: 'patients', column: 'postal_address_enc' },
+  { table: 'patients', column: 'external_id_enc' },
+  { table: 'contact_points', column: 'address_enc' },
+  { table: 'consents', column: 'evidence_enc' },
+] as const;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -7,37 +8,57 @@ import type { Database } from '../../db/client';
 import { insertClinic } from '../../db/queries/clinics';
 import { insertPatient } from '../../db/queries/patients';
 import type { Channel } from '../../db/schema';
+import { withClinic } from '../../db/tenant';
 import { createTranslator } from '../../locales';
 import type { LocalPeers } from '../../runtime/local-peers';
 import { workflowsPath } from '../../runtime/worker';
-import { testLog } from './harness';
+import { testCipher, testDataConverter, testLog } from './harness';
 
+/** A new clinic with one patient, written through the application role like production does. */
 export async function createPatient(
   db: Database,
-  options: { timeZone?: string; language?: string; channel?: Channel; phone?: string; email?: string } = {},
+  options: {
+    timeZone?: string;
+    language?: string;
+    channel?: Channel;
+    phone?: string;
+    email?: string;
+    name?: string;
+    dateOfBirth?: string;
+  } = {},
 ) {
-  const clinic = await insertClinic(db, {
-    name: 'Test Clinic',
-    timeZone: options.timeZone ?? 'America/New_York',
+  const clinicId = randomUUID();
+  return withClinic(db, clinicId, async (tx) => {
+    await insertClinic(tx, {
+      id: clinicId,
+      name: 'Test Clinic',
+      timeZone: options.timeZone ?? 'America/New_York',
+    });
+    const patientId = await insertPatient(
+      tx,
+      testCipher,
+      'test',
+      clinicId,
+      {
+        name: options.name ?? 'Test Patient',
+        dateOfBirth: options.dateOfBirth ?? '1980-01-01',
+        language: options.language ?? 'en',
+        timeZone: options.timeZone ?? 'America/New_York',
+        preferredChannel: options.channel ?? 'sms',
+      },
+      [
+        { channel: 'sms', address: options.phone ?? '+14155550123' },
+        { channel: 'email', address: options.email ?? 'patient@example.com' },
+      ],
+    );
+    return { clinicId, patientId };
   });
-  const patient = await insertPatient(db, {
-    clinicId: clinic.id,
-    name: 'Test Patient',
-    dateOfBirth: '1980-01-01',
-    language: options.language ?? 'en',
-    timeZone: options.timeZone ?? 'America/New_York',
-    preferredChannel: options.channel ?? 'sms',
-    contacts: [
-      { channel: 'sms', address: options.phone ?? '+14155550123' },
-      { channel: 'email', address: options.email ?? 'patient@example.com' },
-    ],
-  });
-  return { clinicId: clinic.id, patientId: patient.id };
 }
 
 export async function activitiesFor(db: Database, peers: LocalPeers) {
   return createActivities({
     db,
+    cipher: testCipher,
     sms: createTwilioSmsSender(peers.twilio),
     email: createSmtpEmailSender(peers.smtpSettings),
     translator: await createTranslator(),
@@ -56,6 +77,7 @@ export async function createTestWorker(
     connection,
     taskQueue,
     workflowsPath,
+    dataConverter: testDataConverter,
     activities: await activitiesFor(db, peers),
   });
 }

@@ -1,5 +1,5 @@
 // Access to the throw-away services that test/run.ts starts, plus per-file isolation on top of them.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,9 @@ import { connectDatabase, migrateDatabase, type DatabaseHandle } from '../../db/
 import { createLogger } from '../../runtime/logger';
 import { startLocalPeers, type LocalPeers } from '../../runtime/local-peers';
 import { installTemporalRuntime } from '../../runtime/temporal-runtime';
+import { createDataConverter } from '../../security/data-converter';
+import { FieldCipher } from '../../security/field-cipher';
+import { buildKeyRing } from '../../security/key-ring';
 
 export const testLog = createLogger('silent');
 installTemporalRuntime(createLogger('error'));
@@ -19,11 +22,27 @@ function required(name: string): string {
   return value;
 }
 
+/** A key ring of this test process; the same shape npm start generates. */
+export const testKeyRing = buildKeyRing([{ id: 'test1', key: randomBytes(32) }], randomBytes(32));
+export const testCipher = new FieldCipher(testKeyRing);
+export const testDataConverter = createDataConverter(testKeyRing);
+
+/** The test key ring as the environment variables a separate worker process reads. */
+export function testKeyRingEnv(): Record<string, string> {
+  return {
+    CAREBELL_KEYRING: [...testKeyRing.keys].map(([id, key]) => `${id}:${key.toString('base64')}`).join(','),
+    CAREBELL_BLIND_INDEX_KEY: testKeyRing.blindIndexKey.toString('base64'),
+  };
+}
+
 export const temporalAddress = () => required('CAREBELL_TEST_TEMPORAL_ADDRESS');
 export const testServerPath = () => process.env.TEMPORAL_TEST_SERVER_PATH || undefined;
 
-/** A fresh, migrated database of its own on the shared throw-away cluster. */
-export async function createTestDatabase(): Promise<DatabaseHandle & { url: string }> {
+/**
+ * A fresh, migrated database of its own on the shared throw-away cluster: `db` connects as the
+ * application role (row-level security applies), `owner` as the owner.
+ */
+export async function createTestDatabase(): Promise<DatabaseHandle & { url: string; owner: DatabaseHandle }> {
   const adminUrl = required('CAREBELL_TEST_DATABASE_URL');
   const name = `test_${randomUUID().replaceAll('-', '')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -33,7 +52,16 @@ export async function createTestDatabase(): Promise<DatabaseHandle & { url: stri
   url.pathname = `/${name}`;
   await migrateDatabase(url.toString());
   const handle = connectDatabase(url.toString(), { max: 4 });
-  return { ...handle, url: url.toString() };
+  const owner = connectDatabase(url.toString(), { max: 2, as: 'owner' });
+  return {
+    ...handle,
+    owner,
+    url: url.toString(),
+    close: async () => {
+      await handle.close();
+      await owner.close();
+    },
+  };
 }
 
 export async function tempDir(prefix: string): Promise<string> {

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { asc, gt, sql } from 'drizzle-orm';
+import type { Queryable } from '../tenant';
+import { auditLog } from '../schema';
+
+export interface AuditEntry {
+  /** Who acted: `worker`, `cli:<command>`, `operator:<name>`, `api-key:<prefix>`. */
+  actor: string;
+  clinicId: string | null;
+  /** `<object>.<verb>`, e.g. patient.read, patient.write, message.send. */
+  action: string;
+  objectType: string;
+  objectId?: string | null;
+  outcome: 'success' | 'failure' | 'denied';
+}
+
+export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<void> {
+  await db.execute(
+    sql`select audit_append(${entry.actor}, ${entry.clinicId}::uuid, ${entry.action}, ${entry.objectType}, ${entry.objectId ?? null}, ${entry.outcome})`,
+  );
+}
+
+const GENESIS = '0'.repeat(64);
+
+export interface ChainReport {
+  rows: number;
+  /** The first row whose stored hash or link does not match its contents, if any. */
+  broken?: { id: number; reason: string };
+}
+
+/** Recomputes every link of the chain; needs an owner connection (it spans clinics). */
+export async function verifyAuditChain(
+  db: Queryable,
+  onProgress?: (rows: number) => void,
+): Promise<ChainReport> {
+  let previous = GENESIS;
+  let rows = 0;
+  let lastId = 0;
+  for (;;) {
+    const batch = await db
+      .select()
+      .from(auditLog)
+      .where(gt(auditLog.id, lastId))
+      .orderBy(asc(auditLog.id))
+      .limit(5000);
+    if (batch.length === 0) return { rows };
+    for (const row of batch) {
+      if (row.prevHash !== previous)
+        return { rows, broken: { id: row.id, reason: 'does not link to the row before it' } };
+      const canonical = [
+        row.prevHash,
+        String(row.id),
+        String(row.at.getTime()),
+        row.actor,
+        row.clinicId ?? '',
+        row.action,
+        row.objectType,
+        row.objectId ?? '',
+        row.outcome,
+      ].join('|');
+      const expected = createHash('sha256').update(canonical, 'utf8').digest('hex');
+      if (expected !== row.hash)
+        return { rows, broken: { id: row.id, reason: 'contents do not match its hash' } };
+      previous = row.hash;
+      rows++;
+      lastId = row.id;
+    }
+    onProgress?.(rows);
+  }
+}
