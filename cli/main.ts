@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
+import { auditVerifyCommand } from './audit';
 import { demoRemindCommand, type RemindOptions } from './demo';
+import { keysRotateCommand } from './keys';
 import { CliError } from './output';
 import { peersCommand, type PeersOptions } from './peers';
 import { provisionCommand } from './provision';
@@ -32,6 +34,20 @@ demo
   .option('--timeout <duration>', 'with --wait: give up after this long (default: due time + 2m)')
   .option('--json', 'print the result as JSON')
   .action((options: RemindOptions) => demoRemindCommand(loadConfig(), options));
+
+const keys = program.command('keys').description('encryption keys of PHI at rest and in Temporal');
+keys
+  .command('rotate')
+  .description('add a new newest key (data dir key ring) and re-encrypt every PHI value under it; resumable')
+  .option('--json', 'print the counts as JSON')
+  .action((options: { json?: boolean }) => keysRotateCommand(loadConfig(), options));
+
+const audit = program.command('audit').description('the append-only, hash-chained audit log');
+audit
+  .command('verify')
+  .description('recompute the hash chain; exit 0 when intact, otherwise name the first broken row')
+  .option('--json', 'print the result as JSON')
+  .action((options: { json?: boolean }) => auditVerifyCommand(loadConfig(), options));
 
 program
   .command('peers')

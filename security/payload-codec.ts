@@ -19,7 +19,7 @@ export class EncryptionCodec implements PayloadCodec {
 
   encode(payloads: Payload[]): Promise<Payload[]> {
     const { id } = this.ring.current;
-    return Promise.resolve(
+    return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const iv = randomBytes(12);
         const cipher = createCipheriv('aes-256-gcm', this.keys.get(id)!, iv);
@@ -34,7 +34,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(
+    return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const metadata = payload.metadata ?? {};
         const encoding = metadata[METADATA_ENCODING_KEY];
@@ -47,7 +47,12 @@ export class EncryptionCodec implements PayloadCodec {
         const data = Buffer.from(payload.data ?? new Uint8Array());
         const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
         decipher.setAuthTag(data.subarray(data.length - 16));
-        const plain = Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
+        let plain: Buffer;
+        try {
+          plain = Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
+        } catch {
+          throw new ValueError(`payload failed authentication under key ${id}: tampered or corrupted`);
+        }
         return proto.temporal.api.common.v1.Payload.decode(plain);
       }),
     );
