@@ -12,6 +12,26 @@ import { getDeliveryByKey } from '../db/queries/deliveries';
 import { freePort } from '../runtime/free-port';
 import { tempDir } from './support/harness';
 
+const CANARY = {
+  name: 'Philippa Quorncastle',
+  phone: '+14155550301',
+  email: 'pq.canary@example.org',
+  dateOfBirth: '1961-08-23',
+};
+const canaryForms = [
+  CANARY.name,
+  CANARY.name.toLowerCase(),
+  CANARY.name.toUpperCase(),
+  'Quorncastle',
+  CANARY.phone,
+  CANARY.phone.slice(1),
+  CANARY.phone.slice(2),
+  CANARY.email,
+  CANARY.email.toUpperCase(),
+  CANARY.dateOfBirth,
+  CANARY.dateOfBirth.replaceAll('-', ''),
+];
+
 interface Started {
   child: ChildProcess;
   output: string[];
@@ -93,13 +113,13 @@ describe('npm start (embedded default)', () => {
       'demo',
       'remind',
       '--name',
-      'Ada Lovelace',
+      CANARY.name,
       '--phone',
-      '+14155550301',
+      CANARY.phone,
       '--email',
-      'ada@example.com',
+      CANARY.email,
       '--dob',
-      '1985-12-10',
+      CANARY.dateOfBirth,
       '--language',
       'es',
       '--channel',
@@ -136,6 +156,19 @@ describe('npm start (embedded default)', () => {
     assert.equal(emailResult.delivery.channel, 'email');
     assert.equal(emailResult.atPeer, true);
 
+    const verified = await carebell('audit', 'verify', '--json');
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.ok(
+      (JSON.parse(verified.stdout) as { rows: number }).rows >= 4,
+      'creates, reads and sends were audited',
+    );
+    const rotated = await carebell('keys', 'rotate', '--json');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.ok(
+      (JSON.parse(rotated.stdout) as { total: number }).total >= 4,
+      'name, birth date, phone and email',
+    );
+
     const runtime = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as {
       databaseUrl: string;
     };
@@ -159,10 +192,31 @@ describe('npm start (embedded default)', () => {
       );
       await database.close();
       assert.equal(delivery?.providerMessageId, smsResult.delivery.providerMessageId);
+      // Workers started after the rotation read the re-encrypted patient.
+      const again = await demo('sms');
+      assert.equal(again.code, 0, again.stderr);
     } finally {
       assert.equal(await stop(second), 0);
     }
     await assertNothingLeft(dataDir, env);
+
+    // Nothing the engine keeps or prints holds the patient's details; only the peers (standing for the
+    // outside world: the phone and the mailbox) do.
+    const printed = [
+      ...first.output,
+      ...second.output,
+      sms.stdout,
+      sms.stderr,
+      email.stdout,
+      email.stderr,
+    ].join('');
+    for (const form of canaryForms) assert.ok(!printed.includes(form), `${form} was printed`);
+    const leaks = await filesContaining(dataDir, canaryForms, path.join(dataDir, 'peers'));
+    assert.deepEqual(leaks, [], 'no file outside peers/ holds PHI');
+    assert.ok(
+      (await filesContaining(path.join(dataDir, 'peers'), [CANARY.phone])).length > 0,
+      'the SMS peer got it',
+    );
   });
 });
 
@@ -191,4 +245,18 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Files under `dir` (except `skip`) whose bytes contain any of the strings. */
+async function filesContaining(dir: string, needles: string[], skip?: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (!entry.isFile() || (skip && file.startsWith(skip))) continue;
+    const bytes = await fs.readFile(file);
+    for (const needle of needles) {
+      if (bytes.includes(Buffer.from(needle))) found.push(`${path.relative(dir, file)}: ${needle}`);
+    }
+  }
+  return found;
 }
