@@ -70,6 +70,18 @@ const envSchema = z
     SMTP_CA_FILE: optionalText,
     CAREBELL_SMTP_PEER_PORT: port.default(2526),
 
+    CAREBELL_CODEC_PORT: port.default(8234),
+    CAREBELL_CODEC_CORS_ORIGIN: z.url({ protocol: /^https?$/ }).default('http://localhost:8233'),
+    CAREBELL_OPERATOR_TOKENS: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^[\w.@-]+:[^,:\s]{24,}(,[\w.@-]+:[^,:\s]{24,})*$/,
+          'expected name:token[,name:token…], tokens of 24+ characters',
+        )
+        .optional(),
+    ),
+
     CAREBELL_KEYRING: optionalText,
     CAREBELL_BLIND_INDEX_KEY: optionalText,
   })
@@ -160,6 +172,9 @@ export interface Config {
   temporal: TemporalSettings;
   twilio?: TwilioSettings;
   smtp?: SmtpSettings;
+  codec: { port: number; corsOrigin: string };
+  /** Operators allowed to decode Temporal payloads; unset, `npm start` keeps one token in the data dir. */
+  operators?: { name: string; token: string }[];
   /** From CAREBELL_KEYRING; unset, the embedded default keeps one in <data dir>/keyring.json. */
   keyRing?: KeyRing;
   /** Ports and binaries of the embedded default, used only when the real service is not configured. */
@@ -223,6 +238,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : undefined,
     smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM!, caFile: e.SMTP_CA_FILE } : undefined,
+    codec: { port: e.CAREBELL_CODEC_PORT, corsOrigin: e.CAREBELL_CODEC_CORS_ORIGIN.replace(/\/$/, '') },
+    operators: e.CAREBELL_OPERATOR_TOKENS?.split(',').map((entry) => {
+      const [name, token] = entry.split(':') as [string, string];
+      return { name, token };
+    }),
     keyRing:
       e.CAREBELL_KEYRING && e.CAREBELL_BLIND_INDEX_KEY
         ? parseKeyRingSpec(e.CAREBELL_KEYRING, e.CAREBELL_BLIND_INDEX_KEY)

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
 import { loadOrCreateKeyRingFile, type KeyRing } from '../security/key-ring';
-import fs from 'node:fs/promises';
 
 export const keyRingFile = (config: Config) => path.join(config.dataDir, 'keyring.json');
 
@@ -27,4 +28,16 @@ export async function resolveKeyRing(
     );
   }
   return loadOrCreateKeyRingFile(file, options.say ?? (() => {}));
+}
+
+/** Configured operators, or the embedded default's single local operator token (created on first use). */
+export async function resolveOperators(config: Config): Promise<{ name: string; token: string }[]> {
+  if (config.operators) return config.operators;
+  const file = path.join(config.dataDir, 'operator-token');
+  await fs
+    .writeFile(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' })
+    .catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  return [{ name: 'local', token: (await fs.readFile(file, 'utf8')).trim() }];
 }

@@ -41,7 +41,7 @@ export interface StartOptions {
 export async function startServices(config: Config, options: StartOptions): Promise<Services> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
   const port = (fixed: number) => (options.fixedPorts ? Promise.resolve(fixed) : freePort());
   try {
@@ -79,6 +79,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
         uiPort: options.persistent ? await port(config.embedded.temporalUiPort) : undefined,
         dbFilename: options.persistent ? path.join(temporalDir, 'temporal.db') : undefined,
         namespace: config.temporal.namespace,
+        codecEndpoint: options.persistent ? `http://127.0.0.1:${config.codec.port}` : undefined,
       });
       stops.push(server.stop);
       temporal = { ...config.temporal, address: server.address };

@@ -17,6 +17,8 @@ export async function startTemporalDevServer(options: {
   uiPort?: number;
   dbFilename?: string;
   namespace: string;
+  /** Shown to the web UI, which then asks it to decode payloads for an operator. */
+  codecEndpoint?: string;
 }): Promise<RunningTemporal> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -30,7 +32,13 @@ export async function startTemporalDevServer(options: {
       namespace: options.namespace,
       dbFilename: options.dbFilename,
       log: { format: 'json', level: 'error' },
-      extraArgs: ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'],
+      extraArgs: [
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
+        ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
+      ],
     },
   });
   return {

@@ -55,6 +55,7 @@ describe('npm start (embedded default)', () => {
       CAREBELL_TEMPORAL_UI_PORT: String(await freePort()),
       CAREBELL_SMS_PEER_PORT: String(await freePort()),
       CAREBELL_SMTP_PEER_PORT: String(await freePort()),
+      CAREBELL_CODEC_PORT: String(await freePort()),
     };
   });
   after(async () => {
@@ -231,6 +232,7 @@ async function assertNothingLeft(dataDir: string, env: Record<string, string | u
     'CAREBELL_TEMPORAL_PORT',
     'CAREBELL_SMS_PEER_PORT',
     'CAREBELL_SMTP_PEER_PORT',
+    'CAREBELL_CODEC_PORT',
   ]) {
     assert.equal(await listening(Number(env[name])), false, `${name} is closed`);
   }
