@@ -2,17 +2,29 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-// Defence in depth: code logs opaque ids only, and these paths are censored should PHI slip into a log call.
-const PHI_PATHS = ['name', 'dateOfBirth', 'phone', 'email', 'address', 'to', 'body', 'text', 'subject'];
+// Defence in depth: code logs opaque ids only, and these keys are censored should PHI slip into a log call.
+const PHI_KEYS = [
+  'name',
+  'dateOfBirth',
+  'sexAtBirth',
+  'postalAddress',
+  'externalId',
+  'phone',
+  'email',
+  'address',
+  'to',
+  'body',
+  'text',
+  'subject',
+];
 
-export function createLogger(level: string, name = 'carebell'): Logger {
-  return pino({
-    name,
-    level,
-    // Top-level `name` is pino's logger name, so only nested names are censored.
-    redact: {
-      paths: [...PHI_PATHS.filter((path) => path !== 'name'), ...PHI_PATHS.map((path) => `*.${path}`)],
-      censor: '[redacted]',
-    },
-  });
+// Up to two levels deep; top-level `name` is pino's own logger name and stays.
+const REDACT_PATHS = [
+  ...PHI_KEYS.filter((key) => key !== 'name'),
+  ...PHI_KEYS.map((key) => `*.${key}`),
+  ...PHI_KEYS.map((key) => `*.*.${key}`),
+];
+
+export function createLogger(level: string, name = 'carebell', destination?: pino.DestinationStream): Logger {
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }

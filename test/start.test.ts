@@ -56,6 +56,8 @@ describe('npm start (embedded default)', () => {
       CAREBELL_SMS_PEER_PORT: String(await freePort()),
       CAREBELL_SMTP_PEER_PORT: String(await freePort()),
       CAREBELL_CODEC_PORT: String(await freePort()),
+      // The most verbose level: PHI must stay out of every line at any level.
+      LOG_LEVEL: 'trace',
     };
   });
   after(async () => {
