@@ -1,12 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
-import { auditVerifyCommand } from './audit';
-import { demoRemindCommand, type RemindOptions } from './demo';
-import { keysRotateCommand } from './keys';
+import type { RemindOptions } from './demo';
 import { CliError } from './output';
-import { peersCommand, type PeersOptions } from './peers';
-import { provisionCommand } from './provision';
+import type { PeersOptions } from './peers';
 
+// Each command's module loads only when it runs, so --help and quick commands start fast.
 const program = new Command('carebell')
   .description('Operate carebell: provisioning, demos and maintenance.')
   .showHelpAfterError('(run with --help for usage)')
@@ -16,7 +14,9 @@ program
   .command('provision')
   .description('find or build the Temporal dev server and time-skipping test server (cached per user)')
   .option('--json', 'print the result as JSON')
-  .action((options: { json?: boolean }) => provisionCommand(loadConfig(), options));
+  .action(async (options: { json?: boolean }) =>
+    (await import('./provision')).provisionCommand(loadConfig(), options),
+  );
 
 const demo = program.command('demo').description('try carebell against the running `npm start`');
 demo
@@ -33,21 +33,27 @@ demo
   .option('--wait', 'wait until the message reached the provider; exit non-zero if it did not')
   .option('--timeout <duration>', 'with --wait: give up after this long (default: due time + 2m)')
   .option('--json', 'print the result as JSON')
-  .action((options: RemindOptions) => demoRemindCommand(loadConfig(), options));
+  .action(async (options: RemindOptions) =>
+    (await import('./demo')).demoRemindCommand(loadConfig(), options),
+  );
 
 const keys = program.command('keys').description('encryption keys of PHI at rest and in Temporal');
 keys
   .command('rotate')
   .description('add a new newest key (data dir key ring) and re-encrypt every PHI value under it; resumable')
   .option('--json', 'print the counts as JSON')
-  .action((options: { json?: boolean }) => keysRotateCommand(loadConfig(), options));
+  .action(async (options: { json?: boolean }) =>
+    (await import('./keys')).keysRotateCommand(loadConfig(), options),
+  );
 
 const audit = program.command('audit').description('the append-only, hash-chained audit log');
 audit
   .command('verify')
   .description('recompute the hash chain; exit 0 when intact, otherwise name the first broken row')
   .option('--json', 'print the result as JSON')
-  .action((options: { json?: boolean }) => auditVerifyCommand(loadConfig(), options));
+  .action(async (options: { json?: boolean }) =>
+    (await import('./audit')).auditVerifyCommand(loadConfig(), options),
+  );
 
 program
   .command('peers')
@@ -57,7 +63,7 @@ program
   .option('--smtp-port <port>', 'port of the SMTP peer', '2526')
   .option('--auth-token <token>', 'Twilio auth token the SMS peer accepts (default: random)')
   .option('--json', 'print the settings a worker needs as JSON')
-  .action((options: PeersOptions) => peersCommand(loadConfig(), options));
+  .action(async (options: PeersOptions) => (await import('./peers')).peersCommand(loadConfig(), options));
 
 try {
   await program.parseAsync(process.argv);

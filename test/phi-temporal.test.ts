@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { startReminder } from '../runtime/reminders';
 import { workflowsPath } from '../runtime/worker';
 import { createDataConverter } from '../security/data-converter';
@@ -15,10 +17,9 @@ import { createPatient, createTestWorker } from './support/fixtures';
 import {
   createTestDatabase,
   startTestPeers,
-  temporalAddress,
-  testDataConverter,
   testKeyRing,
   uniqueTaskQueue,
+  connectTestTemporal,
 } from './support/harness';
 
 const CANARY = {
@@ -31,19 +32,18 @@ const CANARY = {
 describe('PHI in Temporal', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let peers: Awaited<ReturnType<typeof startTestPeers>>;
+  let temporal: Awaited<ReturnType<typeof connectTestTemporal>>;
   let connection: Connection;
   let nativeConnection: NativeConnection;
   let client: Client;
 
   before(async () => {
     [database, peers] = await Promise.all([createTestDatabase(), startTestPeers()]);
-    connection = await Connection.connect({ address: temporalAddress() });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-    client = new Client({ connection, dataConverter: testDataConverter });
+    temporal = await connectTestTemporal();
+    ({ connection, nativeConnection, client } = temporal);
   });
   after(async () => {
-    await connection?.close();
-    await nativeConnection?.close();
+    await temporal?.close();
     await peers?.stop();
     await database?.close();
   });

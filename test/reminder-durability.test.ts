@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { getDeliveryByKey } from '../db/queries/deliveries';
 import { startReminder } from '../runtime/reminders';
 import type { ReminderInput } from '../workflows/reminder-types';
@@ -17,27 +17,25 @@ import {
   startTestPeers,
   tempDir,
   temporalAddress,
-  testDataConverter,
   testKeyRingEnv,
   uniqueTaskQueue,
+  connectTestTemporal,
 } from './support/harness';
 
 describe('reminder durability on the Temporal dev server', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let peers: Awaited<ReturnType<typeof startTestPeers>>;
-  let connection: Connection;
+  let temporal: Awaited<ReturnType<typeof connectTestTemporal>>;
   let nativeConnection: NativeConnection;
   let client: Client;
 
   before(async () => {
     [database, peers] = await Promise.all([createTestDatabase(), startTestPeers()]);
-    connection = await Connection.connect({ address: temporalAddress() });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-    client = new Client({ connection, dataConverter: testDataConverter });
+    temporal = await connectTestTemporal();
+    ({ nativeConnection, client } = temporal);
   });
   after(async () => {
-    await connection?.close();
-    await nativeConnection?.close();
+    await temporal?.close();
     await peers?.stop();
     await database?.close();
   });

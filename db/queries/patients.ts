@@ -5,7 +5,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
 import { channelPreferences, contactPoints, patients, type Channel } from '../schema';
 import type { Queryable } from '../tenant';
-import { appendAudit } from './audit';
+import { appendAudit, type AuditEntry } from './audit';
 
 export interface PatientProfile {
   name: string;
@@ -90,14 +90,7 @@ export async function insertPatient(
       }),
     );
   }
-  await appendAudit(db, {
-    actor,
-    clinicId,
-    action: 'patient.create',
-    objectType: 'patient',
-    objectId: id,
-    outcome: 'success',
-  });
+  await auditPatient(db, actor, clinicId, 'patient.create', id, 'success');
   return id;
 }
 
@@ -124,14 +117,7 @@ export async function updatePatientProfile(
     .update(channelPreferences)
     .set({ preferredChannel: profile.preferredChannel, updatedAt: new Date() })
     .where(and(eq(channelPreferences.clinicId, clinicId), eq(channelPreferences.patientId, patientId)));
-  await appendAudit(db, {
-    actor,
-    clinicId,
-    action: 'patient.update',
-    objectType: 'patient',
-    objectId: patientId,
-    outcome: 'success',
-  });
+  await auditPatient(db, actor, clinicId, 'patient.update', patientId, 'success');
 }
 
 export async function findPatientIdByContact(
@@ -172,14 +158,7 @@ export async function getPatient(
     .innerJoin(channelPreferences, eq(channelPreferences.patientId, patients.id))
     .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
   if (!row) {
-    await appendAudit(db, {
-      actor,
-      clinicId,
-      action: 'patient.read',
-      objectType: 'patient',
-      objectId: patientId,
-      outcome: 'failure',
-    });
+    await auditPatient(db, actor, clinicId, 'patient.read', patientId, 'failure');
     return undefined;
   }
   const contacts = await db
@@ -192,14 +171,7 @@ export async function getPatient(
     cipher.decrypt(value, { clinicId, table: 'patients', column, rowId: patientId });
   const optional = (column: string, value: string | null) =>
     value === null ? undefined : field(column, value);
-  await appendAudit(db, {
-    actor,
-    clinicId,
-    action: 'patient.read',
-    objectType: 'patient',
-    objectId: patientId,
-    outcome: 'success',
-  });
+  await auditPatient(db, actor, clinicId, 'patient.read', patientId, 'success');
   return {
     id: patient.id,
     clinicId,
@@ -225,6 +197,17 @@ export async function getPatient(
       }),
     })),
   };
+}
+
+function auditPatient(
+  db: Queryable,
+  actor: string,
+  clinicId: string,
+  action: `patient.${'create' | 'read' | 'update'}`,
+  patientId: string,
+  outcome: AuditEntry['outcome'],
+): Promise<void> {
+  return appendAudit(db, { actor, clinicId, action, objectType: 'patient', objectId: patientId, outcome });
 }
 
 /** Every encrypted column, for key rotation: table, primary key column and ciphertext column. */

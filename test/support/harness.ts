@@ -3,7 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection } from '@temporalio/worker';
 import postgres from 'postgres';
 import { connectDatabase, migrateDatabase, type DatabaseHandle } from '../../db/client';
 import { createLogger } from '../../runtime/logger';
@@ -91,3 +93,18 @@ export function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment
 }
 
 export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;
+
+/** Client and worker connections to the shared dev server, with the test data converter. */
+export async function connectTestTemporal() {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
+  return {
+    connection,
+    nativeConnection,
+    client: new Client({ connection, dataConverter: testDataConverter }),
+    close: async () => {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
