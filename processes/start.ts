@@ -3,7 +3,7 @@
 import { loadConfig } from '../config';
 import { connectDatabase } from '../db/client';
 import { startCodecServer } from '../runtime/codec-server';
-import { resolveKeyRing, resolveOperators } from '../runtime/key-ring-source';
+import { keyRingReloader, resolveKeyRing, resolveOperators } from '../runtime/key-ring-source';
 import { createLogger } from '../runtime/logger';
 import { removeEndpoints, startServices, writeEndpoints } from '../runtime/services';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
@@ -37,12 +37,18 @@ runMain(async () => {
     const codec = await startCodecServer({
       port: config.codec.port,
       keyRing,
+      reloadKeyRing: keyRingReloader(config),
       operators: await resolveOperators(config),
       allowedOrigin: config.codec.corsOrigin,
       db: auditDb.db,
     });
     stops.push(codec.close);
-    const worker = await startWorker(services.endpoints, { publicUrl: config.publicUrl, log, keyRing });
+    const worker = await startWorker(services.endpoints, {
+      publicUrl: config.publicUrl,
+      log,
+      keyRing,
+      reloadKeyRing: keyRingReloader(config),
+    });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
     stops.push(() => settleWithin(worker.shutdown(), 10_000));
     await writeEndpoints(config.dataDir, services.endpoints);

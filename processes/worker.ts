@@ -1,7 +1,7 @@
 // A stateless worker. Run as many as the load needs, on any machine that reaches Temporal and Postgres.
 import { loadConfig } from '../config';
 import { createLogger } from '../runtime/logger';
-import { resolveKeyRing } from '../runtime/key-ring-source';
+import { keyRingReloader, resolveKeyRing } from '../runtime/key-ring-source';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
 import { joinEndpoints } from '../runtime/services';
 import { startWorker } from '../runtime/worker';
@@ -13,7 +13,12 @@ runMain(async () => {
   installTemporalRuntime(log);
   const endpoints = await joinEndpoints(config);
   const keyRing = await resolveKeyRing(config, { create: false });
-  const worker = await startWorker(endpoints, { publicUrl: config.publicUrl, log, keyRing });
+  const worker = await startWorker(endpoints, {
+    publicUrl: config.publicUrl,
+    log,
+    keyRing,
+    reloadKeyRing: keyRingReloader(config),
+  });
   log.info(
     { taskQueue: endpoints.temporal.taskQueue, namespace: endpoints.temporal.namespace },
     'worker running',

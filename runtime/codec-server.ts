@@ -31,13 +31,14 @@ export async function startCodecServer(options: {
   port: number;
   host?: string;
   keyRing: KeyRing;
+  reloadKeyRing?: () => KeyRing;
   operators: Operator[];
   /** Origin of the Temporal UI allowed to call from the browser. */
   allowedOrigin: string;
   /** Application connection, for the audit log. */
   db: Database;
 }): Promise<CodecServer> {
-  const codec = new EncryptionCodec(options.keyRing);
+  const codec = new EncryptionCodec(options.keyRing, options.reloadKeyRing);
 
   function operatorFor(header: string | undefined): Operator | undefined {
     const presented = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
-import { loadOrCreateKeyRingFile, type KeyRing } from '../security/key-ring';
+import { loadOrCreateKeyRingFile, readKeyRingFileSync, type KeyRing } from '../security/key-ring';
 
 export const keyRingFile = (config: Config) => path.join(config.dataDir, 'keyring.json');
 
@@ -28,6 +28,16 @@ export async function resolveKeyRing(
     );
   }
   return loadOrCreateKeyRingFile(file, options.say ?? (() => {}));
+}
+
+/**
+ * How a long-running process picks up keys added after it started: re-read the data dir's file. A ring
+ * from CAREBELL_KEYRING changes only with a redeploy, so there is nothing to reload.
+ */
+export function keyRingReloader(config: Config): (() => KeyRing) | undefined {
+  if (config.keyRing) return undefined;
+  const file = keyRingFile(config);
+  return () => readKeyRingFileSync(file);
 }
 
 /** Configured operators, or the embedded default's single local operator token (created on first use). */

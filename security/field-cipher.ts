@@ -22,7 +22,18 @@ const VERSION = 'v1';
 export class FieldCipher {
   private readonly clinicKeys = new Map<string, Buffer>();
 
-  constructor(readonly ring: KeyRing) {}
+  /**
+   * `reload` re-reads the key ring when a value names a key this process does not have yet (another
+   * process rotated it); new writes keep the newest key this process knows until it reloads.
+   */
+  constructor(
+    private current: KeyRing,
+    private readonly reload?: () => KeyRing,
+  ) {}
+
+  get ring(): KeyRing {
+    return this.current;
+  }
 
   encrypt(plaintext: string, context: FieldContext): string {
     const { id } = this.ring.current;
@@ -37,8 +48,10 @@ export class FieldCipher {
     const [version, id, packed] = stored.split(':');
     if (version !== VERSION || !id || !packed)
       throw new DecryptionError(`${describe(context)}: not an encrypted value`);
-    if (!this.ring.keys.has(id))
+    if (!this.ring.keys.has(id) && this.reload) this.current = this.reload();
+    if (!this.ring.keys.has(id)) {
       throw new DecryptionError(`${describe(context)}: key ${id} is not in the key ring`);
+    }
     const raw = Buffer.from(packed, 'base64url');
     if (raw.length < 28) throw new DecryptionError(`${describe(context)}: ciphertext is truncated`);
     const decipher = createDecipheriv(

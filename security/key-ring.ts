@@ -1,6 +1,7 @@
 // The key ring: every data key ever used (by id, for decryption) and the newest one (for new writes),
 // plus a separate secret for blind indexes, which must not change when data keys rotate.
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -77,6 +78,12 @@ export async function loadOrCreateKeyRingFile(file: string, say: (line: string) 
   const parsed = keyRingFileSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`${file} is not a valid key ring: ${parsed.error.issues[0]?.message}`);
   return buildKeyRing(parsed.data.keys, parsed.data.blindIndexKey);
+}
+
+/** Synchronous read of a key ring file, for reloading when a value names a key this process lacks. */
+export function readKeyRingFileSync(file: string): KeyRing {
+  const parsed = keyRingFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  return buildKeyRing(parsed.keys, parsed.blindIndexKey);
 }
 
 /** Adds a new newest key to a key ring file; the old keys stay, so existing data remains readable. */

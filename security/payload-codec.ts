@@ -13,7 +13,16 @@ const PURPOSE = 'temporal-payload';
 export class EncryptionCodec implements PayloadCodec {
   private readonly keys = new Map<string, Buffer>();
 
-  constructor(private readonly ring: KeyRing) {
+  /** `reload` re-reads the key ring when a payload names a key this process does not have yet. */
+  constructor(
+    private ring: KeyRing,
+    private readonly reload?: () => KeyRing,
+  ) {
+    this.learn(ring);
+  }
+
+  private learn(ring: KeyRing): void {
+    this.ring = ring;
     for (const [id, key] of ring.keys) this.keys.set(id, deriveKey(key, 'temporal', PURPOSE));
   }
 
@@ -41,6 +50,7 @@ export class EncryptionCodec implements PayloadCodec {
         if (!encoding || decode(encoding) !== ENCODING) return payload;
         const idBytes = metadata[KEY_ID];
         const id = idBytes ? decode(idBytes) : '';
+        if (!this.keys.has(id) && this.reload) this.learn(this.reload());
         const key = this.keys.get(id);
         if (!key)
           throw new ValueError(`payload encrypted with key ${id || '(none)'}, which is not in the key ring`);

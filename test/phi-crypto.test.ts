@@ -51,6 +51,16 @@ describe('field encryption', () => {
     assert.throws(() => withoutOld.decrypt(before, context), /key old is not in the key ring/);
   });
 
+  it('reloads the key ring when a value names a key it has not seen', () => {
+    const newer = new FieldCipher(buildKeyRing([oldKey, newKey], indexKey));
+    const stored = newer.encrypt('written after rotation', context);
+    const stale = new FieldCipher(buildKeyRing([oldKey], indexKey), () =>
+      buildKeyRing([oldKey, newKey], indexKey),
+    );
+    assert.equal(stale.decrypt(stored, context), 'written after rotation');
+    assert.equal(stale.ring.current.id, 'new');
+  });
+
   it('keeps blind indexes stable across key rotation and distinct per clinic', () => {
     const rotated = new FieldCipher(buildKeyRing([oldKey, newKey], indexKey));
     const clinic = randomUUID();

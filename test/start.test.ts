@@ -12,6 +12,9 @@ import { getDeliveryByKey } from '../db/queries/deliveries';
 import { freePort } from '../runtime/free-port';
 import { tempDir } from './support/harness';
 
+// The embedded default's fixed ports, picked where no ephemeral (port 0) bind can take them first.
+const FIXED_PORTS = { from: 20000, to: 32000 };
+
 const CANARY = {
   name: 'Philippa Quorncastle',
   phone: '+14155550301',
@@ -50,12 +53,12 @@ describe('npm start (embedded default)', () => {
       XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
       TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
       CAREBELL_DATA_DIR: dataDir,
-      CAREBELL_POSTGRES_PORT: String(await freePort()),
-      CAREBELL_TEMPORAL_PORT: String(await freePort()),
-      CAREBELL_TEMPORAL_UI_PORT: String(await freePort()),
-      CAREBELL_SMS_PEER_PORT: String(await freePort()),
-      CAREBELL_SMTP_PEER_PORT: String(await freePort()),
-      CAREBELL_CODEC_PORT: String(await freePort()),
+      CAREBELL_POSTGRES_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_TEMPORAL_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_TEMPORAL_UI_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_SMS_PEER_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_SMTP_PEER_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_CODEC_PORT: String(await freePort(FIXED_PORTS)),
       // The most verbose level: PHI must stay out of every line at any level.
       LOG_LEVEL: 'trace',
     };
@@ -171,6 +174,9 @@ describe('npm start (embedded default)', () => {
       (JSON.parse(rotated.stdout) as { total: number }).total >= 4,
       'name, birth date, phone and email',
     );
+    // The running worker has never seen the new key: it picks it up from the data dir on first use.
+    const afterRotation = await demo('email');
+    assert.equal(afterRotation.code, 0, afterRotation.stderr);
 
     const runtime = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as {
       databaseUrl: string;
