@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import i18next, { type Resource, type ResourceLanguage, type TFunction } from 'i18next';
 
 const localesDir = path.dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_LANGUAGE = 'en';
+const DEFAULT_LANGUAGE = 'en';
 
 export function supportedLanguages(): string[] {
   return fs

@@ -1,6 +1,6 @@
 // The key ring: every data key ever used (by id, for decryption) and the newest one (for new writes),
 // plus a separate secret for blind indexes, which must not change when data keys rotate.
-import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -109,9 +109,4 @@ function newKeyId(): string {
 /** A purpose-bound subkey, so one secret never serves two uses (HKDF-SHA256). */
 export function deriveKey(master: Buffer, salt: string, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master, salt, `carebell:${purpose}`, 32));
-}
-
-/** Non-secret fingerprint of a key ring's newest key, for logs and status output. */
-export function keyFingerprint(key: Buffer): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }

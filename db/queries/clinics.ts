@@ -14,8 +14,3 @@ export async function getClinic(db: Queryable, clinicId: string): Promise<Clinic
   const [clinic] = await db.select().from(clinics).where(eq(clinics.id, clinicId));
   return clinic;
 }
-
-/** Owner connections only: lists every clinic (operator jobs that span tenants). */
-export async function listClinicIds(db: Queryable): Promise<string[]> {
-  return (await db.select({ id: clinics.id }).from(clinics)).map((row) => row.id);
-}

@@ -31,7 +31,7 @@ export interface PatientRecord extends PatientProfile {
 }
 
 /** Normalises an address the way its blind index expects (numbers arrive in E.164 already). */
-export function normaliseAddress(channel: Channel, address: string): string {
+function normaliseAddress(channel: Channel, address: string): string {
   return channel === 'email' ? address.trim().toLowerCase() : address.trim();
 }
 
