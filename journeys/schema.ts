@@ -1,0 +1,182 @@
+// A journey is data: a versioned definition validated here, interpreted by one generic workflow. The
+// same schema is exported as JSON Schema (`journeyJsonSchema`) for clinics' own tools.
+import { Duration } from 'luxon';
+import { z } from 'zod';
+
+const stepId = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'step ids are lower-case letters, digits and -');
+const slug = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lower-case letters, digits and -');
+const templateKey = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,60}$/, 'template keys are lower-case letters, digits and -');
+
+/** ISO-8601 duration, optionally signed for offsets before the anchor: `P3D`, `-P3D`, `PT36H`. */
+const isoDuration = (signed: boolean) =>
+  z.string().refine(
+    (value) => {
+      const body = signed ? value.replace(/^[+-]/, '') : value;
+      return /^P/.test(body) && Duration.fromISO(body).isValid && Duration.fromISO(body).toMillis() > 0;
+    },
+    signed
+      ? 'expected a signed ISO-8601 duration such as -P3D or P1D'
+      : 'expected an ISO-8601 duration such as P2D or PT12H',
+  );
+
+const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time HH:MM');
+
+export const anchorFields = [
+  'refillDueDate',
+  'screeningDueDate',
+  'lastVisitDate',
+  'coverageEndDate',
+] as const;
+
+const waitStep = z
+  .object({
+    id: stepId,
+    type: z.literal('wait'),
+    /** Until the anchor date moved by `offset`, at `at` in the patient's zone (default 10:00). */
+    until: z
+      .object({ offset: isoDuration(true), at: localTime.optional() })
+      .strict()
+      .optional(),
+    /** Or simply for a duration. */
+    for: isoDuration(false).optional(),
+  })
+  .strict()
+  .refine((step) => Boolean(step.until) !== Boolean(step.for), {
+    message: 'a wait step needs exactly one of "until" and "for"',
+    path: ['until'],
+  });
+
+const sendStep = z
+  .object({
+    id: stepId,
+    type: z.literal('send'),
+    template: templateKey,
+    /** "preferred": the patient's preferred channel, then the others they consented to. */
+    channels: z
+      .union([z.literal('preferred'), z.array(z.enum(['sms', 'email'])).min(1)])
+      .default('preferred'),
+    variants: z
+      .array(
+        z.object({ key: slug, template: templateKey, weight: z.number().int().min(1).max(100) }).strict(),
+      )
+      .min(2, 'A/B testing needs at least two variants')
+      .optional(),
+  })
+  .strict();
+
+const waitForEventStep = z
+  .object({
+    id: stepId,
+    type: z.literal('waitForEvent'),
+    event: slug.or(z.string().regex(/^[a-z]+(\.[a-z-]+)+$/, 'event names look like visit.booked')),
+    timeout: isoDuration(false),
+    /** Where to go when the event arrives / the timeout passes; default: the next step. */
+    onEvent: stepId.optional(),
+    onTimeout: stepId.optional(),
+  })
+  .strict();
+
+const condition = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('delivered'), step: stepId }).strict(),
+  z.object({ kind: z.literal('replied'), step: stepId }).strict(),
+  z
+    .object({
+      kind: z.literal('attribute'),
+      attribute: z.enum(['language', 'preferredChannel', 'timeZone']),
+      equals: z.string(),
+    })
+    .strict(),
+]);
+
+const branchStep = z
+  .object({ id: stepId, type: z.literal('branch'), condition, then: stepId, else: stepId })
+  .strict();
+
+const exitStep = z.object({ id: stepId, type: z.literal('exit'), reason: slug.optional() }).strict();
+
+export const journeyStep = z.discriminatedUnion('type', [
+  waitStep,
+  sendStep,
+  waitForEventStep,
+  branchStep,
+  exitStep,
+]);
+
+export const journeyDefinition = z
+  .object({
+    key: slug,
+    version: z.number().int().min(1),
+    name: z.string().min(1).max(120),
+    category: z.enum(['transactional', 'marketing']),
+    trigger: z.object({ event: z.string().min(1) }).strict(),
+    anchor: z.enum(anchorFields),
+    /** The event that ends the journey wherever it is. */
+    goal: z.object({ event: z.string().min(1) }).strict(),
+    steps: z.array(journeyStep).min(1, 'a journey needs at least one step'),
+  })
+  .strict()
+  .superRefine((journey, ctx) => {
+    const ids = new Map<string, number>();
+    journey.steps.forEach((step, index) => {
+      if (ids.has(step.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', index, 'id'],
+          message: `duplicate step id "${step.id}"`,
+        });
+      ids.set(step.id, index);
+    });
+    journey.steps.forEach((step, index) => {
+      const targets: [string, string | undefined][] =
+        step.type === 'branch'
+          ? [
+              ['then', step.then],
+              ['else', step.else],
+            ]
+          : step.type === 'waitForEvent'
+            ? [
+                ['onEvent', step.onEvent],
+                ['onTimeout', step.onTimeout],
+              ]
+            : [];
+      if (step.type === 'branch' && step.condition.kind !== 'attribute')
+        targets.push(['condition', step.condition.step]);
+      for (const [field, target] of targets) {
+        if (target !== undefined && !ids.has(target)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', index, field],
+            message: `refers to unknown step "${target}"`,
+          });
+        }
+      }
+    });
+  });
+
+export type JourneyDefinition = z.output<typeof journeyDefinition>;
+export type JourneyStep = z.output<typeof journeyStep>;
+
+export type JourneyValidation = { ok: true; definition: JourneyDefinition } | { ok: false; errors: string[] };
+
+/** Validates a definition; every error names the step (by id and position) and the field. */
+export function validateJourney(input: unknown): JourneyValidation {
+  const parsed = journeyDefinition.safeParse(input);
+  if (parsed.success) return { ok: true, definition: parsed.data };
+  const steps = (input as { steps?: { id?: unknown }[] } | null)?.steps;
+  return {
+    ok: false,
+    errors: parsed.error.issues.map((issue) => {
+      const [head, index, ...field] = issue.path;
+      if (head === 'steps' && typeof index === 'number') {
+        const id =
+          Array.isArray(steps) && typeof steps[index]?.id === 'string' ? `"${steps[index].id}" ` : '';
+        return `step ${id}(steps[${index}])${field.length ? `.${field.join('.')}` : ''}: ${issue.message}`;
+      }
+      return `${issue.path.join('.') || '(definition)'}: ${issue.message}`;
+    }),
+  };
+}
+
+export const journeyJsonSchema = () => z.toJSONSchema(journeyDefinition, { io: 'input' });
