@@ -55,6 +55,27 @@ audit
     (await import('./audit')).auditVerifyCommand(loadConfig(), options),
   );
 
+const journeys = program.command('journeys').description('journey definitions');
+journeys
+  .command('list')
+  .description('list the journeys with their versions')
+  .option('--json', 'print them as JSON')
+  .action(async (options: { json?: boolean }) => (await import('./journeys')).journeysListCommand(options));
+
+program
+  .command('simulate')
+  .description('preview what a patient would receive from a journey, and when, in their zone and language')
+  .requiredOption('--journey <key|file>', 'a built-in journey key or a definition file (JSON)')
+  .requiredOption(
+    '--patient <file>',
+    'sample patient (JSON): timeZone, language, preferredChannel, channels, marketingOptIn',
+  )
+  .requiredOption('--event <file>', 'trigger event (JSON): type, anchorDate or anchorInDays, facts, then')
+  .option('--json', 'print the timeline as one JSON array')
+  .action(async (options: { journey: string; patient: string; event: string; json?: boolean }) =>
+    (await import('./journeys')).simulateCommand(loadConfig(), options),
+  );
+
 program
   .command('peers')
   .description('run the local Twilio-compatible SMS peer and STARTTLS SMTP peer on their own')

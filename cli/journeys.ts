@@ -1,0 +1,139 @@
+import fs from 'node:fs/promises';
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+import { cacheDir, type Config } from '../config';
+import { builtInJourneys } from '../journeys/built-in';
+import { validateJourney, type JourneyDefinition } from '../journeys/schema';
+import { createLogger } from '../runtime/logger';
+import { simulateJourney } from '../runtime/simulate';
+import { installTemporalRuntime } from '../runtime/temporal-runtime';
+import { resolveTestServer } from '../runtime/temporal-binaries';
+import { CliError, printJson, progress } from './output';
+
+export function journeysListCommand(options: { json?: boolean }): void {
+  const journeys = builtInJourneys().map((journey) => ({
+    key: journey.key,
+    version: journey.version,
+    name: journey.name,
+    category: journey.category,
+    trigger: journey.trigger.event,
+    goal: journey.goal.event,
+    source: 'built-in',
+  }));
+  if (options.json) return printJson(journeys);
+  for (const journey of journeys) {
+    process.stdout.write(
+      `${journey.key.padEnd(24)} v${journey.version}  ${journey.category.padEnd(13)} ${journey.trigger} -> ${journey.goal}  ${journey.name}\n`,
+    );
+  }
+}
+
+const channel = z.enum(['sms', 'email']);
+const patientFile = z
+  .object({
+    timeZone: z
+      .string()
+      .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as America/New_York'),
+    language: z
+      .string()
+      .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as es or es-MX'),
+    preferredChannel: channel.default('sms'),
+    channels: z.array(channel).min(1).optional(),
+    marketingOptIn: z.boolean().default(false),
+  })
+  .strict()
+  .transform((patient) => ({ ...patient, channels: patient.channels ?? [patient.preferredChannel] }));
+
+const eventFile = z
+  .object({
+    type: z.string().min(1),
+    anchorDate: z.iso.date().optional(),
+    anchorInDays: z.number().int().min(-3650).max(3650).optional(),
+    facts: z.record(z.string(), z.string()).optional(),
+    then: z
+      .array(
+        z
+          .object({
+            after: z.string().regex(/^P/, 'an ISO-8601 duration such as P10D'),
+            event: z.string().min(1),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict()
+  .refine((event) => (event.anchorDate === undefined) !== (event.anchorInDays === undefined), {
+    message: 'give exactly one of anchorDate and anchorInDays',
+  });
+
+async function readJson<T>(file: string, schema: z.ZodType<T>, what: string): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`cannot read the ${what} file ${file}: ${(error as Error).message}`, 2);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new CliError(
+      `${what} file ${file}:\n${parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(file)'}: ${issue.message}`).join('\n')}`,
+      2,
+    );
+  }
+  return parsed.data;
+}
+
+async function loadDefinition(keyOrFile: string): Promise<JourneyDefinition> {
+  const builtIn = builtInJourneys().find((journey) => journey.key === keyOrFile);
+  if (builtIn) return builtIn;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(keyOrFile, 'utf8'));
+  } catch (error) {
+    throw new CliError(
+      `"${keyOrFile}" is neither a built-in journey (carebell journeys list) nor a readable JSON file: ${(error as Error).message}`,
+      2,
+    );
+  }
+  const result = validateJourney(raw);
+  if (!result.ok)
+    throw new CliError(`${keyOrFile} is not a valid journey:\n  ${result.errors.join('\n  ')}`, 2);
+  return result.definition;
+}
+
+export async function simulateCommand(
+  config: Config,
+  options: { journey: string; patient: string; event: string; json?: boolean },
+): Promise<void> {
+  const definition = await loadDefinition(options.journey);
+  const patient = await readJson(options.patient, patientFile, 'patient');
+  const event = await readJson(options.event, eventFile, 'event');
+  if (event.type !== definition.trigger.event) {
+    throw new CliError(
+      `the event is "${event.type}" but journey ${definition.key} starts on "${definition.trigger.event}"`,
+      2,
+    );
+  }
+  const testServer = await resolveTestServer({
+    cacheRoot: cacheDir(),
+    explicitPath: config.embedded.temporalTestServerPath,
+    progress,
+  });
+  installTemporalRuntime(createLogger('error'));
+  progress(`simulating ${definition.key} v${definition.version} on the time-skipping test server…`);
+  const { outcome, timeline } = await simulateJourney({
+    definition,
+    patient,
+    event,
+    testServerPath: testServer.path,
+  });
+  if (options.json) return printJson(timeline);
+  for (const entry of timeline) {
+    const what = entry.channel ? `${entry.channel}/${entry.language}` : '-';
+    process.stdout.write(
+      `${entry.localTime.padEnd(26)} ${entry.step.padEnd(22)} ${entry.outcome.padEnd(10)} ${what.padEnd(9)}` +
+        `${entry.variant ? ` variant ${entry.variant}` : ''}${entry.reason ? ` (${entry.reason})` : ''}\n`,
+    );
+  }
+  process.stdout.write(`journey ${outcome}\n`);
+}

@@ -1,0 +1,213 @@
+// The journey interpreter: one workflow runs any journey definition, step by step. Time-zone arithmetic
+// and every rule about sending happen in activities; this file only decides what comes next.
+import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { JourneyActivities } from '../activities/journey-activities';
+import {
+  cancelSignal,
+  chooseVariant,
+  currentStepQuery,
+  eventSignal,
+  nextSendQuery,
+  optedOutSignal,
+  pauseSignal,
+  resumeSignal,
+  timelineQuery,
+  type JourneyInput,
+  type JourneyResult,
+  type JourneyState,
+} from './journey-types';
+
+const { planJourneyTime, sendJourneyStep, readPatientAttribute } = proxyActivities<JourneyActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+
+// Well below Temporal's history limits; the state needed to go on is small and carried over.
+const STEPS_PER_RUN = 100;
+
+export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
+  const { definition } = input;
+  const state: JourneyState = input.resume ?? { stepIndex: 0, timeline: [], events: [], paused: false };
+  let goalMet = state.events.includes(definition.goal.event);
+  let cancelled = false;
+  let optedOut = false;
+  let nextSend: number | null = null;
+
+  setHandler(eventSignal, (name) => {
+    state.events.push(name);
+    if (name === definition.goal.event) goalMet = true;
+  });
+  setHandler(optedOutSignal, () => {
+    // Consent is re-read on every send; for a marketing journey an opt-out also ends it at once.
+    optedOut = true;
+  });
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
+  setHandler(cancelSignal, () => {
+    cancelled = true;
+  });
+  setHandler(currentStepQuery, () => definition.steps[state.stepIndex]?.id ?? null);
+  setHandler(nextSendQuery, () => nextSend);
+  setHandler(timelineQuery, () => state.timeline);
+
+  const stopped = () => goalMet || cancelled || (optedOut && definition.category === 'marketing');
+  const indexOf = (id: string | undefined, fallback: number) =>
+    id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
+
+  /** Sleeps until `at`, frozen while paused; false if the journey must stop instead. */
+  async function waitUntil(at: number): Promise<boolean> {
+    for (;;) {
+      if (stopped()) return false;
+      if (state.paused) {
+        await condition(() => !state.paused || stopped());
+        continue;
+      }
+      const remaining = at - Date.now();
+      if (remaining <= 0) return true;
+      await condition(() => stopped() || state.paused, remaining);
+    }
+  }
+
+  let stepsThisRun = 0;
+  while (state.stepIndex < definition.steps.length && !stopped()) {
+    if (state.paused) {
+      await condition(() => !state.paused || stopped());
+      continue;
+    }
+    if (stepsThisRun >= STEPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof journeyWorkflow>({ ...input, resume: state });
+    }
+    stepsThisRun++;
+    const step = definition.steps[state.stepIndex]!;
+    let next = state.stepIndex + 1;
+
+    switch (step.type) {
+      case 'wait': {
+        const at = await planJourneyTime({
+          clinicId: input.clinicId,
+          patientId: input.patientId,
+          anchorDate: input.anchorDate,
+          from: Date.now(),
+          until: step.until,
+          for: step.for,
+        });
+        if (!(await waitUntil(at))) continue;
+        break;
+      }
+      case 'send': {
+        const variant = step.variants ? chooseVariant(input.patientId, step.id, step.variants) : undefined;
+        // One delivery per visit of this step, whichever run of the workflow makes it.
+        const visit = state.timeline.filter((entry) => entry.step === step.id).length;
+        let dueAt = Date.now();
+        let deferredBecause: string | undefined;
+        for (;;) {
+          nextSend = dueAt;
+          const outcome = await sendJourneyStep({
+            clinicId: input.clinicId,
+            patientId: input.patientId,
+            journeyKey: definition.key,
+            stepId: step.id,
+            category: definition.category,
+            template: variant?.template ?? step.template,
+            variant: variant?.key ?? null,
+            channels: step.channels,
+            facts: input.facts ?? {},
+            dueAt,
+            idempotencyKey: `${workflowInfo().workflowId}:${step.id}:${visit}`,
+          });
+          if (outcome.kind === 'defer') {
+            // Quiet hours or frequency caps: the same send, later; never dropped.
+            if (!(await waitUntil(outcome.until))) {
+              state.timeline.push({
+                at: Date.now(),
+                step: step.id,
+                outcome: 'suppressed',
+                reason: 'journey-ended',
+              });
+              break;
+            }
+            dueAt = outcome.until;
+            deferredBecause = outcome.reason;
+            continue;
+          }
+          state.timeline.push(
+            deferredBecause
+              ? { ...outcome.entry, reason: outcome.entry.reason ?? `deferred:${deferredBecause}` }
+              : outcome.entry,
+          );
+          break;
+        }
+        nextSend = null;
+        break;
+      }
+      case 'waitForEvent': {
+        const seenBefore = state.events.length;
+        const arrived = () => state.events.slice(seenBefore).includes(step.event);
+        const deadline = await planJourneyTime({
+          clinicId: input.clinicId,
+          patientId: input.patientId,
+          anchorDate: input.anchorDate,
+          from: Date.now(),
+          for: step.timeout,
+        });
+        await condition(() => arrived() || stopped(), Math.max(deadline - Date.now(), 1));
+        if (stopped()) continue;
+        const happened = arrived();
+        state.timeline.push({ at: Date.now(), step: step.id, outcome: happened ? 'event' : 'timeout' });
+        next = indexOf(happened ? step.onEvent : step.onTimeout, next);
+        break;
+      }
+      case 'branch': {
+        const { condition: test } = step;
+        let holds: boolean;
+        if (test.kind === 'delivered') {
+          holds = state.timeline.some(
+            (entry) =>
+              entry.step === test.step && (entry.outcome === 'sent' || entry.outcome === 'delivered'),
+          );
+        } else if (test.kind === 'replied') {
+          holds = state.events.includes('message.replied');
+        } else {
+          const value = await readPatientAttribute({
+            clinicId: input.clinicId,
+            patientId: input.patientId,
+            attribute: test.attribute,
+          });
+          holds = value === test.equals;
+        }
+        next = indexOf(holds ? step.then : step.else, next);
+        break;
+      }
+      case 'exit': {
+        state.timeline.push({
+          at: Date.now(),
+          step: step.id,
+          outcome: 'exited',
+          reason: step.reason ?? null,
+        });
+        next = definition.steps.length;
+        break;
+      }
+    }
+    state.stepIndex = next;
+  }
+
+  if (goalMet) {
+    state.timeline.push({
+      at: Date.now(),
+      step: definition.steps[state.stepIndex]?.id ?? 'end',
+      outcome: 'goal',
+      reason: definition.goal.event,
+    });
+    return { outcome: 'goal-met', timeline: state.timeline };
+  }
+  if (cancelled) return { outcome: 'cancelled', timeline: state.timeline };
+  if (optedOut && definition.category === 'marketing')
+    return { outcome: 'opted-out', timeline: state.timeline };
+  return { outcome: 'completed', timeline: state.timeline };
+}
