@@ -29,7 +29,7 @@ export function journeysListCommand(options: { json?: boolean }): void {
 }
 
 const channel = z.enum(['sms', 'email']);
-const patientFile = z
+export const patientFile = z
   .object({
     timeZone: z
       .string()
@@ -44,7 +44,7 @@ const patientFile = z
   .strict()
   .transform((patient) => ({ ...patient, channels: patient.channels ?? [patient.preferredChannel] }));
 
-const eventFile = z
+export const eventFile = z
   .object({
     type: z.string().min(1),
     anchorDate: z.iso.date().optional(),

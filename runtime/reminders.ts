@@ -1,27 +1,46 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowStartOptions } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
+import type { journeyWorkflow } from '../workflows/journey';
+import { journeyWorkflowId, type JourneyInput } from '../workflows/journey-types';
 import type { reminderWorkflow } from '../workflows/reminder';
 import { reminderWorkflowId, type ReminderInput } from '../workflows/reminder-types';
 
 /**
- * Starts the reminder for (clinic, patient, journey, episode), or finds the one already started: a duplicate
- * trigger never creates a second workflow, whether the first is still running or already finished.
+ * Starts a workflow under a business id, or finds the one already started: a duplicate trigger never
+ * creates a second workflow, whether the first is still running or already finished.
  */
-export async function startReminder(
+async function startOnce<W extends Workflow>(
   client: Client,
-  taskQueue: string,
-  input: ReminderInput,
-): Promise<WorkflowHandle<typeof reminderWorkflow>> {
-  const workflowId = reminderWorkflowId(input);
+  type: string,
+  options: WorkflowStartOptions<W>,
+): Promise<WorkflowHandle<W>> {
   try {
-    return await client.workflow.start<typeof reminderWorkflow>('reminderWorkflow', {
-      workflowId,
-      taskQueue,
-      args: [input],
+    return await client.workflow.start<W>(type, {
+      ...options,
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(workflowId);
+    if (error instanceof WorkflowExecutionAlreadyStartedError)
+      return client.workflow.getHandle<W>(options.workflowId);
     throw error;
   }
+}
+
+export function startReminder(client: Client, taskQueue: string, input: ReminderInput) {
+  return startOnce<typeof reminderWorkflow>(client, 'reminderWorkflow', {
+    workflowId: reminderWorkflowId(input),
+    taskQueue,
+    args: [input],
+  });
+}
+
+/** One journey per (clinic, patient, journey, episode). */
+export function startJourney(client: Client, taskQueue: string, input: JourneyInput) {
+  return startOnce<typeof journeyWorkflow>(client, 'journeyWorkflow', {
+    workflowId: journeyWorkflowId({ ...input, key: input.definition.key }),
+    taskQueue,
+    args: [input],
+  });
 }

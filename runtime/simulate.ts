@@ -36,7 +36,7 @@ export async function simulateJourney(options: {
   patient: SamplePatient;
   event: SampleEvent;
   testServerPath?: string;
-}): Promise<{ outcome: string; timeline: SimulatedEntry[] }> {
+}): Promise<{ outcome: string; timeline: SimulatedEntry[]; history: unknown }> {
   const { definition, patient, event } = options;
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: {
@@ -78,10 +78,12 @@ export async function simulateJourney(options: {
         if (wait > 0) await env.sleep(wait);
         await handle.signal(eventSignal, later.event);
       }
-      return handle.result();
+      const finished = await handle.result();
+      return { ...finished, history: await handle.fetchHistory() };
     });
     return {
       outcome: result.outcome,
+      history: result.history,
       timeline: result.timeline.map((entry) => ({
         at: wholeSeconds(entry.at).toUTC().toISO({ suppressMilliseconds: true })!,
         localTime: wholeSeconds(entry.at).setZone(patient.timeZone).toISO({ suppressMilliseconds: true })!,

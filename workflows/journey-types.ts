@@ -53,14 +53,17 @@ export const currentStepQuery = defineQuery<string | null>('currentStep');
 export const nextSendQuery = defineQuery<number | null>('nextPlannedSend');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 
-export function journeyWorkflowId(
-  input: Pick<JourneyInput, 'clinicId' | 'patientId' | 'episode'> & { key: string },
-): string {
-  for (const [field, value] of Object.entries(input)) {
+export function journeyWorkflowId({
+  clinicId,
+  patientId,
+  key,
+  episode,
+}: Pick<JourneyInput, 'clinicId' | 'patientId' | 'episode'> & { key: string }): string {
+  for (const [field, value] of Object.entries({ clinicId, patientId, key, episode })) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(value))
       throw new Error(`${field} must be an opaque id of letters, digits, - and _`);
   }
-  return `journey:${input.clinicId}:${input.patientId}:${input.key}:${input.episode}`;
+  return `journey:${clinicId}:${patientId}:${key}:${episode}`;
 }
 
 /**
