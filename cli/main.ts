@@ -62,6 +62,11 @@ journeys
   .option('--json', 'print them as JSON')
   .action(async (options: { json?: boolean }) => (await import('./journeys')).journeysListCommand(options));
 
+journeys
+  .command('schema')
+  .description("print the journey definition schema as JSON Schema, for clinics' own tools")
+  .action(async () => (await import('../journeys/schema')).printJourneyJsonSchema());
+
 program
   .command('simulate')
   .description('preview what a patient would receive from a journey, and when, in their zone and language')

@@ -180,3 +180,7 @@ export function validateJourney(input: unknown): JourneyValidation {
 }
 
 export const journeyJsonSchema = () => z.toJSONSchema(journeyDefinition, { io: 'input' });
+
+export function printJourneyJsonSchema(): void {
+  process.stdout.write(`${JSON.stringify(journeyJsonSchema(), null, 2)}\n`);
+}
