@@ -4,6 +4,7 @@ import type { SmsSender } from '../channels/sms-sender';
 import type { Translator } from '../locales';
 import type { Logger } from '../runtime/logger';
 import type { FieldCipher } from '../security/field-cipher';
+import { createJourneyActivities } from './journey-send';
 import { createScheduleActivities } from './schedule';
 import { createSendActivities } from './send-reminder';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createScheduleActivities(deps),
     ...createSendActivities(deps),
+    ...createJourneyActivities(deps),
   };
 }
 

@@ -121,6 +121,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
             idempotencyKey: `${workflowInfo().workflowId}:${step.id}:${visit}`,
           });
           if (outcome.kind === 'defer') {
+            nextSend = outcome.until;
             // Quiet hours or frequency caps: the same send, later; never dropped.
             if (!(await waitUntil(outcome.until))) {
               state.timeline.push({

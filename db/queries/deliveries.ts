@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../tenant';
 import { deliveries, type Channel, type Delivery, type DeliveryStatus } from '../schema';
 
@@ -36,6 +36,8 @@ export async function recordAttempt(
 
 export interface DeliveryOutcome {
   status: Exclude<DeliveryStatus, 'pending'>;
+  /** When it went out, if later than first due (deferred by quiet hours or caps); frequency caps count it. */
+  dueAt?: Date;
   channel?: Channel;
   providerMessageId?: string;
   reason?: string;
@@ -67,4 +69,25 @@ export async function getDeliveryByKey(
     .from(deliveries)
     .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.idempotencyKey, idempotencyKey)));
   return row;
+}
+
+/** When the patient's messages went out (any journey), for frequency caps. */
+export async function recentSendTimes(
+  db: Queryable,
+  clinicId: string,
+  patientId: string,
+  since: Date,
+): Promise<number[]> {
+  const rows = await db
+    .select({ dueAt: deliveries.dueAt })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.clinicId, clinicId),
+        eq(deliveries.patientId, patientId),
+        inArray(deliveries.status, ['sent', 'delivered']),
+        gte(deliveries.dueAt, since),
+      ),
+    );
+  return rows.map((row) => row.dueAt.getTime());
 }

@@ -199,6 +199,24 @@ export async function getPatient(
   };
 }
 
+/** The non-identifying settings a schedule needs; no PHI, so no decryption and no audit entry. */
+export async function getPatientSettings(
+  db: Queryable,
+  clinicId: string,
+  patientId: string,
+): Promise<{ timeZone: string; language: string; preferredChannel: Channel } | undefined> {
+  const [row] = await db
+    .select({
+      timeZone: patients.timeZone,
+      language: patients.language,
+      preferredChannel: channelPreferences.preferredChannel,
+    })
+    .from(patients)
+    .innerJoin(channelPreferences, eq(channelPreferences.patientId, patients.id))
+    .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
+  return row;
+}
+
 function auditPatient(
   db: Queryable,
   actor: string,

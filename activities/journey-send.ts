@@ -1,0 +1,91 @@
+// The journey activities against the real world: patient and clinic from the database, consent re-read at
+// send time, the clinic's sending window and frequency caps across all of the patient's journeys, then the
+// shared send path. Every due step ends as one delivery row: sent, delivered, failed or suppressed.
+import { ApplicationFailure } from '@temporalio/activity';
+import { consentAllows, latestConsents } from '../db/queries/consents';
+import { recentSendTimes } from '../db/queries/deliveries';
+import { getPatientSettings } from '../db/queries/patients';
+import type { Channel, Delivery } from '../db/schema';
+import type { TimelineEntry } from '../workflows/journey-types';
+import { createDispatch } from './dispatch';
+import type { JourneyActivities, SendJourneyStepOutcome } from './journey-activities';
+import { planWait } from './journey-time';
+import { earliestAllowedSend, nextInWindow } from './sending-rules';
+import type { ActivityDeps } from '.';
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
+  const { inClinic, prepare, complete, routes, dispatch } = createDispatch(deps);
+
+  async function settings(input: { clinicId: string; patientId: string }) {
+    const found = await inClinic(input, (tx) => getPatientSettings(tx, input.clinicId, input.patientId));
+    if (!found) throw ApplicationFailure.nonRetryable('patient not found in this clinic', 'PatientNotFound');
+    return found;
+  }
+
+  const entryOf = (
+    delivery: Delivery,
+    base: Omit<TimelineEntry, 'outcome' | 'at'>,
+  ): SendJourneyStepOutcome => ({
+    kind: 'done',
+    entry: {
+      ...base,
+      at: delivery.dueAt.getTime(),
+      outcome: delivery.status === 'pending' ? 'failed' : delivery.status,
+      channel: delivery.channel,
+      language: delivery.language,
+      reason: delivery.reason,
+    },
+  });
+
+  return {
+    async planJourneyTime(input) {
+      return planWait({ ...input, timeZone: (await settings(input)).timeZone });
+    },
+
+    async readPatientAttribute(input) {
+      return String((await settings(input))[input.attribute]);
+    },
+
+    async sendJourneyStep(input) {
+      const base = { step: input.stepId, category: input.category, variant: input.variant };
+      const prepared = await prepare(input, async (tx, patient) => ({
+        consents: await latestConsents(tx, input.clinicId, input.patientId),
+        recent: await recentSendTimes(tx, input.clinicId, input.patientId, new Date(input.dueAt - WEEK_MS)),
+        patient,
+      }));
+      const { clinic, patient, delivery, extra } = prepared;
+      if (delivery.status !== 'pending') return entryOf(delivery, base);
+
+      const order: Channel[] =
+        input.channels === 'preferred'
+          ? [patient.preferredChannel, patient.preferredChannel === 'sms' ? 'email' : 'sms']
+          : input.channels;
+      const reachable = routes(patient, order);
+      const consented = reachable.filter((route) =>
+        consentAllows(extra.consents, route.channel, input.category),
+      );
+      if (consented.length === 0) {
+        const reason =
+          reachable.length === 0
+            ? 'no-contact-point'
+            : input.category === 'marketing'
+              ? 'no-marketing-consent'
+              : 'opted-out';
+        return entryOf(await complete(input, delivery.id, { status: 'suppressed', reason }), base);
+      }
+
+      const window = { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart };
+      const caps = { perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek };
+      const earliest = earliestAllowedSend(input.dueAt, patient.timeZone, extra.recent, window, caps);
+      if (earliest > input.dueAt) {
+        const reason =
+          nextInWindow(input.dueAt, patient.timeZone, window) > input.dueAt ? 'quiet-hours' : 'frequency-cap';
+        return { kind: 'defer', until: earliest, reason };
+      }
+      const sent = await dispatch(input, { clinic, patient, delivery }, consented, input.facts);
+      return entryOf(sent, base);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq } from 'drizzle-orm';
+import type { FieldCipher } from '../../security/field-cipher';
+import { consents, type Channel } from '../schema';
+import type { Queryable } from '../tenant';
+
+export type Category = 'transactional' | 'marketing';
+
+/** The latest decision per (channel, category); history stays in the table, never overwritten. */
+export async function latestConsents(
+  db: Queryable,
+  clinicId: string,
+  patientId: string,
+): Promise<Map<string, boolean>> {
+  const rows = await db
+    .selectDistinctOn([consents.channel, consents.category], {
+      channel: consents.channel,
+      category: consents.category,
+      granted: consents.granted,
+    })
+    .from(consents)
+    .where(and(eq(consents.clinicId, clinicId), eq(consents.patientId, patientId)))
+    .orderBy(consents.channel, consents.category, desc(consents.recordedAt));
+  return new Map(rows.map((row) => [`${row.channel}/${row.category}`, row.granted]));
+}
+
+/** Marketing needs an explicit opt-in; transactional messages need only the absence of an opt-out. */
+export function consentAllows(latest: Map<string, boolean>, channel: Channel, category: Category): boolean {
+  const decision = latest.get(`${channel}/${category}`);
+  return category === 'marketing' ? decision === true : decision !== false;
+}
+
+export async function recordConsent(
+  db: Queryable,
+  cipher: FieldCipher,
+  entry: {
+    clinicId: string;
+    patientId: string;
+    channel: Channel;
+    category: Category;
+    granted: boolean;
+    source: string;
+    evidence?: string;
+  },
+): Promise<void> {
+  const id = randomUUID();
+  await db.insert(consents).values({
+    id,
+    clinicId: entry.clinicId,
+    patientId: entry.patientId,
+    channel: entry.channel,
+    category: entry.category,
+    granted: entry.granted,
+    source: entry.source,
+    evidenceEnc:
+      entry.evidence === undefined
+        ? null
+        : cipher.encrypt(entry.evidence, {
+            clinicId: entry.clinicId,
+            table: 'consents',
+            column: 'evidence_enc',
+            rowId: id,
+          }),
+  });
+}

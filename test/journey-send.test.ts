@@ -1,0 +1,172 @@
+// Journey steps through the real send path, on the dev server with PostgreSQL and the local peers:
+// consent re-read at send time, fallback to a consented channel, marketing opt-in, caps across journeys.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { DateTime } from 'luxon';
+import { sql } from 'drizzle-orm';
+import { recordConsent } from '../db/queries/consents';
+import { withClinic } from '../db/tenant';
+import type { JourneyDefinition } from '../journeys/schema';
+import { startJourney } from '../runtime/reminders';
+import { cancelSignal, nextSendQuery } from '../workflows/journey-types';
+import { createPatient, createTestWorker } from './support/fixtures';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  startTestPeers,
+  testCipher,
+  uniqueTaskQueue,
+} from './support/harness';
+
+// A zone where it is daytime now, so the sending window is open while the test runs.
+const daytimeZone =
+  [
+    'Pacific/Kiritimati',
+    'Asia/Tokyo',
+    'Asia/Kolkata',
+    'Europe/London',
+    'America/New_York',
+    'America/Los_Angeles',
+    'Pacific/Honolulu',
+  ].find((zone) => {
+    const hour = DateTime.now().setZone(zone).hour;
+    return hour >= 9 && hour < 19;
+  }) ?? 'UTC';
+
+const sendNow = (
+  key: string,
+  category: 'transactional' | 'marketing' = 'transactional',
+): JourneyDefinition => ({
+  key,
+  version: 1,
+  name: key,
+  category,
+  trigger: { event: 'test.start' },
+  anchor: 'lastVisitDate',
+  goal: { event: 'test.goal' },
+  steps: [
+    { id: 'hello', type: 'send', template: 'reminder', channels: 'preferred' },
+    { id: 'done', type: 'exit' },
+  ],
+});
+
+describe('journey steps through the real send path', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let peers: Awaited<ReturnType<typeof startTestPeers>>;
+  let temporal: Awaited<ReturnType<typeof connectTestTemporal>>;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+
+  before(async () => {
+    [database, peers, temporal] = await Promise.all([
+      createTestDatabase(),
+      startTestPeers(),
+      connectTestTemporal(),
+    ]);
+    ({ client, nativeConnection } = temporal);
+  });
+  after(async () => {
+    await temporal?.close();
+    await peers?.stop();
+    await database?.close();
+  });
+
+  async function run(patient: { clinicId: string; patientId: string }, definition: JourneyDefinition) {
+    const taskQueue = uniqueTaskQueue('jsend');
+    const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers);
+    return worker.runUntil(async () => {
+      const handle = await startJourney(client, taskQueue, {
+        ...patient,
+        episode: randomUUID(),
+        definition,
+        anchorDate: '2027-01-01',
+      });
+      return handle.result();
+    });
+  }
+
+  it('sends on the preferred channel and records one delivery', async () => {
+    const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550401' });
+    const result = await run(patient, sendNow('plain'));
+    const [entry] = result.timeline;
+    assert.equal(entry?.outcome, 'sent');
+    assert.equal(entry?.channel, 'sms');
+    assert.equal(peers.sms.messages().filter((message) => message.to === '+14155550401').length, 1);
+    const rows = await database.owner.db.execute<{ status: string }>(
+      sql`select status from deliveries where patient_id = ${patient.patientId}`,
+    );
+    assert.deepEqual(
+      rows.map((row) => row.status),
+      ['sent'],
+    );
+  });
+
+  it('re-reads consent at send time and falls back to a consented channel', async () => {
+    const patient = await createPatient(database.db, {
+      timeZone: daytimeZone,
+      phone: '+14155550402',
+      email: 'fallback@example.org',
+    });
+    await withClinic(database.db, patient.clinicId, (tx) =>
+      recordConsent(tx, testCipher, {
+        ...patient,
+        channel: 'sms',
+        category: 'transactional',
+        granted: false,
+        source: 'sms-keyword',
+        evidence: 'STOP',
+      }),
+    );
+    const result = await run(patient, sendNow('fallback'));
+    assert.equal(result.timeline[0]?.channel, 'email');
+    assert.equal(peers.sms.messages().filter((message) => message.to === '+14155550402').length, 0);
+  });
+
+  it('suppresses marketing without an opt-in, with the reason on the delivery', async () => {
+    const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550403' });
+    const result = await run(patient, sendNow('promo', 'marketing'));
+    assert.deepEqual(
+      [result.timeline[0]?.outcome, result.timeline[0]?.reason],
+      ['suppressed', 'no-marketing-consent'],
+    );
+    const rows = await database.owner.db.execute<{ status: string; reason: string }>(
+      sql`select status, reason from deliveries where patient_id = ${patient.patientId}`,
+    );
+    assert.deepEqual(
+      [...rows].map((row) => [row.status, row.reason]),
+      [['suppressed', 'no-marketing-consent']],
+    );
+  });
+
+  it('defers a second journey over the daily cap to the next morning in the patient zone', async () => {
+    const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550404' });
+    await run(patient, sendNow('first-journey'));
+    const taskQueue = uniqueTaskQueue('jcap');
+    const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers);
+    const planned = await worker.runUntil(async () => {
+      const handle = await startJourney(client, taskQueue, {
+        ...patient,
+        episode: randomUUID(),
+        definition: sendNow('second-journey'),
+        anchorDate: '2027-01-01',
+      });
+      let next: number | null = null;
+      for (let i = 0; i < 50 && (next === null || next <= Date.now()); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        next = await handle.query(nextSendQuery);
+      }
+      await handle.signal(cancelSignal);
+      await handle.result();
+      return next;
+    });
+    const tomorrowMorning = DateTime.now()
+      .setZone(daytimeZone)
+      .plus({ days: 1 })
+      .set({ hour: 8, minute: 0, second: 0, millisecond: 0 });
+    assert.equal(planned, tomorrowMorning.toMillis());
+    assert.equal(peers.sms.messages().filter((message) => message.to === '+14155550404').length, 1);
+  });
+});
