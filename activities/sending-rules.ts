@@ -19,6 +19,7 @@ export const DEFAULT_WINDOW: SendingWindow = { opens: '08:00', closes: '21:00' }
 export const DEFAULT_CAPS: FrequencyCaps = { perDay: 1, perWeek: 3 };
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
+const CLOCK_SKEW_MS = 60_000;
 
 function atLocalTime(day: DateTime, hhmm: string): DateTime {
   const [hour, minute] = hhmm.split(':').map(Number) as [number, number];
@@ -47,10 +48,15 @@ export function capsAllow(
 ): { ok: true } | { ok: false; retryAt: number } {
   const local = DateTime.fromMillis(at, { zone });
   const dayStart = local.startOf('day').toMillis();
-  const sameDay = previous.filter((sent) => sent >= dayStart && sent <= at);
+  const nextDay = local.plus({ days: 1 }).startOf('day').toMillis();
+  // Sends from other journeys may carry a due time a moment after this one (their clocks ran a little
+  // ahead); a send the same day counts whichever came first.
+  const sameDay = previous.filter((sent) => sent >= dayStart && sent < nextDay);
   if (sameDay.length >= caps.perDay)
     return { ok: false, retryAt: local.plus({ days: 1 }).startOf('day').toMillis() };
-  const inWeek = previous.filter((sent) => sent > at - WEEK_MS && sent <= at).sort((a, b) => a - b);
+  const inWeek = previous
+    .filter((sent) => sent > at - WEEK_MS && sent <= at + CLOCK_SKEW_MS)
+    .sort((a, b) => a - b);
   if (inWeek.length >= caps.perWeek) {
     // When enough of them have left the window for one more.
     return { ok: false, retryAt: inWeek[inWeek.length - caps.perWeek]! + WEEK_MS + 1 };

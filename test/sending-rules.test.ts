@@ -73,6 +73,11 @@ describe('frequency caps across journeys', () => {
     assert.equal(local(next, zone), '2027-01-11T09:00 -05:00');
   });
 
+  it('counts a send of another journey due a moment later the same day', () => {
+    const other = at('2027-01-10T10:00:00.019', zone);
+    assert.equal(capsAllow(at('2027-01-10T10:00:00.005', zone), zone, [other]).ok, false);
+  });
+
   it('counts a local day in the patient zone, not in UTC', () => {
     // 23:30 in New York is already the next day in UTC; it is still the same local day.
     const evening = at('2027-01-10T20:30', zone);
