@@ -33,6 +33,8 @@ export type SendJourneyStepOutcome =
 export interface JourneyActivities {
   planJourneyTime(input: PlanJourneyTimeInput): Promise<number>;
   sendJourneyStep(input: SendJourneyStepInput): Promise<SendJourneyStepOutcome>;
+  /** Ends a deferred send that will not happen (the journey ended first) as a suppressed delivery. */
+  closeDeferredSend(input: SendJourneyStepInput & { reason: string }): Promise<TimelineEntry>;
   readPatientAttribute(input: {
     clinicId: string;
     patientId: string;

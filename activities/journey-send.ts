@@ -3,7 +3,7 @@
 // shared send path. Every due step ends as one delivery row: sent, delivered, failed or suppressed.
 import { ApplicationFailure } from '@temporalio/activity';
 import { consentAllows, latestConsents } from '../db/queries/consents';
-import { recentSendTimes } from '../db/queries/deliveries';
+import { claimDelivery, recentSendTimes } from '../db/queries/deliveries';
 import { getPatientSettings } from '../db/queries/patients';
 import type { Channel, Delivery } from '../db/schema';
 import type { TimelineEntry } from '../workflows/journey-types';
@@ -24,24 +24,27 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     return found;
   }
 
-  const entryOf = (
-    delivery: Delivery,
-    base: Omit<TimelineEntry, 'outcome' | 'at'>,
-  ): SendJourneyStepOutcome => ({
-    kind: 'done',
-    entry: {
-      ...base,
-      at: delivery.dueAt.getTime(),
-      outcome: delivery.status === 'pending' ? 'failed' : delivery.status,
-      channel: delivery.channel,
-      language: delivery.language,
-      reason: delivery.reason,
-    },
+  const entryOf = (delivery: Delivery, base: Omit<TimelineEntry, 'outcome' | 'at'>): TimelineEntry => ({
+    ...base,
+    at: delivery.dueAt.getTime(),
+    outcome: delivery.status === 'pending' ? 'failed' : delivery.status,
+    channel: delivery.channel,
+    language: delivery.language,
+    reason: delivery.reason,
   });
+  const done = (entry: TimelineEntry): SendJourneyStepOutcome => ({ kind: 'done', entry });
 
   return {
     async planJourneyTime(input) {
       return planWait({ ...input, timeZone: (await settings(input)).timeZone });
+    },
+
+    async closeDeferredSend(input) {
+      const delivery = await inClinic(input, (tx) =>
+        claimDelivery(tx, { ...input, dueAt: new Date(input.dueAt) }),
+      );
+      const closed = await complete(input, delivery.id, { status: 'suppressed', reason: input.reason });
+      return entryOf(closed, { step: input.stepId, category: input.category, variant: input.variant });
     },
 
     async readPatientAttribute(input) {
@@ -56,7 +59,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
         patient,
       }));
       const { clinic, patient, delivery, extra } = prepared;
-      if (delivery.status !== 'pending') return entryOf(delivery, base);
+      if (delivery.status !== 'pending') return done(entryOf(delivery, base));
 
       const order: Channel[] =
         input.channels === 'preferred'
@@ -73,7 +76,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
             : input.category === 'marketing'
               ? 'no-marketing-consent'
               : 'opted-out';
-        return entryOf(await complete(input, delivery.id, { status: 'suppressed', reason }), base);
+        return done(entryOf(await complete(input, delivery.id, { status: 'suppressed', reason }), base));
       }
 
       const window = { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart };
@@ -85,7 +88,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
         return { kind: 'defer', until: earliest, reason };
       }
       const sent = await dispatch(input, { clinic, patient, delivery }, consented, input.facts);
-      return entryOf(sent, base);
+      return done(entryOf(sent, base));
     },
   };
 }

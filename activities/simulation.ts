@@ -84,6 +84,18 @@ export function createSimulationActivities(
       return Promise.resolve(outcome);
     },
 
+    closeDeferredSend: (input) =>
+      Promise.resolve({
+        at: input.dueAt,
+        step: input.stepId,
+        category: input.category,
+        variant: input.variant,
+        language,
+        channel: null,
+        outcome: 'suppressed',
+        reason: input.reason,
+      }),
+
     readPatientAttribute: ({ attribute }) => Promise.resolve(String(patient[attribute])),
   };
 }

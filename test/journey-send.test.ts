@@ -141,7 +141,7 @@ describe('journey steps through the real send path', () => {
     );
   });
 
-  it('defers a second journey over the daily cap to the next morning in the patient zone', async () => {
+  it('defers a second journey over the daily cap to the next morning, and closes it if the journey ends first', async () => {
     const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550404' });
     await run(patient, sendNow('first-journey'));
     const taskQueue = uniqueTaskQueue('jcap');
@@ -168,5 +168,16 @@ describe('journey steps through the real send path', () => {
       .set({ hour: 8, minute: 0, second: 0, millisecond: 0 });
     assert.equal(planned, tomorrowMorning.toMillis());
     assert.equal(peers.sms.messages().filter((message) => message.to === '+14155550404').length, 1);
+    // Cancelled while deferred: the due step still ends as one delivery, suppressed with the reason.
+    const rows = await database.owner.db.execute<{ status: string; reason: string | null }>(
+      sql`select status, reason from deliveries where patient_id = ${patient.patientId} order by status`,
+    );
+    assert.deepEqual(
+      [...rows].map((row) => [row.status, row.reason]),
+      [
+        ['sent', null],
+        ['suppressed', 'journey-ended'],
+      ],
+    );
   });
 });

@@ -17,11 +17,12 @@ import {
   type JourneyState,
 } from './journey-types';
 
-const { planJourneyTime, sendJourneyStep, readPatientAttribute } = proxyActivities<JourneyActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '24 hours',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute } =
+  proxyActivities<JourneyActivities>({
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: '24 hours',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+  });
 
 // Well below Temporal's history limits; the state needed to go on is small and carried over.
 const STEPS_PER_RUN = 100;
@@ -105,31 +106,29 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const visit = state.timeline.filter((entry) => entry.step === step.id).length;
         let dueAt = Date.now();
         let deferredBecause: string | undefined;
+        const send = {
+          clinicId: input.clinicId,
+          patientId: input.patientId,
+          journeyKey: definition.key,
+          stepId: step.id,
+          category: definition.category,
+          template: variant?.template ?? step.template,
+          variant: variant?.key ?? null,
+          channels: step.channels,
+          facts: input.facts ?? {},
+          idempotencyKey: `${workflowInfo().workflowId}:${step.id}:${visit}`,
+        };
         for (;;) {
           nextSend = dueAt;
-          const outcome = await sendJourneyStep({
-            clinicId: input.clinicId,
-            patientId: input.patientId,
-            journeyKey: definition.key,
-            stepId: step.id,
-            category: definition.category,
-            template: variant?.template ?? step.template,
-            variant: variant?.key ?? null,
-            channels: step.channels,
-            facts: input.facts ?? {},
-            dueAt,
-            idempotencyKey: `${workflowInfo().workflowId}:${step.id}:${visit}`,
-          });
+          const outcome = await sendJourneyStep({ ...send, dueAt });
           if (outcome.kind === 'defer') {
             nextSend = outcome.until;
             // Quiet hours or frequency caps: the same send, later; never dropped.
             if (!(await waitUntil(outcome.until))) {
-              state.timeline.push({
-                at: Date.now(),
-                step: step.id,
-                outcome: 'suppressed',
-                reason: 'journey-ended',
-              });
+              // The step was due: it still ends as a delivery, suppressed because the journey ended.
+              state.timeline.push(
+                await closeDeferredSend({ ...send, dueAt: Date.now(), reason: 'journey-ended' }),
+              );
               break;
             }
             dueAt = outcome.until;
