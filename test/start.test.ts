@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connectDatabase } from '../db/client';
 import { getDeliveryByKey } from '../db/queries/deliveries';
 import { freePort } from '../runtime/free-port';
-import { tempDir } from './support/harness';
+import { runCarebell, tempDir } from './support/harness';
 
 // The embedded default's fixed ports, picked where no ephemeral (port 0) bind can take them first.
 const FIXED_PORTS = { from: 20000, to: 32000 };
@@ -102,17 +102,7 @@ describe('npm start (embedded default)', () => {
     return exited;
   }
 
-  function carebell(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['bin/carebell.js', ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const carebell = (...args: string[]) => runCarebell(args, env);
 
   const demo = (channel: 'sms' | 'email') =>
     carebell(

@@ -1,4 +1,5 @@
 // Access to the throw-away services that test/run.ts starts, plus per-file isolation on top of them.
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -107,4 +108,20 @@ export async function connectTestTemporal() {
       await nativeConnection.close();
     },
   };
+}
+
+/** Runs the `carebell` CLI as a user would (bin/carebell.js) and collects its output. */
+export function runCarebell(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/carebell.js', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
