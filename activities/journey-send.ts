@@ -5,12 +5,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { consentAllows, latestConsents } from '../db/queries/consents';
 import { claimDelivery, recentSendTimes } from '../db/queries/deliveries';
 import { getPatientSettings } from '../db/queries/patients';
-import type { Channel, Delivery } from '../db/schema';
+import type { Delivery } from '../db/schema';
 import type { TimelineEntry } from '../workflows/journey-types';
 import { createDispatch } from './dispatch';
 import type { JourneyActivities, SendJourneyStepOutcome } from './journey-activities';
 import { planWait } from './journey-time';
-import { earliestAllowedSend, nextInWindow } from './sending-rules';
+import { channelOrder, earliestAllowedSend, nextInWindow } from './sending-rules';
 import type { ActivityDeps } from '.';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -61,10 +61,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
       const { clinic, patient, delivery, extra } = prepared;
       if (delivery.status !== 'pending') return done(entryOf(delivery, base));
 
-      const order: Channel[] =
-        input.channels === 'preferred'
-          ? [patient.preferredChannel, patient.preferredChannel === 'sms' ? 'email' : 'sms']
-          : input.channels;
+      const order = channelOrder(patient.preferredChannel, input.channels);
       const reachable = routes(patient, order);
       const consented = reachable.filter((route) =>
         consentAllows(extra.consents, route.channel, input.category),

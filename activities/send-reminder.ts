@@ -2,6 +2,7 @@ import { claimDelivery } from '../db/queries/deliveries';
 import type { Delivery } from '../db/schema';
 import type { ReminderResult } from '../workflows/reminder-types';
 import { createDispatch, type DispatchInput } from './dispatch';
+import { channelOrder } from './sending-rules';
 import type { ActivityDeps } from '.';
 
 export type SendReminderInput = DispatchInput;
@@ -29,11 +30,7 @@ export function createSendActivities(deps: ActivityDeps) {
     async sendReminder(input: SendReminderInput): Promise<ReminderResult> {
       const prepared = await prepare(input, () => Promise.resolve(undefined));
       if (prepared.delivery.status !== 'pending') return toResult(prepared.delivery);
-      const { preferredChannel } = prepared.patient;
-      const order = routes(prepared.patient, [
-        preferredChannel,
-        preferredChannel === 'sms' ? 'email' : 'sms',
-      ]);
+      const order = routes(prepared.patient, channelOrder(prepared.patient.preferredChannel));
       return toResult(await dispatch(input, prepared, order));
     },
 

@@ -82,3 +82,14 @@ export function earliestAllowedSend(
   }
   throw new Error('no allowed send time found within 20 rounds: check the window and caps');
 }
+
+type Channel = 'sms' | 'email';
+
+/** Which channels to try, in order: a step's explicit list, or the preferred channel then the other. */
+export function channelOrder(
+  preferred: Channel,
+  requested: 'preferred' | Channel[] = 'preferred',
+): Channel[] {
+  if (requested !== 'preferred') return requested;
+  return [preferred, preferred === 'sms' ? 'email' : 'sms'];
+}

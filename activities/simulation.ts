@@ -4,6 +4,7 @@ import { supportedLanguages } from '../locales';
 import type { JourneyActivities, SendJourneyStepOutcome } from './journey-activities';
 import { planWait } from './journey-time';
 import {
+  channelOrder,
   DEFAULT_CAPS,
   DEFAULT_WINDOW,
   earliestAllowedSend,
@@ -45,10 +46,7 @@ export function createSimulationActivities(
         variant: input.variant,
         language,
       };
-      const order: Channel[] =
-        input.channels === 'preferred'
-          ? [patient.preferredChannel, patient.preferredChannel === 'sms' ? 'email' : 'sms']
-          : input.channels;
+      const order = channelOrder(patient.preferredChannel, input.channels);
       const channel = order.find((candidate) => patient.channels.includes(candidate));
       let outcome: SendJourneyStepOutcome;
       if (input.category === 'marketing' && !patient.marketingOptIn) {

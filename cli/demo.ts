@@ -14,7 +14,7 @@ import { resolveKeyRing } from '../runtime/key-ring-source';
 import { createDataConverter } from '../security/data-converter';
 import { FieldCipher } from '../security/field-cipher';
 import { supportedLanguages } from '../locales';
-import { startReminder } from '../runtime/reminders';
+import { startReminder } from '../runtime/start-workflows';
 import { joinEndpoints, type Endpoints } from '../runtime/services';
 import { temporalConnectionOptions } from '../runtime/temporal-connection';
 import type { ReminderResult } from '../workflows/reminder-types';

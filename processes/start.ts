@@ -26,6 +26,7 @@ runMain(async () => {
   };
   try {
     const keyRing = await resolveKeyRing(config, { create: true, say: (line) => say(`  ${line}`) });
+    const reloadKeyRing = keyRingReloader(config);
     const services = await startServices(config, {
       persistent: true,
       fixedPorts: true,
@@ -37,7 +38,7 @@ runMain(async () => {
     const codec = await startCodecServer({
       port: config.codec.port,
       keyRing,
-      reloadKeyRing: keyRingReloader(config),
+      reloadKeyRing,
       operators: await resolveOperators(config),
       allowedOrigin: config.codec.corsOrigin,
       db: auditDb.db,
@@ -47,7 +48,7 @@ runMain(async () => {
       publicUrl: config.publicUrl,
       log,
       keyRing,
-      reloadKeyRing: keyRingReloader(config),
+      reloadKeyRing,
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
     stops.push(() => settleWithin(worker.shutdown(), 10_000));

@@ -10,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import { recordConsent } from '../db/queries/consents';
 import { withClinic } from '../db/tenant';
 import type { JourneyDefinition } from '../journeys/schema';
-import { startJourney } from '../runtime/reminders';
+import { startJourney } from '../runtime/start-workflows';
 import { cancelSignal, nextSendQuery } from '../workflows/journey-types';
 import { createPatient, createTestWorker } from './support/fixtures';
 import {

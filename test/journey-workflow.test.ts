@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { createSimulationActivities, type SamplePatient } from '../activities/simulation';
 import { builtInJourneys } from '../journeys/built-in';
 import type { JourneyDefinition } from '../journeys/schema';
-import { startJourney } from '../runtime/reminders';
+import { startJourney } from '../runtime/start-workflows';
 import { simulateJourney } from '../runtime/simulate';
 import { workflowsPath } from '../runtime/worker';
 import {

@@ -8,7 +8,7 @@ import { Client, WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
-import { startReminder } from '../runtime/reminders';
+import { startReminder } from '../runtime/start-workflows';
 import { workflowsPath } from '../runtime/worker';
 import { createDataConverter } from '../security/data-converter';
 import { buildKeyRing } from '../security/key-ring';

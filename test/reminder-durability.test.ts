@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { NativeConnection } from '@temporalio/worker';
 import { getDeliveryByKey } from '../db/queries/deliveries';
-import { startReminder } from '../runtime/reminders';
+import { startReminder } from '../runtime/start-workflows';
 import type { ReminderInput } from '../workflows/reminder-types';
 import { activitiesFor, createPatient, createTestWorker } from './support/fixtures';
 import {

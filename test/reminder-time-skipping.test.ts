@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { reminderWorkflow } from '../workflows/reminder';
 import { getDeliveryByKey } from '../db/queries/deliveries';
-import { startReminder } from '../runtime/reminders';
+import { startReminder } from '../runtime/start-workflows';
 import { createPatient, createTestWorker } from './support/fixtures';
 import {
   createTestDatabase,

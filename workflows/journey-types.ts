@@ -1,6 +1,7 @@
 // Shapes shared by the journey interpreter, its activities and its callers. Opaque ids and codes only.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { JourneyDefinition } from '../journeys/schema';
+import { opaqueWorkflowId } from './ids';
 
 export interface JourneyInput {
   clinicId: string;
@@ -53,17 +54,14 @@ export const currentStepQuery = defineQuery<string | null>('currentStep');
 export const nextSendQuery = defineQuery<number | null>('nextPlannedSend');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 
+/** One journey per (clinic, patient, journey, episode). */
 export function journeyWorkflowId({
   clinicId,
   patientId,
   key,
   episode,
 }: Pick<JourneyInput, 'clinicId' | 'patientId' | 'episode'> & { key: string }): string {
-  for (const [field, value] of Object.entries({ clinicId, patientId, key, episode })) {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(value))
-      throw new Error(`${field} must be an opaque id of letters, digits, - and _`);
-  }
-  return `journey:${clinicId}:${patientId}:${key}:${episode}`;
+  return opaqueWorkflowId('journey', { clinicId, patientId, key, episode });
 }
 
 /**

@@ -1,5 +1,6 @@
 // Shapes shared by the reminder workflow, its activities and its starters. Opaque ids only: nothing in
 // here may carry PHI, because workflow inputs and results are stored in Temporal's history.
+import { opaqueWorkflowId } from './ids';
 
 export type DueSpec =
   /** A wall-clock time in the patient's own time zone. */
@@ -27,20 +28,12 @@ export interface ReminderResult {
   dueAt: number;
 }
 
-const OPAQUE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/**
- * One workflow per (clinic, patient, journey, episode). Built from opaque ids, so a duplicate trigger
- * finds the running workflow and the id itself reveals nothing about the patient.
- */
+/** One workflow per (clinic, patient, journey, episode). */
 export function reminderWorkflowId({
   clinicId,
   patientId,
   journey,
   episode,
 }: Pick<ReminderInput, 'clinicId' | 'patientId' | 'journey' | 'episode'>): string {
-  for (const [field, value] of Object.entries({ clinicId, patientId, journey, episode })) {
-    if (!OPAQUE_ID.test(value)) throw new Error(`${field} must be an opaque id of letters, digits, - and _`);
-  }
-  return `reminder:${clinicId}:${patientId}:${journey}:${episode}`;
+  return opaqueWorkflowId('reminder', { clinicId, patientId, journey, episode });
 }
