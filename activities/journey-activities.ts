@@ -1,11 +1,14 @@
 // The activities the journey interpreter calls. Two implementations share this shape: the real one (the
 // database, consent and the providers) and the simulation used to preview a journey.
 import type { JourneyStep } from '../journeys/schema';
-import type { TimelineEntry } from '../workflows/journey-types';
+import type { JourneyOutcome, TimelineEntry } from '../workflows/journey-types';
 
 export interface PlanJourneyTimeInput {
   clinicId: string;
   patientId: string;
+  workflowId: string;
+  /** The wait leads to a send: its time is recorded as the journey's next planned send. */
+  beforeSend: boolean;
   anchorDate: string;
   from: number;
   until?: { offset: string; at?: string };
@@ -15,6 +18,7 @@ export interface PlanJourneyTimeInput {
 export interface SendJourneyStepInput {
   clinicId: string;
   patientId: string;
+  workflowId: string;
   journeyKey: string;
   stepId: string;
   category: 'transactional' | 'marketing';
@@ -35,6 +39,8 @@ export interface JourneyActivities {
   sendJourneyStep(input: SendJourneyStepInput): Promise<SendJourneyStepOutcome>;
   /** Ends a deferred send that will not happen (the journey ended first) as a suppressed delivery. */
   closeDeferredSend(input: SendJourneyStepInput & { reason: string }): Promise<TimelineEntry>;
+  /** Records how the journey ended on its enrollment. */
+  recordJourneyEnd(input: { clinicId: string; workflowId: string; outcome: JourneyOutcome }): Promise<void>;
   readPatientAttribute(input: {
     clinicId: string;
     patientId: string;

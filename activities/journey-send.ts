@@ -3,17 +3,19 @@
 // shared send path. Every due step ends as one delivery row: sent, delivered, failed or suppressed.
 import { ApplicationFailure } from '@temporalio/activity';
 import { consentAllows, latestConsents } from '../db/queries/consents';
-import { claimDelivery, recentSendTimes } from '../db/queries/deliveries';
+import { claimDelivery, recentSends } from '../db/queries/deliveries';
+import { endEnrollment, planEnrollmentSend, plannedTransactionalSends } from '../db/queries/enrollments';
 import { getPatientSettings } from '../db/queries/patients';
 import type { Delivery } from '../db/schema';
 import type { TimelineEntry } from '../workflows/journey-types';
 import { createDispatch } from './dispatch';
 import type { JourneyActivities, SendJourneyStepOutcome } from './journey-activities';
 import { planWait } from './journey-time';
-import { channelOrder, earliestAllowedSend, nextInWindow } from './sending-rules';
+import { channelOrder, earliestAllowedSend, nextInWindow, sendsCountedForCaps } from './sending-rules';
 import type { ActivityDeps } from '.';
 
-const WEEK_MS = 7 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+const WEEK_MS = 7 * DAY_MS;
 
 export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
   const { inClinic, prepare, complete, routes, dispatch } = createDispatch(deps);
@@ -36,7 +38,14 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
 
   return {
     async planJourneyTime(input) {
-      return planWait({ ...input, timeZone: (await settings(input)).timeZone });
+      const at = planWait({ ...input, timeZone: (await settings(input)).timeZone });
+      if (input.beforeSend)
+        await inClinic(input, (tx) => planEnrollmentSend(tx, input.clinicId, input.workflowId, new Date(at)));
+      return at;
+    },
+
+    async recordJourneyEnd(input) {
+      await inClinic(input, (tx) => endEnrollment(tx, input.clinicId, input.workflowId, input.outcome));
     },
 
     async closeDeferredSend(input) {
@@ -55,7 +64,17 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
       const base = { step: input.stepId, category: input.category, variant: input.variant };
       const prepared = await prepare(input, async (tx, patient) => ({
         consents: await latestConsents(tx, input.clinicId, input.patientId),
-        recent: await recentSendTimes(tx, input.clinicId, input.patientId, new Date(input.dueAt - WEEK_MS)),
+        recent: await recentSends(tx, input.clinicId, input.patientId, new Date(input.dueAt - WEEK_MS)),
+        planned:
+          input.category === 'marketing'
+            ? await plannedTransactionalSends(
+                tx,
+                input.clinicId,
+                input.patientId,
+                new Date(input.dueAt - DAY_MS),
+                new Date(input.dueAt + 2 * DAY_MS),
+              )
+            : [],
         patient,
       }));
       const { clinic, patient, delivery, extra } = prepared;
@@ -78,13 +97,18 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
 
       const window = { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart };
       const caps = { perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek };
-      const earliest = earliestAllowedSend(input.dueAt, patient.timeZone, extra.recent, window, caps);
+      const counted = sendsCountedForCaps(input.category, extra.recent, extra.planned);
+      const earliest = earliestAllowedSend(input.dueAt, patient.timeZone, counted, window, caps);
       if (earliest > input.dueAt) {
         const reason =
           nextInWindow(input.dueAt, patient.timeZone, window) > input.dueAt ? 'quiet-hours' : 'frequency-cap';
+        await inClinic(input, (tx) =>
+          planEnrollmentSend(tx, input.clinicId, input.workflowId, new Date(earliest)),
+        );
         return { kind: 'defer', until: earliest, reason };
       }
       const sent = await dispatch(input, { clinic, patient, delivery }, consented, input.facts);
+      await inClinic(input, (tx) => planEnrollmentSend(tx, input.clinicId, input.workflowId, null));
       return done(entryOf(sent, base));
     },
   };

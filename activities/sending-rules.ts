@@ -83,6 +83,23 @@ export function earliestAllowedSend(
   throw new Error('no allowed send time found within 20 rounds: check the window and caps');
 }
 
+type Category = 'transactional' | 'marketing';
+
+/**
+ * The earlier sends (epoch ms) a send of `category` counts against the caps. Transactional comes first
+ * when they collide: a transactional message is never held back by marketing ones, and a marketing one
+ * also counts the transactional sends the patient's journeys plan, so it gives way to them that day.
+ */
+export function sendsCountedForCaps(
+  category: Category,
+  sent: { at: number; category: Category }[],
+  plannedTransactional: number[] = [],
+): number[] {
+  if (category === 'transactional')
+    return sent.filter((send) => send.category === 'transactional').map((send) => send.at);
+  return [...sent.map((send) => send.at), ...plannedTransactional];
+}
+
 type Channel = 'sms' | 'email';
 
 /** Which channels to try, in order: a step's explicit list, or the preferred channel then the other. */

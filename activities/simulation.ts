@@ -9,6 +9,7 @@ import {
   DEFAULT_WINDOW,
   earliestAllowedSend,
   nextInWindow,
+  sendsCountedForCaps,
   type FrequencyCaps,
   type SendingWindow,
 } from './sending-rules';
@@ -28,7 +29,7 @@ export function createSimulationActivities(
   patient: SamplePatient,
   rules: { window?: SendingWindow; caps?: FrequencyCaps } = {},
 ): JourneyActivities {
-  const sentAt: number[] = [];
+  const sent: { at: number; category: 'transactional' | 'marketing' }[] = [];
   const done = new Map<string, SendJourneyStepOutcome>();
   const base = patient.language.split('-')[0]!.toLowerCase();
   const language = supportedLanguages().includes(base) ? base : 'en';
@@ -64,7 +65,7 @@ export function createSimulationActivities(
         const earliest = earliestAllowedSend(
           input.dueAt,
           patient.timeZone,
-          sentAt,
+          sendsCountedForCaps(input.category, sent),
           window,
           rules.caps ?? DEFAULT_CAPS,
         );
@@ -75,7 +76,7 @@ export function createSimulationActivities(
               : 'frequency-cap';
           return Promise.resolve({ kind: 'defer', until: earliest, reason });
         }
-        sentAt.push(input.dueAt);
+        sent.push({ at: input.dueAt, category: input.category });
         outcome = { kind: 'done', entry: { ...entry, outcome: 'sent', channel } };
       }
       done.set(input.idempotencyKey, outcome);
@@ -93,6 +94,8 @@ export function createSimulationActivities(
         outcome: 'suppressed',
         reason: input.reason,
       }),
+
+    recordJourneyEnd: () => Promise.resolve(),
 
     readPatientAttribute: ({ attribute }) => Promise.resolve(String(patient[attribute])),
   };

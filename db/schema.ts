@@ -164,13 +164,39 @@ export const enrollments = pgTable(
       .references(() => patients.id),
     journeyKey: text('journey_key').notNull(),
     journeyVersion: integer('journey_version').notNull(),
+    category: category('category').notNull(),
+    /** Keyed hash of the event's occurrence (e.g. the dispense), so a duplicate event finds this row. */
     episode: text('episode').notNull(),
+    /** Keyed hash of what the journey is about (e.g. the prescription); goal events match on it. */
+    subject: text('subject'),
     workflowId: text('workflow_id').notNull(),
     status: enrollmentStatus('status').notNull().default('active'),
+    outcome: text('outcome'),
+    /** The next send the journey plans, so marketing sends give way to a transactional one that day. */
+    nextSendAt: timestamp('next_send_at', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
   },
-  (table) => [uniqueIndex('enrollments_workflow').on(table.workflowId)],
+  (table) => [
+    uniqueIndex('enrollments_workflow').on(table.workflowId),
+    index('enrollments_patient_active').on(table.clinicId, table.patientId, table.status),
+  ],
+);
+
+/** Screenings a patient has had (from the EHR), for the daily screening check. Test and date are PHI. */
+export const screeningRecords = pgTable(
+  'screening_records',
+  {
+    id: uuid('id').primaryKey(),
+    clinicId: clinicRef(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id, { onDelete: 'cascade' }),
+    /** JSON { test, performedOn }, encrypted. */
+    recordEnc: text('record_enc').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('screening_records_patient').on(table.clinicId, table.patientId)],
 );
 
 /**
@@ -187,6 +213,7 @@ export const deliveries = pgTable(
       .references(() => patients.id),
     idempotencyKey: text('idempotency_key').notNull(),
     template: text('template').notNull(),
+    category: category('category').notNull().default('transactional'),
     channel: channel('channel'),
     language: text('language'),
     status: deliveryStatus('status').notNull().default('pending'),
@@ -255,4 +282,5 @@ export const auditLog = pgTable('audit_log', {
 export type Clinic = typeof clinics.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;
 export type Channel = (typeof channel.enumValues)[number];
+export type Category = (typeof category.enumValues)[number];
 export type DeliveryStatus = (typeof deliveryStatus.enumValues)[number];

@@ -6,8 +6,10 @@ import { validateJourney, type JourneyDefinition } from './schema';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'built-in');
 
+let cached: JourneyDefinition[] | undefined;
+
 export function builtInJourneys(): JourneyDefinition[] {
-  return fs
+  cached ??= fs
     .readdirSync(dir)
     .filter((file) => file.endsWith('.json'))
     .sort()
@@ -17,6 +19,7 @@ export function builtInJourneys(): JourneyDefinition[] {
         throw new Error(`journeys/built-in/${file} is invalid:\n  ${result.errors.join('\n  ')}`);
       return result.definition;
     });
+  return cached;
 }
 
 /** Template keys a definition can send, including every A/B variant. */

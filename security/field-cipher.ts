@@ -81,7 +81,11 @@ export class FieldCipher {
    * Keyed, per-clinic lookup hash of a normalised value (phone in E.164, lower-case email, EHR id), so
    * an inbound number can be matched without storing or revealing it.
    */
-  blindIndex(kind: 'phone' | 'email' | 'external-id', clinicId: string, normalised: string): string {
+  blindIndex(
+    kind: 'phone' | 'email' | 'external-id' | 'episode' | 'subject',
+    clinicId: string,
+    normalised: string,
+  ): string {
     const key = deriveKey(this.ring.blindIndexKey, clinicId, `blind-index:${kind}`);
     return createHmac('sha256', key).update(normalised).digest('base64url');
   }

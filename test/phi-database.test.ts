@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { appendAudit, verifyAuditChain } from '../db/queries/audit';
 import { claimDelivery } from '../db/queries/deliveries';
 import { getPatient } from '../db/queries/patients';
+import { recordScreening } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { FieldCipher } from '../security/field-cipher';
 import { buildKeyRing } from '../security/key-ring';
@@ -58,8 +59,12 @@ describe('PHI in the database', () => {
           sql`insert into journey_definitions (clinic_id, key, version, definition) values (${clinicId}, 'refill', 1, '{}')`,
         );
         await tx.execute(
-          sql`insert into enrollments (clinic_id, patient_id, journey_key, journey_version, episode, workflow_id) values (${clinicId}, ${patientId}, 'refill', 1, 'e1', ${randomUUID()})`,
+          sql`insert into enrollments (clinic_id, patient_id, journey_key, journey_version, category, episode, workflow_id) values (${clinicId}, ${patientId}, 'refill', 1, 'transactional', 'e1', ${randomUUID()})`,
         );
+        await recordScreening(tx, testCipher, clinicId, patientId, {
+          test: 'mammogram',
+          performedOn: CANARY.dateOfBirth,
+        });
         await tx.execute(
           sql`insert into suppressions (clinic_id, channel, address_index, reason) values (${clinicId}, 'sms', ${randomUUID()}, 'carrier-stop')`,
         );

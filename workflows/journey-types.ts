@@ -39,8 +39,10 @@ export interface TimelineEntry {
   reason?: string | null;
 }
 
+export type JourneyOutcome = 'completed' | 'goal-met' | 'cancelled' | 'opted-out';
+
 export interface JourneyResult {
-  outcome: 'completed' | 'goal-met' | 'cancelled' | 'opted-out';
+  outcome: JourneyOutcome;
   timeline: TimelineEntry[];
 }
 
@@ -49,6 +51,8 @@ export const optedOutSignal = defineSignal<[channel: 'sms' | 'email' | 'all']>('
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal('cancel');
+/** The patient's preferences (zone, channel, language) changed: planned times are worked out again. */
+export const preferencesChangedSignal = defineSignal('preferencesChanged');
 
 export const currentStepQuery = defineQuery<string | null>('currentStep');
 export const nextSendQuery = defineQuery<number | null>('nextPlannedSend');

@@ -10,14 +10,16 @@ import {
   nextSendQuery,
   optedOutSignal,
   pauseSignal,
+  preferencesChangedSignal,
   resumeSignal,
   timelineQuery,
   type JourneyInput,
+  type JourneyOutcome,
   type JourneyResult,
   type JourneyState,
 } from './journey-types';
 
-const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute } =
+const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute, recordJourneyEnd } =
   proxyActivities<JourneyActivities>({
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: '24 hours',
@@ -29,11 +31,13 @@ const STEPS_PER_RUN = 100;
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
   const { definition } = input;
+  const { workflowId } = workflowInfo();
   const state: JourneyState = input.resume ?? { stepIndex: 0, timeline: [], events: [], paused: false };
   let goalMet = state.events.includes(definition.goal.event);
   let cancelled = false;
   let optedOut = false;
   let nextSend: number | null = null;
+  let preferencesChanged = false;
 
   setHandler(eventSignal, (name) => {
     state.events.push(name);
@@ -52,6 +56,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   setHandler(cancelSignal, () => {
     cancelled = true;
   });
+  setHandler(preferencesChangedSignal, () => {
+    preferencesChanged = true;
+  });
   setHandler(currentStepQuery, () => definition.steps[state.stepIndex]?.id ?? null);
   setHandler(nextSendQuery, () => nextSend);
   setHandler(timelineQuery, () => state.timeline);
@@ -60,17 +67,24 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   const indexOf = (id: string | undefined, fallback: number) =>
     id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
 
-  /** Sleeps until `at`, frozen while paused; false if the journey must stop instead. */
-  async function waitUntil(at: number): Promise<boolean> {
+  /**
+   * Sleeps until `at`, frozen while paused. Ends early when the journey must stop, or when the patient's
+   * preferences changed and the time must be worked out again.
+   */
+  async function waitUntil(at: number): Promise<'due' | 'stop' | 'replan'> {
     for (;;) {
-      if (stopped()) return false;
+      if (stopped()) return 'stop';
+      if (preferencesChanged) {
+        preferencesChanged = false;
+        return 'replan';
+      }
       if (state.paused) {
         await condition(() => !state.paused || stopped());
         continue;
       }
       const remaining = at - Date.now();
-      if (remaining <= 0) return true;
-      await condition(() => stopped() || state.paused, remaining);
+      if (remaining <= 0) return 'due';
+      await condition(() => stopped() || state.paused || preferencesChanged, remaining);
     }
   }
 
@@ -89,15 +103,22 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
 
     switch (step.type) {
       case 'wait': {
-        const at = await planJourneyTime({
-          clinicId: input.clinicId,
-          patientId: input.patientId,
-          anchorDate: input.anchorDate,
-          from: Date.now(),
-          until: step.until,
-          for: step.for,
-        });
-        if (!(await waitUntil(at))) continue;
+        const from = Date.now();
+        let waited: Awaited<ReturnType<typeof waitUntil>>;
+        do {
+          const at = await planJourneyTime({
+            clinicId: input.clinicId,
+            patientId: input.patientId,
+            workflowId,
+            beforeSend: definition.steps[next]?.type === 'send',
+            anchorDate: input.anchorDate,
+            from,
+            until: step.until,
+            for: step.for,
+          });
+          waited = await waitUntil(at);
+        } while (waited === 'replan');
+        if (waited === 'stop') continue;
         break;
       }
       case 'send': {
@@ -109,6 +130,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const send = {
           clinicId: input.clinicId,
           patientId: input.patientId,
+          workflowId,
           journeyKey: definition.key,
           stepId: step.id,
           category: definition.category,
@@ -124,14 +146,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           if (outcome.kind === 'defer') {
             nextSend = outcome.until;
             // Quiet hours or frequency caps: the same send, later; never dropped.
-            if (!(await waitUntil(outcome.until))) {
+            const waited = await waitUntil(outcome.until);
+            if (waited === 'stop') {
               // The step was due: it still ends as a delivery, suppressed because the journey ended.
               state.timeline.push(
                 await closeDeferredSend({ ...send, dueAt: Date.now(), reason: 'journey-ended' }),
               );
               break;
             }
-            dueAt = outcome.until;
+            // With changed preferences (another zone, channel or consent) it may be allowed sooner.
+            dueAt = waited === 'replan' ? Date.now() : outcome.until;
             deferredBecause = outcome.reason;
             continue;
           }
@@ -151,6 +175,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const deadline = await planJourneyTime({
           clinicId: input.clinicId,
           patientId: input.patientId,
+          workflowId,
+          beforeSend: false,
           anchorDate: input.anchorDate,
           from: Date.now(),
           for: step.timeout,
@@ -204,10 +230,14 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       outcome: 'goal',
       reason: definition.goal.event,
     });
-    return { outcome: 'goal-met', timeline: state.timeline };
   }
-  if (cancelled) return { outcome: 'cancelled', timeline: state.timeline };
-  if (optedOut && definition.category === 'marketing')
-    return { outcome: 'opted-out', timeline: state.timeline };
-  return { outcome: 'completed', timeline: state.timeline };
+  const outcome: JourneyOutcome = goalMet
+    ? 'goal-met'
+    : cancelled
+      ? 'cancelled'
+      : optedOut && definition.category === 'marketing'
+        ? 'opted-out'
+        : 'completed';
+  await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome });
+  return { outcome, timeline: state.timeline };
 }

@@ -1,12 +1,14 @@
 import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../tenant';
-import { deliveries, type Channel, type Delivery, type DeliveryStatus } from '../schema';
+import { deliveries, type Category, type Channel, type Delivery, type DeliveryStatus } from '../schema';
 
 export interface DeliveryClaim {
   clinicId: string;
   patientId: string;
   idempotencyKey: string;
   template: string;
+  /** Reminders are transactional. */
+  category?: Category;
   dueAt: Date;
 }
 
@@ -72,14 +74,14 @@ export async function getDeliveryByKey(
 }
 
 /** When the patient's messages went out (any journey), for frequency caps. */
-export async function recentSendTimes(
+export async function recentSends(
   db: Queryable,
   clinicId: string,
   patientId: string,
   since: Date,
-): Promise<number[]> {
+): Promise<{ at: number; category: Category }[]> {
   const rows = await db
-    .select({ dueAt: deliveries.dueAt })
+    .select({ dueAt: deliveries.dueAt, category: deliveries.category })
     .from(deliveries)
     .where(
       and(
@@ -89,5 +91,5 @@ export async function recentSendTimes(
         gte(deliveries.dueAt, since),
       ),
     );
-  return rows.map((row) => row.dueAt.getTime());
+  return rows.map((row) => ({ at: row.dueAt.getTime(), category: row.category }));
 }

@@ -1,7 +1,7 @@
 // The only code that reads or writes patient PHI: values are encrypted and decrypted here, lookups go
 // through blind indexes, and every access is written to the audit log in the same transaction.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
 import { channelPreferences, contactPoints, patients, type Channel } from '../schema';
 import type { Queryable } from '../tenant';
@@ -145,6 +145,76 @@ export async function findPatientIdByContact(
   return row?.patientId;
 }
 
+export async function findPatientIdByExternalId(
+  db: Queryable,
+  cipher: FieldCipher,
+  clinicId: string,
+  externalId: string,
+): Promise<string | undefined> {
+  const [row] = await db
+    .select({ id: patients.id })
+    .from(patients)
+    .where(
+      and(
+        eq(patients.clinicId, clinicId),
+        eq(patients.externalIdIndex, cipher.blindIndex('external-id', clinicId, externalId)),
+      ),
+    );
+  return row?.id;
+}
+
+export interface SweepCandidate {
+  id: string;
+  dateOfBirth: string;
+  sexAtBirth?: string;
+}
+
+/**
+ * One page of a clinic's active patients in id order, after `afterId`, with what sweeps select on. The
+ * read is audited once for the page, naming its first and last patient.
+ */
+export async function activePatientsPage(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  afterId: string | null,
+  limit: number,
+): Promise<SweepCandidate[]> {
+  const rows = await db
+    .select({
+      id: patients.id,
+      dateOfBirthEnc: patients.dateOfBirthEnc,
+      sexAtBirthEnc: patients.sexAtBirthEnc,
+    })
+    .from(patients)
+    .where(
+      and(
+        eq(patients.clinicId, clinicId),
+        eq(patients.status, 'active'),
+        afterId === null ? undefined : gt(patients.id, afterId),
+      ),
+    )
+    .orderBy(asc(patients.id))
+    .limit(limit);
+  if (rows.length === 0) return [];
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'patient.read',
+    objectType: 'patient-page',
+    objectId: `${rows[0]!.id}..${rows[rows.length - 1]!.id}`,
+    outcome: 'success',
+  });
+  const field = (rowId: string, column: string, value: string) =>
+    cipher.decrypt(value, { clinicId, table: 'patients', column, rowId });
+  return rows.map((row) => ({
+    id: row.id,
+    dateOfBirth: field(row.id, 'date_of_birth_enc', row.dateOfBirthEnc),
+    sexAtBirth: row.sexAtBirthEnc === null ? undefined : field(row.id, 'sex_at_birth_enc', row.sexAtBirthEnc),
+  }));
+}
+
 export async function getPatient(
   db: Queryable,
   cipher: FieldCipher,
@@ -237,4 +307,5 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'patients', column: 'external_id_enc' },
   { table: 'contact_points', column: 'address_enc' },
   { table: 'consents', column: 'evidence_enc' },
+  { table: 'screening_records', column: 'record_enc' },
 ] as const;

@@ -1,0 +1,112 @@
+import { and, eq, gte, lt } from 'drizzle-orm';
+import { enrollments } from '../schema';
+import type { JourneyOutcome } from '../../workflows/journey-types';
+import type { Queryable } from '../tenant';
+
+export type Enrollment = typeof enrollments.$inferSelect;
+export type EnrollmentClaim = Pick<
+  Enrollment,
+  | 'clinicId'
+  | 'patientId'
+  | 'journeyKey'
+  | 'journeyVersion'
+  | 'category'
+  | 'episode'
+  | 'subject'
+  | 'workflowId'
+>;
+
+/**
+ * The enrollment for this workflow id, created if this is the first time the event is seen. A repeated
+ * event gets the row (and so the pinned version) the first one created.
+ */
+export async function claimEnrollment(
+  db: Queryable,
+  claim: EnrollmentClaim,
+): Promise<{ enrollment: Enrollment; created: boolean }> {
+  const [created] = await db.insert(enrollments).values(claim).onConflictDoNothing().returning();
+  if (created) return { enrollment: created, created: true };
+  const [existing] = await db
+    .select()
+    .from(enrollments)
+    .where(and(eq(enrollments.clinicId, claim.clinicId), eq(enrollments.workflowId, claim.workflowId)));
+  if (!existing) throw new Error(`enrollment ${claim.workflowId} exists under another clinic`);
+  return { enrollment: existing, created: false };
+}
+
+export async function activeEnrollments(
+  db: Queryable,
+  clinicId: string,
+  patientId: string,
+): Promise<Enrollment[]> {
+  return db
+    .select()
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.clinicId, clinicId),
+        eq(enrollments.patientId, patientId),
+        eq(enrollments.status, 'active'),
+      ),
+    );
+}
+
+export async function endEnrollment(
+  db: Queryable,
+  clinicId: string,
+  workflowId: string,
+  outcome: JourneyOutcome,
+): Promise<void> {
+  await db
+    .update(enrollments)
+    .set({
+      status: outcome === 'cancelled' ? 'cancelled' : outcome === 'opted-out' ? 'exited' : 'completed',
+      outcome,
+      nextSendAt: null,
+      endedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(enrollments.clinicId, clinicId),
+        eq(enrollments.workflowId, workflowId),
+        eq(enrollments.status, 'active'),
+      ),
+    );
+}
+
+/** Records (or clears) the journey's next planned send. */
+export async function planEnrollmentSend(
+  db: Queryable,
+  clinicId: string,
+  workflowId: string,
+  at: Date | null,
+): Promise<void> {
+  await db
+    .update(enrollments)
+    .set({ nextSendAt: at })
+    .where(and(eq(enrollments.clinicId, clinicId), eq(enrollments.workflowId, workflowId)));
+}
+
+/** Sends that the patient's active transactional journeys plan between `from` and `to`. */
+export async function plannedTransactionalSends(
+  db: Queryable,
+  clinicId: string,
+  patientId: string,
+  from: Date,
+  to: Date,
+): Promise<number[]> {
+  const rows = await db
+    .select({ at: enrollments.nextSendAt })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.clinicId, clinicId),
+        eq(enrollments.patientId, patientId),
+        eq(enrollments.status, 'active'),
+        eq(enrollments.category, 'transactional'),
+        gte(enrollments.nextSendAt, from),
+        lt(enrollments.nextSendAt, to),
+      ),
+    );
+  return rows.flatMap((row) => (row.at ? [row.at.getTime()] : []));
+}

@@ -1,0 +1,58 @@
+// Screenings a patient has had. Which test and when are PHI: one encrypted value per record.
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { FieldCipher } from '../../security/field-cipher';
+import { screeningRecords } from '../schema';
+import type { Queryable } from '../tenant';
+
+export interface ScreeningRecord {
+  test: string;
+  /** YYYY-MM-DD */
+  performedOn: string;
+}
+
+const where = (clinicId: string, rowId: string) => ({
+  clinicId,
+  table: 'screening_records',
+  column: 'record_enc',
+  rowId,
+});
+
+export async function recordScreening(
+  db: Queryable,
+  cipher: FieldCipher,
+  clinicId: string,
+  patientId: string,
+  record: ScreeningRecord,
+): Promise<void> {
+  const id = randomUUID();
+  await db.insert(screeningRecords).values({
+    id,
+    clinicId,
+    patientId,
+    recordEnc: cipher.encrypt(JSON.stringify(record), where(clinicId, id)),
+  });
+}
+
+/** The latest date of each test, per patient: { patientId → { test → YYYY-MM-DD } }. */
+export async function lastScreenings(
+  db: Queryable,
+  cipher: FieldCipher,
+  clinicId: string,
+  patientIds: string[],
+): Promise<Map<string, Record<string, string>>> {
+  const latest = new Map<string, Record<string, string>>();
+  if (patientIds.length === 0) return latest;
+  const rows = await db
+    .select()
+    .from(screeningRecords)
+    .where(and(eq(screeningRecords.clinicId, clinicId), inArray(screeningRecords.patientId, patientIds)));
+  for (const row of rows) {
+    const record = JSON.parse(cipher.decrypt(row.recordEnc, where(clinicId, row.id))) as ScreeningRecord;
+    const tests = latest.get(row.patientId) ?? {};
+    if (!tests[record.test] || tests[record.test]! < record.performedOn)
+      tests[record.test] = record.performedOn;
+    latest.set(row.patientId, tests);
+  }
+  return latest;
+}
