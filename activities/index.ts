@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import type { EmailSender } from '../channels/email-sender';
 import type { SmsSender } from '../channels/sms-sender';
@@ -7,6 +8,7 @@ import type { FieldCipher } from '../security/field-cipher';
 import { createJourneyActivities } from './journey-send';
 import { createScheduleActivities } from './schedule';
 import { createSendActivities } from './send-reminder';
+import { createSweepActivities } from './sweep';
 
 export interface ActivityDeps {
   /** An application connection: every query runs inside withClinic(). */
@@ -18,6 +20,8 @@ export interface ActivityDeps {
   /** Base URL of the secure pickup page that messages link to. */
   publicUrl: string;
   log: Logger;
+  /** Where sweeps start the journeys they enroll patients in. */
+  temporal: { client: Client; taskQueue: string };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScheduleActivities(deps),
     ...createSendActivities(deps),
     ...createJourneyActivities(deps),
+    ...createSweepActivities(deps),
   };
 }
 

@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { isValidPhoneNumber, parsePhoneNumberWithError } from 'libphonenumber-js';
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Config } from '../config';
-import { connectDatabase, type Database } from '../db/client';
+import type { Database } from '../db/client';
 import { getClinic, insertClinic } from '../db/queries/clinics';
 import { findPatientIdByContact, insertPatient, updatePatientProfile } from '../db/queries/patients';
 import { withClinic } from '../db/tenant';
-import { resolveKeyRing } from '../runtime/key-ring-source';
-import { createDataConverter } from '../security/data-converter';
-import { FieldCipher } from '../security/field-cipher';
+import type { FieldCipher } from '../security/field-cipher';
 import { supportedLanguages } from '../locales';
 import { startReminder } from '../runtime/start-workflows';
-import { joinEndpoints, type Endpoints } from '../runtime/services';
-import { temporalConnectionOptions } from '../runtime/temporal-connection';
+import type { Endpoints } from '../runtime/services';
 import type { ReminderResult } from '../workflows/reminder-types';
+import { withCarebell } from './connect';
 import { parseDuration } from './duration';
 import { CliError, printJson, progress } from './output';
 
@@ -74,22 +72,9 @@ export async function demoRemindCommand(config: Config, raw: RemindOptions): Pro
     throw new CliError(problems.join('\n'), 2);
   }
   const options = parsed.data;
-  const endpoints = await joinEndpoints(config, { channels: false }).catch((error: Error) => {
-    throw new CliError(error.message);
-  });
-
-  const keyRing = await resolveKeyRing(config, { create: false });
-  const cipher = new FieldCipher(keyRing);
-  const database = connectDatabase(endpoints.databaseUrl, { max: 2 });
-  const connection = await Connection.connect(temporalConnectionOptions(endpoints.temporal));
-  try {
-    const { clinicId, patientId } = await upsertDemoPatient(database.db, cipher, options);
-    const client = new Client({
-      connection,
-      namespace: endpoints.temporal.namespace,
-      dataConverter: createDataConverter(keyRing),
-    });
-    const handle = await startReminder(client, endpoints.temporal.taskQueue, {
+  await withCarebell(config, async ({ endpoints, db, cipher, client, taskQueue }) => {
+    const { clinicId, patientId } = await upsertDemoPatient(db, cipher, options);
+    const handle = await startReminder(client, taskQueue, {
       clinicId,
       patientId,
       journey: 'demo',
@@ -126,10 +111,7 @@ export async function demoRemindCommand(config: Config, raw: RemindOptions): Pro
     }
     if (atPeer === false)
       throw new CliError('the provider accepted the message but the local peer has no copy of it');
-  } finally {
-    await connection.close();
-    await database.close();
-  }
+  });
 }
 
 async function upsertDemoPatient(db: Database, cipher: FieldCipher, options: z.output<typeof remindOptions>) {

@@ -2,30 +2,86 @@ import fs from 'node:fs/promises';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { cacheDir, type Config } from '../config';
-import { builtInJourneys } from '../journeys/built-in';
+import { appendAudit } from '../db/queries/audit';
+import { getClinic } from '../db/queries/clinics';
+import { publishJourneyVersion } from '../db/queries/journeys';
+import { withClinic } from '../db/tenant';
+import { builtInJourneys, templatesOf } from '../journeys/built-in';
+import { missingTemplates } from '../locales';
+import { clinicJourneys } from '../runtime/enrollment';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../runtime/logger';
 import { simulateJourney } from '../runtime/simulate';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
 import { resolveTestServer } from '../runtime/temporal-binaries';
+import { clinicIdOption, withCarebell } from './connect';
 import { CliError, printJson, progress } from './output';
 
-export function journeysListCommand(options: { json?: boolean }): void {
-  const journeys = builtInJourneys().map((journey) => ({
+/** Built-in journeys, or with --clinic the ones that clinic runs (its own versions replace built-ins). */
+export async function journeysListCommand(
+  config: Config,
+  options: { clinic?: string; json?: boolean },
+): Promise<void> {
+  const builtIn = builtInJourneys();
+  const definitions = options.clinic
+    ? await withCarebell(config, ({ db }) => {
+        const clinicId = clinicIdOption(options.clinic!);
+        return withClinic(db, clinicId, (tx) => clinicJourneys(tx, clinicId));
+      })
+    : builtIn;
+  const journeys = definitions.map((journey) => ({
     key: journey.key,
     version: journey.version,
     name: journey.name,
     category: journey.category,
     trigger: journey.trigger.event,
     goal: journey.goal.event,
-    source: 'built-in',
+    source: builtIn.some((known) => known.key === journey.key && known.version === journey.version)
+      ? 'built-in'
+      : 'clinic',
   }));
   if (options.json) return printJson(journeys);
   for (const journey of journeys) {
     process.stdout.write(
-      `${journey.key.padEnd(24)} v${journey.version}  ${journey.category.padEnd(13)} ${journey.trigger} -> ${journey.goal}  ${journey.name}\n`,
+      `${journey.key.padEnd(24)} v${String(journey.version).padEnd(3)} ${journey.source.padEnd(9)} ${journey.category.padEnd(13)} ${journey.trigger} -> ${journey.goal}  ${journey.name}\n`,
     );
   }
+}
+
+/**
+ * Publishes a clinic's own version of a journey: validated, its templates present in every language,
+ * numbered after every earlier version. Enrollments from now on use it; those in flight keep theirs.
+ */
+export async function journeysPublishCommand(
+  config: Config,
+  options: { clinic: string; file: string; json?: boolean },
+): Promise<void> {
+  const clinicId = clinicIdOption(options.clinic);
+  const definition = await loadDefinition(options.file);
+  const missing = missingTemplates(templatesOf(definition));
+  if (missing.length > 0)
+    throw new CliError(
+      `${options.file}: no message template ${missing.join(', ')} (locales/<language>/<template>.json)`,
+      2,
+    );
+  const floor = builtInJourneys().find((journey) => journey.key === definition.key)?.version ?? 0;
+  const published = await withCarebell(config, ({ db }) =>
+    withClinic(db, clinicId, async (tx) => {
+      if (!(await getClinic(tx, clinicId))) throw new CliError(`no clinic ${clinicId}`, 2);
+      const stored = await publishJourneyVersion(tx, clinicId, definition, floor);
+      await appendAudit(tx, {
+        actor: 'cli:journeys-publish',
+        clinicId,
+        action: 'journey.publish',
+        objectType: 'journey',
+        objectId: `${stored.key}@${stored.version}`,
+        outcome: 'success',
+      });
+      return stored;
+    }),
+  );
+  if (options.json) return printJson({ clinicId, key: published.key, version: published.version });
+  process.stdout.write(`published ${published.key} v${published.version} for clinic ${clinicId}\n`);
 }
 
 const channel = z.enum(['sms', 'email']);

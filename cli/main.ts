@@ -3,10 +3,11 @@ import { ConfigError, loadConfig } from '../config';
 import type { RemindOptions } from './demo';
 import { CliError } from './output';
 import type { PeersOptions } from './peers';
+import type { SweepRunOptions } from './sweeps';
 
 // Each command's module loads only when it runs, so --help and quick commands start fast.
 const program = new Command('carebell')
-  .description('Operate carebell: provisioning, demos and maintenance.')
+  .description('Operate carebell: provisioning, journeys, events, sweeps, demos and maintenance.')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -58,9 +59,24 @@ audit
 const journeys = program.command('journeys').description('journey definitions');
 journeys
   .command('list')
-  .description('list the journeys with their versions')
+  .description('list the built-in journeys, or those a clinic runs, with their versions')
+  .option('--clinic <id>', "the clinic's journeys: its own versions replace the built-in ones")
   .option('--json', 'print them as JSON')
-  .action(async (options: { json?: boolean }) => (await import('./journeys')).journeysListCommand(options));
+  .action(async (options: { clinic?: string; json?: boolean }) =>
+    (await import('./journeys')).journeysListCommand(loadConfig(), options),
+  );
+
+journeys
+  .command('publish')
+  .description(
+    "publish a clinic's own version of a journey; new enrollments use it, running ones keep theirs",
+  )
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .requiredOption('--file <file>', 'the journey definition (JSON; see `carebell journeys schema`)')
+  .option('--json', 'print the published key and version as JSON')
+  .action(async (options: { clinic: string; file: string; json?: boolean }) =>
+    (await import('./journeys')).journeysPublishCommand(loadConfig(), options),
+  );
 
 journeys
   .command('schema')
@@ -79,6 +95,42 @@ program
   .option('--json', 'print the timeline as one JSON array')
   .action(async (options: { journey: string; patient: string; event: string; json?: boolean }) =>
     (await import('./journeys')).simulateCommand(loadConfig(), options),
+  );
+
+const events = program.command('events').description('EHR events that start, advance or end journeys');
+events
+  .command('send')
+  .description('act on one event: start the journeys it triggers, pass it to running ones (idempotent)')
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .requiredOption(
+    '--file <file>',
+    'the event (JSON): type, patient {id|ehrId}, eventId, subject, anchorDate, occurredOn, facts',
+  )
+  .option('--json', 'print what was started and signalled as JSON')
+  .action(async (options: { clinic: string; file: string; json?: boolean }) =>
+    (await import('./events')).eventsSendCommand(loadConfig(), options),
+  );
+
+const sweepsCommand = program
+  .command('sweeps')
+  .description('scheduled sweeps that enroll due patients (daily screening check, open enrollment)');
+sweepsCommand
+  .command('list')
+  .description('the sweeps, their schedules and next runs')
+  .option('--json', 'print them as JSON')
+  .action(async (options: { json?: boolean }) =>
+    (await import('./sweeps')).sweepsListCommand(loadConfig(), options),
+  );
+sweepsCommand
+  .command('run')
+  .description('run a sweep now, outside its schedule')
+  .argument('<key>', 'the sweep, e.g. screening-check')
+  .option('--batch-size <n>', 'patients per page', '100')
+  .option('--rate <n>', 'journeys started per second at most', '20')
+  .option('--wait', 'show progress until the sweep is done')
+  .option('--json', 'print the result as JSON')
+  .action(async (key: string, options: SweepRunOptions) =>
+    (await import('./sweeps')).sweepsRunCommand(loadConfig(), key, options),
   );
 
 program

@@ -19,6 +19,8 @@ export const clinicEvent = z
     subject: ehrIdentifier.optional(),
     /** The date the journeys it starts count from: refill due, screening due, last visit, coverage end. */
     anchorDate: z.iso.date('must be a date as YYYY-MM-DD').optional(),
+    /** When it happened, e.g. the day a screening was done (screening.completed records it). */
+    occurredOn: z.iso.date('must be a date as YYYY-MM-DD').optional(),
     /** Values the messages may show; never PHI beyond what the template needs (e.g. a deadline). */
     facts: z.record(z.string().regex(/^[a-zA-Z]\w{0,40}$/), z.string().max(200)).optional(),
   })

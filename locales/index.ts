@@ -56,3 +56,12 @@ export async function createTranslator(): Promise<Translator> {
     },
   };
 }
+
+/** `<language>/<template>` for each template missing in a language the project ships. */
+export function missingTemplates(templates: string[]): string[] {
+  return supportedLanguages().flatMap((language) =>
+    templates
+      .filter((template) => !fs.existsSync(path.join(localesDir, language, `${template}.json`)))
+      .map((template) => `${language}/${template}`),
+  );
+}

@@ -7,6 +7,7 @@ import { getClinic } from '../db/queries/clinics';
 import { activeEnrollments, claimEnrollment } from '../db/queries/enrollments';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
+import { recordScreening } from '../db/queries/screenings';
 import { withClinic, type Queryable } from '../db/tenant';
 import { builtInJourneys } from '../journeys/built-in';
 import type { ClinicEvent } from '../journeys/events';
@@ -14,6 +15,9 @@ import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
 import { eventSignal, journeyWorkflowId } from '../workflows/journey-types';
 import { startJourney } from './start-workflows';
+
+/** Recorded as a screening, so the daily check counts the next one from it. */
+const SCREENING_DONE = 'screening.completed';
 
 export interface EnrollmentDeps {
   /** An application connection (row-level security applies). */
@@ -37,8 +41,8 @@ export async function clinicJourneys(db: Queryable, clinicId: string): Promise<J
 
 async function pinnedVersion(db: Queryable, clinicId: string, key: string, version: number) {
   const definition =
-    builtInJourneys().find((journey) => journey.key === key && journey.version === version) ??
-    (await getJourneyVersion(db, clinicId, key, version));
+    (await getJourneyVersion(db, clinicId, key, version)) ??
+    builtInJourneys().find((journey) => journey.key === key && journey.version === version);
   if (!definition) throw new Error(`journey ${key} v${version} is pinned by an enrollment but missing`);
   return definition;
 }
@@ -113,26 +117,34 @@ export async function handleEvent(
   clinicId: string,
   event: ClinicEvent,
 ): Promise<EventOutcome> {
-  const { patientId, journeys, active } = await withClinic(deps.db, clinicId, async (tx) => {
+  const { anchorDate } = event;
+  const { patientId, triggered, active } = await withClinic(deps.db, clinicId, async (tx) => {
     if (!(await getClinic(tx, clinicId))) throw new EventRejectedError(`no clinic ${clinicId}`);
     const patientId =
       'id' in event.patient
         ? (await getPatientSettings(tx, clinicId, event.patient.id)) && event.patient.id
         : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
     if (!patientId) throw new EventRejectedError('patient: no such patient in this clinic');
-    return {
-      patientId,
-      journeys: await clinicJourneys(tx, clinicId),
-      active: await activeEnrollments(tx, clinicId, patientId),
-    };
+    const triggered = (await clinicJourneys(tx, clinicId)).filter(
+      (journey) => journey.trigger.event === event.type,
+    );
+    if (triggered.length > 0 && anchorDate === undefined) {
+      const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
+      throw new EventRejectedError(`anchorDate: ${event.type} starts ${needs}, which count from that date`);
+    }
+    if (event.type === SCREENING_DONE) {
+      if (!event.subject || !event.occurredOn)
+        throw new EventRejectedError(
+          `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`,
+        );
+      await recordScreening(tx, deps.cipher, clinicId, patientId, {
+        test: event.subject,
+        performedOn: event.occurredOn,
+      });
+    }
+    return { patientId, triggered, active: await activeEnrollments(tx, clinicId, patientId) };
   });
 
-  const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
-  const { anchorDate } = event;
-  if (triggered.length > 0 && anchorDate === undefined) {
-    const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
-    throw new EventRejectedError(`anchorDate: ${event.type} starts ${needs}, which count from that date`);
-  }
   const started: Enrolled[] = [];
   for (const journey of triggered) {
     started.push(

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createSmtpEmailSender } from '../channels/smtp-email';
@@ -10,6 +11,7 @@ import { FieldCipher } from '../security/field-cipher';
 import type { KeyRing } from '../security/key-ring';
 import type { Logger } from './logger';
 import type { Endpoints } from './services';
+import { ensureSweepSchedules } from './schedules';
 import { temporalConnectionOptions } from './temporal-connection';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -30,13 +32,18 @@ export async function startWorker(
     throw new Error('a worker needs both TWILIO_* and SMTP_* settings');
   const { twilio, smtp } = endpoints;
   const database = connectDatabase(endpoints.databaseUrl);
+  const { namespace, taskQueue } = endpoints.temporal;
   const connection = await NativeConnection.connect(temporalConnectionOptions(endpoints.temporal));
+  const clientConnection = await Connection.connect(temporalConnectionOptions(endpoints.temporal));
+  const dataConverter = createDataConverter(options.keyRing, options.reloadKeyRing);
+  const client = new Client({ connection: clientConnection, namespace, dataConverter });
+  await ensureSweepSchedules(client, taskQueue);
   const worker = await Worker.create({
     connection,
-    namespace: endpoints.temporal.namespace,
-    taskQueue: endpoints.temporal.taskQueue,
+    namespace,
+    taskQueue,
     workflowsPath,
-    dataConverter: createDataConverter(options.keyRing, options.reloadKeyRing),
+    dataConverter,
     activities: createActivities({
       db: database.db,
       cipher: new FieldCipher(options.keyRing, options.reloadKeyRing),
@@ -45,11 +52,13 @@ export async function startWorker(
       translator: await createTranslator(),
       publicUrl: options.publicUrl,
       log: options.log,
+      temporal: { client, taskQueue },
     }),
     shutdownGraceTime: '10 seconds',
   });
   const done = worker.run().finally(async () => {
     await connection.close();
+    await clientConnection.close();
     await database.close();
   });
   return {

@@ -1,9 +1,7 @@
 // Exactly-once in effect, on the real Temporal dev server: duplicate triggers, provider outages, ambiguous
 // provider calls and a worker killed with SIGKILL in the middle of a reminder.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -13,13 +11,15 @@ import { startReminder } from '../runtime/start-workflows';
 import type { ReminderInput } from '../workflows/reminder-types';
 import { activitiesFor, createPatient, createTestWorker } from './support/fixtures';
 import {
-  createTestDatabase,
-  startTestPeers,
-  tempDir,
-  temporalAddress,
-  testKeyRingEnv,
-  uniqueTaskQueue,
   connectTestTemporal,
+  createTestDatabase,
+  spawnWorker,
+  startTestPeers,
+  stopProcess,
+  tempDir,
+  uniqueTaskQueue,
+  waitFor,
+  workerProcessEnv,
 } from './support/harness';
 
 describe('reminder durability on the Temporal dev server', () => {
@@ -126,22 +126,7 @@ describe('reminder durability on the Temporal dev server', () => {
     const patient = await createPatient(database.db, { phone: '+14155550205' });
     const taskQueue = uniqueTaskQueue('kill');
     const dataDir = await tempDir('kill');
-    const workerEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CAREBELL_DATA_DIR: dataDir,
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      TWILIO_ACCOUNT_SID: peers.twilio.accountSid,
-      TWILIO_AUTH_TOKEN: peers.twilio.authToken,
-      TWILIO_FROM_NUMBER: peers.twilio.fromNumber,
-      TWILIO_API_BASE_URL: peers.twilio.apiBaseUrl,
-      SMTP_URL: peers.smtpSettings.url,
-      SMTP_FROM: peers.smtpSettings.from,
-      SMTP_CA_FILE: peers.smtpSettings.caFile,
-      ...testKeyRingEnv(),
-    };
+    const workerEnv = workerProcessEnv({ databaseUrl: database.url, taskQueue, dataDir, peers });
 
     const first = await spawnWorker(workerEnv);
     const handle = await startReminder(client, taskQueue, reminder(patient, 6_000));
@@ -149,8 +134,7 @@ describe('reminder durability on the Temporal dev server', () => {
       const history = await handle.fetchHistory();
       return history.events?.some((event) => event.timerStartedEventAttributes) ?? false;
     }, 'the reminder to start its timer');
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
+    await stopProcess(first, 'SIGKILL');
     assert.equal(messagesTo('+14155550205').length, 0, 'nothing was sent before the kill');
 
     const second = await spawnWorker(workerEnv);
@@ -159,38 +143,10 @@ describe('reminder durability on the Temporal dev server', () => {
       assert.equal(result.status, 'sent');
       assert.equal(messagesTo('+14155550205').length, 1);
     } finally {
-      second.kill('SIGTERM');
-      await new Promise((resolve) => second.once('exit', resolve));
+      await stopProcess(second);
     }
   });
 });
-
-async function spawnWorker(env: Record<string, string | undefined>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/worker.ts'], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error('worker did not start within 60s')), 60_000);
-    lines.on('line', (line) => {
-      if (line.includes('"worker running"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-  return child;
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** Runs an activity function as Temporal would, with an activity context, outside any worker. */
 function inActivityContext<I, O>(activity: (input: I) => Promise<O>): (input: I) => Promise<O> {

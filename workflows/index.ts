@@ -1,2 +1,3 @@
 export { journeyWorkflow } from './journey';
 export { reminderWorkflow } from './reminder';
+export { sweepWorkflow } from './sweep';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
 import { consents, type Channel } from '../schema';
 import type { Queryable } from '../tenant';
@@ -62,4 +62,28 @@ export async function recordConsent(
             rowId: id,
           }),
   });
+}
+
+/** Of `patientIds`, those whose latest marketing decision on some channel is an opt-in. */
+export async function marketingOptedIn(
+  db: Queryable,
+  clinicId: string,
+  patientIds: string[],
+): Promise<Set<string>> {
+  if (patientIds.length === 0) return new Set();
+  const rows = await db
+    .selectDistinctOn([consents.patientId, consents.channel], {
+      patientId: consents.patientId,
+      granted: consents.granted,
+    })
+    .from(consents)
+    .where(
+      and(
+        eq(consents.clinicId, clinicId),
+        eq(consents.category, 'marketing'),
+        inArray(consents.patientId, patientIds),
+      ),
+    )
+    .orderBy(consents.patientId, consents.channel, desc(consents.recordedAt));
+  return new Set(rows.filter((row) => row.granted).map((row) => row.patientId));
 }

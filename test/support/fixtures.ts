@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../../activities';
+import { Client, Connection } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from '../../activities';
 import { createSmtpEmailSender } from '../../channels/smtp-email';
 import { createTwilioSmsSender } from '../../channels/twilio-sms';
 import type { Database } from '../../db/client';
@@ -12,7 +13,7 @@ import { withClinic } from '../../db/tenant';
 import { createTranslator } from '../../locales';
 import type { LocalPeers } from '../../runtime/local-peers';
 import { workflowsPath } from '../../runtime/worker';
-import { testCipher, testDataConverter, testLog } from './harness';
+import { temporalAddress, testCipher, testDataConverter, testLog } from './harness';
 
 /** A new clinic with one patient, written through the application role like production does. */
 export async function createPatient(
@@ -25,15 +26,21 @@ export async function createPatient(
     email?: string;
     name?: string;
     dateOfBirth?: string;
+    sexAtBirth?: string;
+    externalId?: string;
+    /** An existing clinic to add the patient to. */
+    clinicId?: string;
   } = {},
 ) {
-  const clinicId = randomUUID();
+  const clinicId = options.clinicId ?? randomUUID();
   return withClinic(db, clinicId, async (tx) => {
-    await insertClinic(tx, {
-      id: clinicId,
-      name: 'Test Clinic',
-      timeZone: options.timeZone ?? 'America/New_York',
-    });
+    if (!options.clinicId) {
+      await insertClinic(tx, {
+        id: clinicId,
+        name: 'Test Clinic',
+        timeZone: options.timeZone ?? 'America/New_York',
+      });
+    }
     const patientId = await insertPatient(
       tx,
       testCipher,
@@ -45,6 +52,8 @@ export async function createPatient(
         language: options.language ?? 'en',
         timeZone: options.timeZone ?? 'America/New_York',
         preferredChannel: options.channel ?? 'sms',
+        sexAtBirth: options.sexAtBirth,
+        externalId: options.externalId,
       },
       [
         { channel: 'sms', address: options.phone ?? '+14155550123' },
@@ -55,7 +64,18 @@ export async function createPatient(
   });
 }
 
-export async function activitiesFor(db: Database, peers: LocalPeers) {
+/**
+ * The real activities against the test database and peers. Sweeps start journeys through `temporal`;
+ * tests that do not sweep get a client that never connects.
+ */
+export async function activitiesFor(
+  db: Database,
+  peers: LocalPeers,
+  temporal: ActivityDeps['temporal'] = {
+    client: new Client({ connection: Connection.lazy({ address: temporalAddress() }) }),
+    taskQueue: 'unused',
+  },
+) {
   return createActivities({
     db,
     cipher: testCipher,
@@ -64,6 +84,7 @@ export async function activitiesFor(db: Database, peers: LocalPeers) {
     translator: await createTranslator(),
     publicUrl: 'https://carebell.test',
     log: testLog,
+    temporal,
   });
 }
 
@@ -72,12 +93,13 @@ export async function createTestWorker(
   taskQueue: string,
   db: Database,
   peers: LocalPeers,
+  client?: Client,
 ) {
   return Worker.create({
     connection,
     taskQueue,
     workflowsPath,
     dataConverter: testDataConverter,
-    activities: await activitiesFor(db, peers),
+    activities: await activitiesFor(db, peers, client && { client, taskQueue }),
   });
 }

@@ -1,9 +1,10 @@
 // Access to the throw-away services that test/run.ts starts, plus per-file isolation on top of them.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
@@ -124,4 +125,69 @@ export function runCarebell(
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The environment of a separate worker process (processes/worker.ts) on the test services. */
+export function workerProcessEnv(options: {
+  databaseUrl: string;
+  taskQueue: string;
+  dataDir: string;
+  peers: LocalPeers;
+}): Record<string, string | undefined> {
+  const { peers } = options;
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CAREBELL_DATA_DIR: options.dataDir,
+    DATABASE_URL: options.databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_TASK_QUEUE: options.taskQueue,
+    TWILIO_ACCOUNT_SID: peers.twilio.accountSid,
+    TWILIO_AUTH_TOKEN: peers.twilio.authToken,
+    TWILIO_FROM_NUMBER: peers.twilio.fromNumber,
+    TWILIO_API_BASE_URL: peers.twilio.apiBaseUrl,
+    SMTP_URL: peers.smtpSettings.url,
+    SMTP_FROM: peers.smtpSettings.from,
+    SMTP_CA_FILE: peers.smtpSettings.caFile,
+    ...testKeyRingEnv(),
+  };
+}
+
+/** Starts processes/worker.ts and resolves once it polls. */
+export async function spawnWorker(env: Record<string, string | undefined>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/worker.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout });
+    const timer = setTimeout(() => reject(new Error('worker did not start within 60s')), 60_000);
+    lines.on('line', (line) => {
+      if (line.includes('"worker running"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
