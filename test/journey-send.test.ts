@@ -10,7 +10,9 @@ import { sql } from 'drizzle-orm';
 import { recordConsent } from '../db/queries/consents';
 import { withClinic } from '../db/tenant';
 import type { JourneyDefinition } from '../journeys/schema';
+import { enroll } from '../runtime/enrollment';
 import { startJourney } from '../runtime/start-workflows';
+import type { journeyWorkflow } from '../workflows/journey';
 import { cancelSignal, nextSendQuery } from '../workflows/journey-types';
 import { createPatient, createTestWorker } from './support/fixtures';
 import {
@@ -19,6 +21,7 @@ import {
   startTestPeers,
   testCipher,
   uniqueTaskQueue,
+  waitFor,
 } from './support/harness';
 
 // A zone where it is daytime now, so the sending window is open while the test runs.
@@ -48,6 +51,16 @@ const sendNow = (
   anchor: 'lastVisitDate',
   goal: { event: 'test.goal' },
   steps: [
+    { id: 'hello', type: 'send', template: 'reminder', channels: 'preferred' },
+    { id: 'done', type: 'exit' },
+  ],
+});
+
+/** A journey that sends after `wait` (an ISO duration), so its send is planned ahead. */
+const sendAfter = (key: string, wait: string): JourneyDefinition => ({
+  ...sendNow(key),
+  steps: [
+    { id: 'settle', type: 'wait', for: wait },
     { id: 'hello', type: 'send', template: 'reminder', channels: 'preferred' },
     { id: 'done', type: 'exit' },
   ],
@@ -179,5 +192,67 @@ describe('journey steps through the real send path', () => {
         ['suppressed', 'journey-ended'],
       ],
     );
+  });
+
+  describe('transactional before marketing under the caps', () => {
+    const optIn = (patient: { clinicId: string; patientId: string }) =>
+      withClinic(database.db, patient.clinicId, (tx) =>
+        recordConsent(tx, testCipher, {
+          ...patient,
+          channel: 'sms',
+          category: 'marketing',
+          granted: true,
+          source: 'web-form',
+        }),
+      );
+    const sentTo = (phone: string) => peers.sms.messages().filter((message) => message.to === phone);
+
+    it('a marketing send gives way to a transactional one planned the same day', async () => {
+      const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550405' });
+      await optIn(patient);
+      const taskQueue = uniqueTaskQueue('jprio');
+      const deps = { db: database.db, cipher: testCipher, client, taskQueue };
+      const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers, client);
+      const { reminder, promoPlannedFor } = await worker.runUntil(async () => {
+        const enrolled = (definition: JourneyDefinition) =>
+          enroll(deps, { ...patient, journey: definition, anchorDate: '2027-01-01', occurrence: 'one' });
+        const transactional = await enrolled(sendAfter('lab-ready', 'PT6S'));
+        await waitFor(async () => {
+          const [row] = await database.owner.db.execute<{ next_send_at: Date | null }>(
+            sql`select next_send_at from enrollments where workflow_id = ${transactional.workflowId}`,
+          );
+          return Boolean(row?.next_send_at);
+        }, 'the transactional send to be planned');
+        const marketing = await enrolled(sendNow('flu-clinic-promo', 'marketing'));
+        const promo = client.workflow.getHandle<typeof journeyWorkflow>(marketing.workflowId);
+        let promoPlannedFor: number | null = null;
+        await waitFor(async () => {
+          promoPlannedFor = await promo.query(nextSendQuery);
+          return promoPlannedFor !== null && promoPlannedFor > Date.now();
+        }, 'the marketing send to be deferred');
+        const reminder = await client.workflow
+          .getHandle<typeof journeyWorkflow>(transactional.workflowId)
+          .result();
+        await promo.signal(cancelSignal);
+        await promo.result();
+        return { reminder, promoPlannedFor };
+      });
+      assert.equal(reminder.timeline[0]?.outcome, 'sent');
+      const tomorrowMorning = DateTime.now()
+        .setZone(daytimeZone)
+        .plus({ days: 1 })
+        .set({ hour: 8, minute: 0, second: 0, millisecond: 0 });
+      assert.equal(promoPlannedFor, tomorrowMorning.toMillis());
+      assert.equal(sentTo('+14155550405').length, 1, 'only the transactional message went out today');
+    });
+
+    it('never holds a transactional send back because marketing went first', async () => {
+      const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550406' });
+      await optIn(patient);
+      const promo = await run(patient, sendNow('newsletter', 'marketing'));
+      const reminder = await run(patient, sendNow('refill-ready'));
+      assert.deepEqual([promo.timeline[0]?.outcome, reminder.timeline[0]?.outcome], ['sent', 'sent']);
+      assert.equal(sentTo('+14155550406').length, 2);
+    });
   });
 });

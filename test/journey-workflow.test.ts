@@ -17,6 +17,7 @@ import {
   eventSignal,
   nextSendQuery,
   optedOutSignal,
+  preferencesChangedSignal,
   type JourneyInput,
 } from '../workflows/journey-types';
 import { createTimeSkippingEnvironment, testServerPath, uniqueTaskQueue } from './support/harness';
@@ -296,5 +297,61 @@ describe('journey interpreter rules', () => {
       await first.signal(eventSignal, 'test.goal');
       assert.equal((await first.result()).outcome, 'goal-met');
     });
+  });
+
+  it('re-plans a wait when the patient moves to another time zone', async () => {
+    const before = definition([
+      { id: 'three-days-before', type: 'wait', until: { offset: '-P3D', at: '10:00' } },
+      { id: 'remind', type: 'send', template: 'reminder', channels: 'preferred' },
+    ]);
+    // The simulation activities read this object at every call, as the real ones read the database.
+    const patient: SamplePatient = { ...newYork };
+    const result = await withWorker(patient, async (taskQueue) => {
+      const handle = await startJourney(env.client, taskQueue, input(before, 'p-moved', '2031-06-20'));
+      await env.sleep('1 day');
+      patient.timeZone = 'Asia/Kolkata';
+      await handle.signal(preferencesChangedSignal);
+      return handle.result();
+    });
+    // 10:00 in Kolkata (UTC+05:30) on the 17th, not 10:00 in New York.
+    const sentAt = sends(result.timeline)[0]!.at;
+    assert.equal(Math.floor(sentAt / 1000) * 1000, Date.UTC(2031, 5, 17, 4, 30));
+  });
+
+  it('continues as new past 100 steps and carries its state over', async () => {
+    // Each hop checks the first run's send, so the state must survive continue-as-new.
+    const hops = Array.from({ length: 105 }, (_, index) => ({
+      id: `hop-${index}`,
+      type: 'branch' as const,
+      condition: { kind: 'delivered' as const, step: 'hello' },
+      then: index === 104 ? 'done' : `hop-${index + 1}`,
+      else: 'lost-state',
+    }));
+    const long = definition([
+      { id: 'hello', type: 'send', template: 'reminder', channels: 'preferred' },
+      { id: 'rest', type: 'wait', for: 'P1D' },
+      ...hops,
+      { id: 'lost-state', type: 'exit', reason: 'lost-state' },
+      { id: 'done', type: 'exit', reason: 'all-hops' },
+    ]);
+    const result = await withWorker(newYork, async (taskQueue) => {
+      const handle = await startJourney(env.client, taskQueue, input(long, 'p-long', '2027-01-01'));
+      const firstRunId = (await handle.describe()).runId;
+      const outcome = await handle.result();
+      const firstRun = await env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
+      assert.ok(
+        firstRun.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes,
+        'the first run ended by continuing as new',
+      );
+      return outcome;
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.deepEqual(
+      result.timeline.map((entry) => [entry.step, entry.outcome]),
+      [
+        ['hello', 'sent'],
+        ['done', 'exited'],
+      ],
+    );
   });
 });
