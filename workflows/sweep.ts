@@ -7,7 +7,7 @@ import { sweepProgressQuery, type SweepInput, type SweepProgress } from './sweep
 
 const { listClinicIds, sweepBatch } = proxyActivities<ReturnType<typeof createSweepActivities>>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
@@ -18,7 +18,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
   const startsPerSecond = input.startsPerSecond ?? 20;
   const progress: SweepProgress = input.resume ?? {
     asOf: Date.now(),
-    clinicIds: await listClinicIds(),
+    clinicIds: [],
     clinicIndex: 0,
     after: null,
     scanned: 0,
@@ -27,6 +27,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
     pages: 0,
   };
   setHandler(sweepProgressQuery, () => progress);
+  if (!input.resume) progress.clinicIds = await listClinicIds();
 
   let pagesThisRun = 0;
   while (progress.clinicIndex < progress.clinicIds.length) {
