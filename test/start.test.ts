@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { DateTime } from 'luxon';
 import { connectDatabase } from '../db/client';
 import { getDeliveryByKey } from '../db/queries/deliveries';
 import { freePort } from '../runtime/free-port';
@@ -216,6 +217,104 @@ describe('npm start (embedded default)', () => {
       (await filesContaining(path.join(dataDir, 'peers'), [CANARY.phone])).length > 0,
       'the SMS peer got it',
     );
+  });
+
+  it('runs journeys through the CLI: publish a clinic version, send EHR events, run a sweep', async () => {
+    const started = await start();
+    try {
+      const demoRun = await demo('sms');
+      assert.equal(demoRun.code, 0, demoRun.stderr);
+      const { clinicId, patientId } = JSON.parse(demoRun.stdout) as { clinicId: string; patientId: string };
+      const json = async (...args: string[]) => {
+        const result = await carebell(...args, '--json');
+        assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+        return JSON.parse(result.stdout) as unknown;
+      };
+      const file = async (name: string, content: unknown) => {
+        const written = path.join(dataDir, name);
+        await fs.writeFile(written, JSON.stringify(content));
+        return written;
+      };
+
+      const edited = {
+        ...(JSON.parse(await fs.readFile('journeys/built-in/refill.json', 'utf8')) as object),
+        name: 'Refill (clinic edit)',
+      };
+      const publish = [
+        'journeys',
+        'publish',
+        '--clinic',
+        clinicId,
+        '--file',
+        await file('refill.json', edited),
+      ];
+      assert.deepEqual(await json(...publish), { clinicId, key: 'refill', version: 2 });
+      const listed = (await json('journeys', 'list', '--clinic', clinicId)) as {
+        key: string;
+        version: number;
+        source: string;
+      }[];
+      assert.deepEqual(
+        listed.map((journey) => [journey.key, journey.version, journey.source]),
+        [
+          ['insurance-reenrollment', 1, 'built-in'],
+          ['re-engagement', 1, 'built-in'],
+          ['refill', 2, 'clinic'],
+          ['screening', 1, 'built-in'],
+        ],
+      );
+
+      const dispensed = await file('dispensed.json', {
+        type: 'medication.dispensed',
+        patient: { id: patientId },
+        eventId: 'dispense-1',
+        subject: 'rx-1',
+        anchorDate: DateTime.utc().plus({ days: 30 }).toISODate(),
+      });
+      const send = ['events', 'send', '--clinic', clinicId, '--file', dispensed];
+      const first = (await json(...send)) as {
+        started: { journey: string; version: number; created: boolean }[];
+      };
+      assert.deepEqual(
+        first.started.map((started) => [started.journey, started.version, started.created]),
+        [['refill', 2, true]],
+      );
+      const again = (await json(...send)) as { started: { created: boolean }[] };
+      assert.equal(again.started[0]?.created, false, 'a repeated event finds the running journey');
+
+      const noAnchor = await file('no-anchor.json', {
+        type: 'medication.dispensed',
+        patient: { id: patientId },
+      });
+      const refused = await carebell('events', 'send', '--clinic', clinicId, '--file', noAnchor);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /anchorDate: medication.dispensed starts refill \(refillDueDate\)/);
+      const malformed = await file('malformed.json', { type: 'Dispensed', patient: {} });
+      const invalid = await carebell('events', 'send', '--clinic', clinicId, '--file', malformed);
+      assert.equal(invalid.code, 2);
+      assert.match(invalid.stderr, /type: event names look like medication.dispensed/);
+
+      const sweeps = (await json('sweeps', 'list')) as { key: string; nextRun: string | null }[];
+      assert.deepEqual(
+        sweeps.map((sweep) => [sweep.key, sweep.nextRun !== null]),
+        [
+          ['screening-check', true],
+          ['open-enrollment', true],
+        ],
+        'the worker keeps a schedule per sweep',
+      );
+      // The demo patient is 65: colorectal screening is due.
+      const swept = (await json('sweeps', 'run', 'screening-check', '--wait')) as {
+        scanned: number;
+        enrolled: number;
+      };
+      assert.ok(swept.scanned >= 1 && swept.enrolled >= 1, JSON.stringify(swept));
+      const unknown = await carebell('sweeps', 'run', 'nightly');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no sweep "nightly"; known: screening-check, open-enrollment/);
+    } finally {
+      assert.equal(await stop(started), 0);
+    }
   });
 });
 
