@@ -7,10 +7,10 @@ import { withCarebell } from './connect';
 import { CliError, printJson, progress } from './output';
 
 export async function sweepsListCommand(config: Config, options: { json?: boolean }): Promise<void> {
-  const listed = await withCarebell(config, ({ client }) =>
+  const listed = await withCarebell(config, ({ client, taskQueue }) =>
     Promise.all(
       sweeps().map(async (sweep) => {
-        const scheduleId = sweepScheduleId(sweep.key);
+        const scheduleId = sweepScheduleId(taskQueue, sweep.key);
         const described = await client.schedule
           .getHandle(scheduleId)
           .describe()

@@ -15,7 +15,7 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
   const ids: string[] = [];
   for (const sweep of sweeps()) {
     const options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<typeof sweepWorkflow>> = {
-      scheduleId: sweepScheduleId(sweep.key),
+      scheduleId: sweepScheduleId(taskQueue, sweep.key),
       spec: { cronExpressions: [sweep.cron] },
       action: {
         type: 'startWorkflow',
@@ -32,9 +32,12 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
       await client.schedule.create(options);
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      await client.schedule
-        .getHandle(options.scheduleId)
-        .update((previous) => ({ ...previous, spec: options.spec, action: options.action }));
+      await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: { ...previous.policies, ...options.policies },
+      }));
     }
     ids.push(options.scheduleId);
   }

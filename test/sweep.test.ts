@@ -179,17 +179,25 @@ describe('segment sweep', () => {
     assert.equal(new Set(rows.map((row) => row.patient_id)).size, 6);
   });
 
-  it('keeps one schedule per sweep, updated to the deployed task queue', async () => {
-    const ids = await ensureSweepSchedules(client, 'sweeps-a');
-    assert.deepEqual(ids, [sweepScheduleId('screening-check'), sweepScheduleId('open-enrollment')]);
-    await ensureSweepSchedules(client, 'sweeps-b');
-    const daily = await client.schedule.getHandle(sweepScheduleId('screening-check')).describe();
-    assert.equal(daily.action.type === 'startWorkflow' && daily.action.taskQueue, 'sweeps-b');
-    assert.equal(daily.policies.overlap, ScheduleOverlapPolicy.SKIP);
-    const next = daily.info.nextActionTimes[0]!;
-    assert.deepEqual([next.getUTCHours(), next.getUTCMinutes()], [6, 0]);
-    const yearly = await client.schedule.getHandle(sweepScheduleId('open-enrollment')).describe();
+  it('keeps one schedule per sweep and task queue, updated to the deployed sweeps', async () => {
+    const taskQueue = uniqueTaskQueue('schedules');
+    const daily = client.schedule.getHandle(sweepScheduleId(taskQueue, 'screening-check'));
+    // An earlier deployment's schedule, at another hour.
+    await client.schedule.create({
+      scheduleId: daily.scheduleId,
+      spec: { cronExpressions: ['0 5 * * *'] },
+      action: { type: 'startWorkflow', workflowType: 'sweepWorkflow', taskQueue, args: [{ sweep: 'x' }] },
+    });
+    const ids = await ensureSweepSchedules(client, taskQueue);
+    assert.deepEqual(ids, [daily.scheduleId, sweepScheduleId(taskQueue, 'open-enrollment')]);
+    assert.deepEqual(await ensureSweepSchedules(client, taskQueue), ids, 'a second worker changes nothing');
+    const described = await daily.describe();
+    assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
+    const next = described.info.nextActionTimes[0]!;
+    assert.deepEqual([next.getUTCHours(), next.getUTCMinutes()], [6, 0], 'the deployed cron replaced 05:00');
+    const yearly = await client.schedule.getHandle(ids[1]!).describe();
     const nextYearly = yearly.info.nextActionTimes[0]!;
     assert.deepEqual([nextYearly.getUTCMonth() + 1, nextYearly.getUTCDate()], [11, 1]);
+    for (const id of ids) await client.schedule.getHandle(id).delete();
   });
 });

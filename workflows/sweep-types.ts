@@ -26,4 +26,5 @@ export interface SweepProgress {
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
 
-export const sweepScheduleId = (key: string) => `sweep-${key}`;
+/** Per task queue: deployments sharing a namespace each keep their own sweeps. */
+export const sweepScheduleId = (taskQueue: string, key: string) => `sweep:${taskQueue}:${key}`;
