@@ -4,7 +4,7 @@ import type { Queryable } from '../tenant';
 
 export async function insertClinic(
   db: Queryable,
-  values: { id?: string; name: string; timeZone: string; postalAddress?: string },
+  values: Omit<typeof clinics.$inferInsert, 'createdAt'>,
 ): Promise<Clinic> {
   const [clinic] = await db.insert(clinics).values(values).returning();
   return clinic!;
