@@ -125,6 +125,8 @@ export function createDispatch(deps: ActivityDeps) {
     facts: Record<string, string> = {},
   ): Promise<Delivery> {
     const { clinic, patient, delivery } = prepared;
+    if (patient.status !== 'active')
+      return complete(input, delivery.id, { status: 'suppressed', reason: `patient-${patient.status}` });
     if (order.length === 0)
       return complete(input, delivery.id, { status: 'suppressed', reason: 'no-contact-point' });
     const message = render(clinic, patient, delivery, input.template, facts);

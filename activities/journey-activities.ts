@@ -7,7 +7,7 @@ export interface PlanJourneyTimeInput {
   clinicId: string;
   patientId: string;
   workflowId: string;
-  /** The wait leads to a send: its time is recorded as the journey's next planned send. */
+  /** The wait leads to a send: its time is recorded as the journey's next planned send (else none). */
   beforeSend: boolean;
   anchorDate: string;
   from: number;

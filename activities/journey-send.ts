@@ -9,7 +9,7 @@ import { getPatientSettings } from '../db/queries/patients';
 import type { Delivery } from '../db/schema';
 import type { TimelineEntry } from '../workflows/journey-types';
 import { createDispatch } from './dispatch';
-import type { JourneyActivities, SendJourneyStepOutcome } from './journey-activities';
+import type { JourneyActivities, SendJourneyStepInput, SendJourneyStepOutcome } from './journey-activities';
 import { planWait } from './journey-time';
 import { channelOrder, earliestAllowedSend, nextInWindow, sendsCountedForCaps } from './sending-rules';
 import type { ActivityDeps } from '.';
@@ -39,8 +39,9 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
   return {
     async planJourneyTime(input) {
       const at = planWait({ ...input, timeZone: (await settings(input)).timeZone });
-      if (input.beforeSend)
-        await inClinic(input, (tx) => planEnrollmentSend(tx, input.clinicId, input.workflowId, new Date(at)));
+      await inClinic(input, (tx) =>
+        planEnrollmentSend(tx, input.clinicId, input.workflowId, input.beforeSend ? new Date(at) : null),
+      );
       return at;
     },
 
@@ -61,55 +62,65 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     },
 
     async sendJourneyStep(input) {
-      const base = { step: input.stepId, category: input.category, variant: input.variant };
-      const prepared = await prepare(input, async (tx, patient) => ({
-        consents: await latestConsents(tx, input.clinicId, input.patientId),
-        recent: await recentSends(tx, input.clinicId, input.patientId, new Date(input.dueAt - WEEK_MS)),
-        planned:
-          input.category === 'marketing'
-            ? await plannedTransactionalSends(
-                tx,
-                input.clinicId,
-                input.patientId,
-                new Date(input.dueAt - DAY_MS),
-                new Date(input.dueAt + 2 * DAY_MS),
-              )
-            : [],
-        patient,
-      }));
-      const { clinic, patient, delivery, extra } = prepared;
-      if (delivery.status !== 'pending') return done(entryOf(delivery, base));
-
-      const order = channelOrder(patient.preferredChannel, input.channels);
-      const reachable = routes(patient, order);
-      const consented = reachable.filter((route) =>
-        consentAllows(extra.consents, route.channel, input.category),
+      const outcome = await sendOrDefer(input);
+      // Whatever happened, the journey's planned send is now the deferral, or nothing.
+      await inClinic(input, (tx) =>
+        planEnrollmentSend(
+          tx,
+          input.clinicId,
+          input.workflowId,
+          outcome.kind === 'defer' ? new Date(outcome.until) : null,
+        ),
       );
-      if (consented.length === 0) {
-        const reason =
-          reachable.length === 0
-            ? 'no-contact-point'
-            : input.category === 'marketing'
-              ? 'no-marketing-consent'
-              : 'opted-out';
-        return done(entryOf(await complete(input, delivery.id, { status: 'suppressed', reason }), base));
-      }
-
-      const window = { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart };
-      const caps = { perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek };
-      const counted = sendsCountedForCaps(input.category, extra.recent, extra.planned);
-      const earliest = earliestAllowedSend(input.dueAt, patient.timeZone, counted, window, caps);
-      if (earliest > input.dueAt) {
-        const reason =
-          nextInWindow(input.dueAt, patient.timeZone, window) > input.dueAt ? 'quiet-hours' : 'frequency-cap';
-        await inClinic(input, (tx) =>
-          planEnrollmentSend(tx, input.clinicId, input.workflowId, new Date(earliest)),
-        );
-        return { kind: 'defer', until: earliest, reason };
-      }
-      const sent = await dispatch(input, { clinic, patient, delivery }, consented, input.facts);
-      await inClinic(input, (tx) => planEnrollmentSend(tx, input.clinicId, input.workflowId, null));
-      return done(entryOf(sent, base));
+      return outcome;
     },
   };
+
+  async function sendOrDefer(input: SendJourneyStepInput): Promise<SendJourneyStepOutcome> {
+    const base = { step: input.stepId, category: input.category, variant: input.variant };
+    const prepared = await prepare(input, async (tx, patient) => ({
+      consents: await latestConsents(tx, input.clinicId, input.patientId),
+      recent: await recentSends(tx, input.clinicId, input.patientId, new Date(input.dueAt - WEEK_MS)),
+      planned:
+        input.category === 'marketing'
+          ? await plannedTransactionalSends(
+              tx,
+              input.clinicId,
+              input.patientId,
+              new Date(input.dueAt - DAY_MS),
+              new Date(input.dueAt + 2 * DAY_MS),
+            )
+          : [],
+      patient,
+    }));
+    const { clinic, patient, delivery, extra } = prepared;
+    if (delivery.status !== 'pending') return done(entryOf(delivery, base));
+
+    const order = channelOrder(patient.preferredChannel, input.channels);
+    const reachable = routes(patient, order);
+    const consented = reachable.filter((route) =>
+      consentAllows(extra.consents, route.channel, input.category),
+    );
+    if (consented.length === 0) {
+      const reason =
+        reachable.length === 0
+          ? 'no-contact-point'
+          : input.category === 'marketing'
+            ? 'no-marketing-consent'
+            : 'opted-out';
+      return done(entryOf(await complete(input, delivery.id, { status: 'suppressed', reason }), base));
+    }
+
+    const window = { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart };
+    const caps = { perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek };
+    const counted = sendsCountedForCaps(input.category, extra.recent, extra.planned);
+    const earliest = earliestAllowedSend(input.dueAt, patient.timeZone, counted, window, caps);
+    if (earliest > input.dueAt) {
+      const reason =
+        nextInWindow(input.dueAt, patient.timeZone, window) > input.dueAt ? 'quiet-hours' : 'frequency-cap';
+      return { kind: 'defer', until: earliest, reason };
+    }
+    const sent = await dispatch(input, { clinic, patient, delivery }, consented, input.facts);
+    return done(entryOf(sent, base));
+  }
 }

@@ -36,6 +36,7 @@ export function createSweepActivities(deps: ActivityDeps) {
   const enrollment = { ...deps.temporal, db: deps.db, cipher: deps.cipher };
 
   return {
+    /** Outside withClinic on purpose: clinic_ids() is SECURITY DEFINER and returns the ids alone. */
     async listClinicIds(): Promise<string[]> {
       const rows = await deps.db.execute<{ id: string }>(sql`select clinic_ids() as id`);
       return rows.map((row) => row.id);

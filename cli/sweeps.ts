@@ -1,6 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Config } from '../config';
-import { sweeps } from '../journeys/sweeps';
+import { sweepByKey, sweeps } from '../journeys/sweeps';
 import { sweepScheduleId, sweepProgressQuery, type SweepProgress } from '../workflows/sweep-types';
 import type { sweepWorkflow } from '../workflows/sweep';
 import { withCarebell } from './connect';
@@ -55,13 +55,11 @@ const describeProgress = (done: SweepProgress) =>
 
 /** Runs a sweep now, outside its schedule; with --wait, shows its progress until it is done. */
 export async function sweepsRunCommand(config: Config, key: string, options: SweepRunOptions): Promise<void> {
-  if (!sweeps().some((sweep) => sweep.key === key))
-    throw new CliError(
-      `no sweep "${key}"; known: ${sweeps()
-        .map((sweep) => sweep.key)
-        .join(', ')}`,
-      2,
-    );
+  try {
+    sweepByKey(key);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
   const batchSize = positiveInteger('--batch-size', options.batchSize);
   const startsPerSecond = positiveInteger('--rate', options.rate);
   await withCarebell(config, async ({ client, taskQueue }) => {

@@ -194,9 +194,14 @@ export const screeningRecords = pgTable(
       .references(() => patients.id, { onDelete: 'cascade' }),
     /** JSON { test, performedOn }, encrypted. */
     recordEnc: text('record_enc').notNull(),
+    /** Keyed hash of test and date, so the same screening reported twice is kept once (set since 0003). */
+    recordIndex: text('record_index'),
     createdAt: createdAt(),
   },
-  (table) => [index('screening_records_patient').on(table.clinicId, table.patientId)],
+  (table) => [
+    index('screening_records_patient').on(table.clinicId, table.patientId),
+    uniqueIndex('screening_records_once').on(table.clinicId, table.patientId, table.recordIndex),
+  ],
 );
 
 /**

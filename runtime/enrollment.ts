@@ -122,12 +122,18 @@ export async function handleEvent(
     if (!(await getClinic(tx, clinicId))) throw new EventRejectedError(`no clinic ${clinicId}`);
     const patientId =
       'id' in event.patient
-        ? (await getPatientSettings(tx, clinicId, event.patient.id)) && event.patient.id
+        ? event.patient.id
         : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
-    if (!patientId) throw new EventRejectedError('patient: no such patient in this clinic');
+    const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
+    if (!patientId || !patient) throw new EventRejectedError('patient: no such patient in this clinic');
     const triggered = (await clinicJourneys(tx, clinicId)).filter(
       (journey) => journey.trigger.event === event.type,
     );
+    if (triggered.length > 0 && patient.status !== 'active') {
+      throw new EventRejectedError(
+        `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
+      );
+    }
     if (triggered.length > 0 && anchorDate === undefined) {
       const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
       throw new EventRejectedError(`anchorDate: ${event.type} starts ${needs}, which count from that date`);
@@ -164,7 +170,8 @@ export async function handleEvent(
   const signalled: EventOutcome['signalled'] = [];
   for (const enrollment of active) {
     if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;
-    if (subject && enrollment.subject && enrollment.subject !== subject) continue;
+    // A journey about something (a prescription, a test) hears only events about the same thing.
+    if (enrollment.subject && enrollment.subject !== subject) continue;
     try {
       await deps.client.workflow.getHandle(enrollment.workflowId).signal(eventSignal, event.type);
       signalled.push({ journey: enrollment.journeyKey, workflowId: enrollment.workflowId });

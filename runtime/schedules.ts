@@ -20,7 +20,7 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
       action: {
         type: 'startWorkflow',
         workflowType: 'sweepWorkflow',
-        workflowId: `sweep:${sweep.key}`,
+        workflowId: `sweep:${taskQueue}:${sweep.key}`,
         taskQueue,
         args: [{ sweep: sweep.key }],
       },

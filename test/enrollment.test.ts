@@ -117,7 +117,7 @@ describe('EHR events into journeys', () => {
       ],
     );
 
-    // A dispense of another prescription leaves this one's journey alone.
+    // A dispense of another prescription, or of one the EHR does not name, leaves this one's journey alone.
     const other = await handleEvent(deps, patient.clinicId, {
       ...dispensed,
       eventId: 'dispense-3',
@@ -125,21 +125,34 @@ describe('EHR events into journeys', () => {
     });
     assert.equal(other.started.length, 1);
     assert.deepEqual(other.signalled, []);
+    const unnamed = await handleEvent(deps, patient.clinicId, {
+      type: 'medication.dispensed',
+      patient: { id: patient.patientId },
+      eventId: 'dispense-4',
+      anchorDate: inDays(30),
+    });
+    assert.deepEqual(
+      unnamed.signalled.map((signalled) => signalled.workflowId),
+      [],
+      'journeys about a named prescription hear only events about it',
+    );
   });
 
   it('finds the patient by EHR id and records a completed screening', async () => {
     const patient = await createPatient(database.db, { phone: '+14155550502', externalId: 'MRN-502' });
-    const outcome = await handleEvent(deps, patient.clinicId, {
+    const completed: ClinicEvent = {
       type: 'screening.completed',
       patient: { ehrId: 'MRN-502' },
       subject: 'colorectal',
       occurredOn: '2026-10-01',
-    });
+    };
+    const outcome = await handleEvent(deps, patient.clinicId, completed);
     assert.equal(outcome.patientId, patient.patientId);
+    await handleEvent(deps, patient.clinicId, completed);
     const [row] = await database.owner.db.execute<{ count: string }>(
       sql`select count(*) from screening_records where patient_id = ${patient.patientId}`,
     );
-    assert.equal(Number(row?.count), 1);
+    assert.equal(Number(row?.count), 1, 'reported twice, kept once');
   });
 
   it('refuses a bad event with the field and the reason, and writes or starts nothing', async () => {
@@ -165,6 +178,19 @@ describe('EHR events into journeys', () => {
         return true;
       });
     }
+    // A deceased patient starts no journey.
+    const deceased = await createPatient(database.db, { phone: '+14155550505' });
+    await database.owner.db.execute(
+      sql`update patients set status = 'deceased' where id = ${deceased.patientId}`,
+    );
+    await assert.rejects(
+      handleEvent(deps, deceased.clinicId, {
+        type: 'visit.missed',
+        patient: { id: deceased.patientId },
+        anchorDate: inDays(0),
+      }),
+      /^EventRejectedError: patient: is deceased; visit.missed would start re-engagement$/,
+    );
     // Another clinic's patient is not found either.
     const stranger = await createPatient(database.db, { phone: '+14155550504' });
     await assert.rejects(

@@ -1,6 +1,13 @@
 // The journey interpreter: one workflow runs any journey definition, step by step. Time-zone arithmetic
 // and every rule about sending happen in activities; this file only decides what comes next.
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { JourneyActivities } from '../activities/journey-activities';
 import {
   cancelSignal,
@@ -176,7 +183,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           clinicId: input.clinicId,
           patientId: input.patientId,
           workflowId,
-          beforeSend: false,
+          // Unless the event comes first, the timeout leads on to a send (a follow-up).
+          beforeSend: definition.steps[indexOf(step.onTimeout, next)]?.type === 'send',
           anchorDate: input.anchorDate,
           from: Date.now(),
           for: step.timeout,
@@ -238,6 +246,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       : optedOut && definition.category === 'marketing'
         ? 'opted-out'
         : 'completed';
-  await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome });
+  // Journeys that began before enrollments recorded their end replay without this call.
+  if (patched('record-journey-end'))
+    await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome });
   return { outcome, timeline: state.timeline };
 }

@@ -274,9 +274,13 @@ export async function getPatientSettings(
   db: Queryable,
   clinicId: string,
   patientId: string,
-): Promise<{ timeZone: string; language: string; preferredChannel: Channel } | undefined> {
+): Promise<
+  | { timeZone: string; language: string; preferredChannel: Channel; status: PatientRecord['status'] }
+  | undefined
+> {
   const [row] = await db
     .select({
+      status: patients.status,
       timeZone: patients.timeZone,
       language: patients.language,
       preferredChannel: channelPreferences.preferredChannel,

@@ -26,12 +26,16 @@ export async function recordScreening(
   record: ScreeningRecord,
 ): Promise<void> {
   const id = randomUUID();
-  await db.insert(screeningRecords).values({
-    id,
-    clinicId,
-    patientId,
-    recordEnc: cipher.encrypt(JSON.stringify(record), where(clinicId, id)),
-  });
+  await db
+    .insert(screeningRecords)
+    .values({
+      id,
+      clinicId,
+      patientId,
+      recordEnc: cipher.encrypt(JSON.stringify(record), where(clinicId, id)),
+      recordIndex: cipher.blindIndex('screening', clinicId, `${record.test}|${record.performedOn}`),
+    })
+    .onConflictDoNothing();
 }
 
 /** The latest date of each test, per patient: { patientId → { test → YYYY-MM-DD } }. */

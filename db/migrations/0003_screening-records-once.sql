@@ -1,0 +1,2 @@
+ALTER TABLE "screening_records" ADD COLUMN "record_index" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "screening_records_once" ON "screening_records" USING btree ("clinic_id","patient_id","record_index");
