@@ -5,6 +5,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,12 +27,19 @@ import {
   type JourneyState,
 } from './journey-types';
 
-const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute, recordJourneyEnd } =
+const retry = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' };
+const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute } =
   proxyActivities<JourneyActivities>({
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: '24 hours',
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+    retry,
   });
+// One short database write: a local activity saves the journey a round trip through the server.
+const { recordJourneyEnd } = proxyLocalActivities<JourneyActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry,
+});
 
 // Well below Temporal's history limits; the state needed to go on is small and carried over.
 const STEPS_PER_RUN = 100;
