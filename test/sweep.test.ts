@@ -179,7 +179,7 @@ describe('segment sweep', () => {
     assert.equal(new Set(rows.map((row) => row.patient_id)).size, 6);
   });
 
-  it('keeps one schedule per sweep and task queue, updated to the deployed sweeps', async () => {
+  it('keeps one schedule per sweep and task queue, updated to the deployed sweeps, starting a working sweep', async () => {
     const taskQueue = uniqueTaskQueue('schedules');
     const daily = client.schedule.getHandle(sweepScheduleId(taskQueue, 'screening-check'));
     // An earlier deployment's schedule, at another hour.
@@ -198,6 +198,30 @@ describe('segment sweep', () => {
     const yearly = await client.schedule.getHandle(ids[1]!).describe();
     const nextYearly = yearly.info.nextActionTimes[0]!;
     assert.deepEqual([nextYearly.getUTCMonth() + 1, nextYearly.getUTCDate()], [11, 1]);
+
+    // What the schedule starts is a working sweep: trigger it now and find the due patient enrolled.
+    const database = await newDatabase();
+    const due = await createPatient(database.db, {
+      sexAtBirth: 'male',
+      dateOfBirth: bornYearsAgo(55),
+      phone: '+14155550620',
+    });
+    const worker = await createTestWorker(temporal.nativeConnection, taskQueue, database.db, peers, client);
+    const swept = await worker.runUntil(async () => {
+      await daily.trigger();
+      let workflowId: string | undefined;
+      await waitFor(async () => {
+        const action = (await daily.describe()).info.recentActions.at(-1)?.action;
+        workflowId = action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
+        return workflowId !== undefined;
+      }, 'the schedule to start a sweep');
+      return client.workflow.getHandle<typeof sweepWorkflow>(workflowId!).result();
+    });
+    assert.deepEqual([swept.scanned, swept.enrolled], [1, 1]);
+    assert.deepEqual(
+      (await enrollmentsOf(database)).map((row) => row.patient_id),
+      [due.patientId],
+    );
     for (const id of ids) await client.schedule.getHandle(id).delete();
   });
 });
