@@ -26,7 +26,10 @@ export async function journeysListCommand(
   const definitions = options.clinic
     ? await withCarebell(config, ({ db }) => {
         const clinicId = clinicIdOption(options.clinic!);
-        return withClinic(db, clinicId, (tx) => clinicJourneys(tx, clinicId));
+        return withClinic(db, clinicId, async (tx) => {
+          if (!(await getClinic(tx, clinicId))) throw new CliError(`no clinic ${clinicId}`, 2);
+          return clinicJourneys(tx, clinicId);
+        });
       })
     : builtIn;
   const journeys = definitions.map((journey) => ({
