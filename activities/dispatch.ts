@@ -66,6 +66,18 @@ export function createDispatch(deps: ActivityDeps) {
     });
   }
 
+  /** An inactive or deceased patient gets nothing: the delivery ends suppressed, before any other rule. */
+  async function suppressIfInactive(
+    input: DispatchInput,
+    prepared: { patient: PatientRecord; delivery: Delivery },
+  ): Promise<Delivery | undefined> {
+    if (prepared.patient.status === 'active') return undefined;
+    return complete(input, prepared.delivery.id, {
+      status: 'suppressed',
+      reason: `patient-${prepared.patient.status}`,
+    });
+  }
+
   /** `order` of channels, keeping those the patient has a contact point for. */
   function routes(patient: PatientRecord, order: Channel[]): Route[] {
     return order.flatMap((channel) => {
@@ -125,8 +137,6 @@ export function createDispatch(deps: ActivityDeps) {
     facts: Record<string, string> = {},
   ): Promise<Delivery> {
     const { clinic, patient, delivery } = prepared;
-    if (patient.status !== 'active')
-      return complete(input, delivery.id, { status: 'suppressed', reason: `patient-${patient.status}` });
     if (order.length === 0)
       return complete(input, delivery.id, { status: 'suppressed', reason: 'no-contact-point' });
     const message = render(clinic, patient, delivery, input.template, facts);
@@ -167,5 +177,5 @@ export function createDispatch(deps: ActivityDeps) {
     return complete(input, delivery.id, { status: 'failed', reason: lastPermanent?.code ?? 'unknown' });
   }
 
-  return { inClinic, prepare, complete, routes, dispatch };
+  return { inClinic, prepare, complete, suppressIfInactive, routes, dispatch };
 }

@@ -18,7 +18,7 @@ const DAY_MS = 24 * 3600 * 1000;
 const WEEK_MS = 7 * DAY_MS;
 
 export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
-  const { inClinic, prepare, complete, routes, dispatch } = createDispatch(deps);
+  const { inClinic, prepare, complete, suppressIfInactive, routes, dispatch } = createDispatch(deps);
 
   async function settings(input: { clinicId: string; patientId: string }) {
     const found = await inClinic(input, (tx) => getPatientSettings(tx, input.clinicId, input.patientId));
@@ -95,6 +95,8 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     }));
     const { clinic, patient, delivery, extra } = prepared;
     if (delivery.status !== 'pending') return done(entryOf(delivery, base));
+    const inactive = await suppressIfInactive(input, prepared);
+    if (inactive) return done(entryOf(inactive, base));
 
     const order = channelOrder(patient.preferredChannel, input.channels);
     const reachable = routes(patient, order);

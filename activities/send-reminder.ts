@@ -20,7 +20,7 @@ function toResult(delivery: Delivery): ReminderResult {
 }
 
 export function createSendActivities(deps: ActivityDeps) {
-  const { inClinic, prepare, complete, routes, dispatch } = createDispatch(deps);
+  const { inClinic, prepare, complete, suppressIfInactive, routes, dispatch } = createDispatch(deps);
 
   return {
     /**
@@ -30,6 +30,8 @@ export function createSendActivities(deps: ActivityDeps) {
     async sendReminder(input: SendReminderInput): Promise<ReminderResult> {
       const prepared = await prepare(input, () => Promise.resolve(undefined));
       if (prepared.delivery.status !== 'pending') return toResult(prepared.delivery);
+      const inactive = await suppressIfInactive(input, prepared);
+      if (inactive) return toResult(inactive);
       const order = routes(prepared.patient, channelOrder(prepared.patient.preferredChannel));
       return toResult(await dispatch(input, prepared, order));
     },

@@ -18,7 +18,8 @@ import { withClinic } from '../db/tenant';
 import type { JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../runtime/logger';
 import { startServices } from '../runtime/services';
-import { startJourney, startReminder } from '../runtime/start-workflows';
+import { enroll } from '../runtime/enrollment';
+import { startReminder } from '../runtime/start-workflows';
 import { resolveTemporalCli } from '../runtime/temporal-binaries';
 import { temporalConnectionOptions } from '../runtime/temporal-connection';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
@@ -26,6 +27,7 @@ import { startWorker } from '../runtime/worker';
 import { createDataConverter } from '../security/data-converter';
 import { FieldCipher } from '../security/field-cipher';
 import { buildKeyRing } from '../security/key-ring';
+import type { journeyWorkflow } from '../workflows/journey';
 
 const { values: options } = parseArgs({
   options: {
@@ -150,6 +152,7 @@ try {
     return ids;
   });
   const patientId = (index: number) => patientIds[index % patientIds.length]!;
+  const enrollment = { db: database.db, cipher, client: encrypted, taskQueue: endpoints.temporal.taskQueue };
   const expectSent = (status: string) => {
     if (status !== 'sent' && status !== 'delivered') throw new Error(`a bench send ended ${status}`);
   };
@@ -179,15 +182,16 @@ try {
       },
     },
     {
-      name: 'journey: one send step through the interpreter',
+      name: 'journey: enrolled, one send step, end recorded',
       run: async (index) => {
-        const handle = await startJourney(encrypted, endpoints.temporal.taskQueue, {
+        const enrolled = await enroll(enrollment, {
           clinicId,
           patientId: patientId(index),
-          episode: randomUUID(),
-          definition: sendNow,
+          journey: sendNow,
           anchorDate: DateTime.utc().toISODate(),
+          occurrence: randomUUID(),
         });
+        const handle = encrypted.workflow.getHandle<typeof journeyWorkflow>(enrolled.workflowId);
         expectSent((await handle.result()).timeline[0]?.outcome ?? 'missing');
       },
     },

@@ -118,7 +118,7 @@ export async function handleEvent(
   event: ClinicEvent,
 ): Promise<EventOutcome> {
   const { anchorDate } = event;
-  const { patientId, triggered, active } = await withClinic(deps.db, clinicId, async (tx) => {
+  const { patientId, journeys, triggered, active } = await withClinic(deps.db, clinicId, async (tx) => {
     if (!(await getClinic(tx, clinicId))) throw new EventRejectedError(`no clinic ${clinicId}`);
     const patientId =
       'id' in event.patient
@@ -126,9 +126,8 @@ export async function handleEvent(
         : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
     const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
     if (!patientId || !patient) throw new EventRejectedError('patient: no such patient in this clinic');
-    const triggered = (await clinicJourneys(tx, clinicId)).filter(
-      (journey) => journey.trigger.event === event.type,
-    );
+    const journeys = await clinicJourneys(tx, clinicId);
+    const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
     if (triggered.length > 0 && patient.status !== 'active') {
       throw new EventRejectedError(
         `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
@@ -148,7 +147,7 @@ export async function handleEvent(
         performedOn: event.occurredOn,
       });
     }
-    return { patientId, triggered, active: await activeEnrollments(tx, clinicId, patientId) };
+    return { patientId, journeys, triggered, active: await activeEnrollments(tx, clinicId, patientId) };
   });
 
   const started: Enrolled[] = [];
@@ -170,8 +169,11 @@ export async function handleEvent(
   const signalled: EventOutcome['signalled'] = [];
   for (const enrollment of active) {
     if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;
-    // A journey about something (a prescription, a test) hears only events about the same thing.
-    if (enrollment.subject && enrollment.subject !== subject) continue;
+    // A journey about something (a prescription, a test) ends or restarts only on events about the same
+    // thing; other events (a reply, a booking) reach it whatever they are about.
+    const journey = journeys.find((known) => known.key === enrollment.journeyKey);
+    const subjectBound = journey?.goal.event === event.type || journey?.trigger.event === event.type;
+    if (subjectBound && enrollment.subject && enrollment.subject !== subject) continue;
     try {
       await deps.client.workflow.getHandle(enrollment.workflowId).signal(eventSignal, event.type);
       signalled.push({ journey: enrollment.journeyKey, workflowId: enrollment.workflowId });

@@ -134,7 +134,16 @@ describe('EHR events into journeys', () => {
     assert.deepEqual(
       unnamed.signalled.map((signalled) => signalled.workflowId),
       [],
-      'journeys about a named prescription hear only events about it',
+      'journeys about a named prescription end only on dispenses of it',
+    );
+    // Events that are nobody's goal or trigger reach every running journey, whatever it is about.
+    const replied = await handleEvent(deps, patient.clinicId, {
+      type: 'message.replied',
+      patient: { id: patient.patientId },
+    });
+    assert.ok(
+      replied.signalled.some((signalled) => signalled.workflowId === next.started[0]!.workflowId),
+      'the reply reached the journey about rx-1',
     );
   });
 

@@ -194,6 +194,42 @@ describe('journey steps through the real send path', () => {
     );
   });
 
+  it('suppresses every send to a patient who is no longer active, before any other rule', async () => {
+    const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550407' });
+    await database.owner.db.execute(
+      sql`update patients set status = 'inactive' where id = ${patient.patientId}`,
+    );
+    const result = await run(patient, sendNow('after-leaving'));
+    assert.deepEqual(
+      [result.timeline[0]?.outcome, result.timeline[0]?.reason],
+      ['suppressed', 'patient-inactive'],
+    );
+    assert.equal(peers.sms.messages().filter((message) => message.to === '+14155550407').length, 0);
+  });
+
+  it('records how an enrolled journey ended and leaves no planned send behind', async () => {
+    const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550408' });
+    const taskQueue = uniqueTaskQueue('jend');
+    const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers, client);
+    const enrolled = await worker.runUntil(async () => {
+      const deps = { db: database.db, cipher: testCipher, client, taskQueue };
+      const enrolled = await enroll(deps, {
+        ...patient,
+        journey: sendAfter('results-ready', 'PT1S'),
+        anchorDate: '2027-01-01',
+        occurrence: 'one',
+      });
+      await client.workflow.getHandle<typeof journeyWorkflow>(enrolled.workflowId).result();
+      return enrolled;
+    });
+    const [row] = await database.owner.db.execute<{
+      status: string;
+      outcome: string;
+      next_send_at: string | null;
+    }>(sql`select status, outcome, next_send_at from enrollments where workflow_id = ${enrolled.workflowId}`);
+    assert.deepEqual([row?.status, row?.outcome, row?.next_send_at], ['completed', 'completed', null]);
+  });
+
   describe('transactional before marketing under the caps', () => {
     const optIn = (patient: { clinicId: string; patientId: string }) =>
       withClinic(database.db, patient.clinicId, (tx) =>
@@ -217,12 +253,15 @@ describe('journey steps through the real send path', () => {
         const enrolled = (definition: JourneyDefinition) =>
           enroll(deps, { ...patient, journey: definition, anchorDate: '2027-01-01', occurrence: 'one' });
         const transactional = await enrolled(sendAfter('lab-ready', 'PT1H'));
+        const startedAt = Date.now();
         await waitFor(async () => {
-          const [row] = await database.owner.db.execute<{ next_send_at: Date | null }>(
+          const [row] = await database.owner.db.execute<{ next_send_at: string | null }>(
             sql`select next_send_at from enrollments where workflow_id = ${transactional.workflowId}`,
           );
-          return Boolean(row?.next_send_at);
-        }, 'the transactional send to be planned');
+          // An hour after the journey started.
+          const planned = row?.next_send_at ? new Date(row.next_send_at).getTime() : 0;
+          return Math.abs(planned - startedAt - 3_600_000) < 30_000;
+        }, 'the transactional send to be planned an hour ahead');
         const marketing = await enrolled(sendNow('flu-clinic-promo', 'marketing'));
         const promo = client.workflow.getHandle<typeof journeyWorkflow>(marketing.workflowId);
         let promoPlannedFor: number | null = null;

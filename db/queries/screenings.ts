@@ -26,14 +26,15 @@ export async function recordScreening(
   record: ScreeningRecord,
 ): Promise<void> {
   const id = randomUUID();
+  const normalised = { ...record, test: record.test.trim().toLowerCase() };
   await db
     .insert(screeningRecords)
     .values({
       id,
       clinicId,
       patientId,
-      recordEnc: cipher.encrypt(JSON.stringify(record), where(clinicId, id)),
-      recordIndex: cipher.blindIndex('screening', clinicId, `${record.test}|${record.performedOn}`),
+      recordEnc: cipher.encrypt(JSON.stringify(normalised), where(clinicId, id)),
+      recordIndex: cipher.blindIndex('screening', clinicId, `${normalised.test}|${normalised.performedOn}`),
     })
     .onConflictDoNothing();
 }
