@@ -4,7 +4,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import { getClinic } from '../db/queries/clinics';
-import { activeEnrollments, claimEnrollment } from '../db/queries/enrollments';
+import { activeEnrollments, claimEnrollment, endEnrollment } from '../db/queries/enrollments';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
 import { recordScreening } from '../db/queries/screenings';
@@ -178,8 +178,12 @@ export async function handleEvent(
       await deps.client.workflow.getHandle(enrollment.workflowId).signal(eventSignal, event.type);
       signalled.push({ journey: enrollment.journeyKey, workflowId: enrollment.workflowId });
     } catch (error) {
-      // Finished a moment ago; its end is being recorded.
       if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // A journey records its own end before it completes, so one still active here was stopped from
+      // outside (terminated, timed out): say so, so it no longer counts as running.
+      await withClinic(deps.db, clinicId, (tx) =>
+        endEnrollment(tx, clinicId, enrollment.workflowId, 'terminated'),
+      );
     }
   }
   return { patientId, started, signalled };

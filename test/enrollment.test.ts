@@ -136,6 +136,18 @@ describe('EHR events into journeys', () => {
       [],
       'journeys about a named prescription end only on dispenses of it',
     );
+    // A journey stopped from outside stops counting as running when an event finds it gone.
+    const rx2Journey = other.started[0]!.workflowId;
+    await client.workflow.getHandle(rx2Journey).terminate('test');
+    await handleEvent(deps, patient.clinicId, {
+      type: 'visit.booked',
+      patient: { id: patient.patientId },
+    });
+    const [terminated] = await database.owner.db.execute<{ status: string; outcome: string }>(
+      sql`select status, outcome from enrollments where workflow_id = ${rx2Journey}`,
+    );
+    assert.deepEqual([terminated?.status, terminated?.outcome], ['exited', 'terminated']);
+
     // Events that are nobody's goal or trigger reach every running journey, whatever it is about.
     const replied = await handleEvent(deps, patient.clinicId, {
       type: 'message.replied',

@@ -55,12 +55,18 @@ export async function endEnrollment(
   db: Queryable,
   clinicId: string,
   workflowId: string,
-  outcome: JourneyOutcome,
+  /** How the journey ended, or `terminated` when it was stopped from outside Temporal's normal course. */
+  outcome: JourneyOutcome | 'terminated',
 ): Promise<void> {
   await db
     .update(enrollments)
     .set({
-      status: outcome === 'cancelled' ? 'cancelled' : outcome === 'opted-out' ? 'exited' : 'completed',
+      status:
+        outcome === 'cancelled'
+          ? 'cancelled'
+          : outcome === 'opted-out' || outcome === 'terminated'
+            ? 'exited'
+            : 'completed',
       outcome,
       nextSendAt: null,
       endedAt: new Date(),
