@@ -1,7 +1,12 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { sweepByKey, sweeps } from '../journeys/sweeps';
-import { sweepScheduleId, sweepProgressQuery, type SweepProgress } from '../workflows/sweep-types';
+import {
+  sweepProgressQuery,
+  sweepScheduleId,
+  sweepWorkflowId,
+  type SweepProgress,
+} from '../workflows/sweep-types';
 import type { sweepWorkflow } from '../workflows/sweep';
 import { withCarebell } from './connect';
 import { CliError, printJson, progress } from './output';
@@ -64,7 +69,7 @@ export async function sweepsRunCommand(config: Config, key: string, options: Swe
   const startsPerSecond = positiveInteger('--rate', options.rate);
   await withCarebell(config, async ({ client, taskQueue }) => {
     const handle = await client.workflow.start<typeof sweepWorkflow>('sweepWorkflow', {
-      workflowId: `sweep:${key}:manual-${Date.now()}`,
+      workflowId: sweepWorkflowId(taskQueue, key, `manual-${Date.now()}`),
       taskQueue,
       args: [{ sweep: key, batchSize, startsPerSecond }],
     });

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import { sweeps } from '../journeys/sweeps';
 import type { sweepWorkflow } from '../workflows/sweep';
-import { sweepScheduleId } from '../workflows/sweep-types';
+import { sweepScheduleId, sweepWorkflowId } from '../workflows/sweep-types';
 
 export async function ensureSweepSchedules(client: Client, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];
@@ -20,7 +20,7 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
       action: {
         type: 'startWorkflow',
         workflowType: 'sweepWorkflow',
-        workflowId: `sweep:${taskQueue}:${sweep.key}`,
+        workflowId: sweepWorkflowId(taskQueue, sweep.key),
         taskQueue,
         args: [{ sweep: sweep.key }],
       },

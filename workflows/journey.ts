@@ -9,7 +9,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JourneyActivities } from '../activities/journey-activities';
+import type { JourneyActivities, PlanJourneyTimeInput } from '../activities/journey-activities';
 import {
   cancelSignal,
   chooseVariant,
@@ -81,6 +81,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   const stopped = () => goalMet || cancelled || (optedOut && definition.category === 'marketing');
   const indexOf = (id: string | undefined, fallback: number) =>
     id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
+  const planTime = (
+    when: Pick<PlanJourneyTimeInput, 'beforeSend' | 'from' | 'until' | 'for'>,
+  ): Promise<number> =>
+    planJourneyTime({
+      ...when,
+      clinicId: input.clinicId,
+      patientId: input.patientId,
+      workflowId,
+      anchorDate: input.anchorDate,
+    });
 
   /**
    * Sleeps until `at`, frozen while paused. Ends early when the journey must stop, or when the patient's
@@ -121,12 +131,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const from = Date.now();
         let waited: Awaited<ReturnType<typeof waitUntil>>;
         do {
-          const at = await planJourneyTime({
-            clinicId: input.clinicId,
-            patientId: input.patientId,
-            workflowId,
+          const at = await planTime({
             beforeSend: definition.steps[next]?.type === 'send',
-            anchorDate: input.anchorDate,
             from,
             until: step.until,
             for: step.for,
@@ -187,13 +193,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       case 'waitForEvent': {
         const seenBefore = state.events.length;
         const arrived = () => state.events.slice(seenBefore).includes(step.event);
-        const deadline = await planJourneyTime({
-          clinicId: input.clinicId,
-          patientId: input.patientId,
-          workflowId,
+        const deadline = await planTime({
           // Unless the event comes first, the timeout leads on to a send (a follow-up).
           beforeSend: definition.steps[indexOf(step.onTimeout, next)]?.type === 'send',
-          anchorDate: input.anchorDate,
           from: Date.now(),
           for: step.timeout,
         });

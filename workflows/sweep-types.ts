@@ -28,3 +28,6 @@ export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
 
 /** Per task queue: deployments sharing a namespace each keep their own sweeps. */
 export const sweepScheduleId = (taskQueue: string, key: string) => `sweep:${taskQueue}:${key}`;
+/** The sweep runs a schedule starts (Temporal appends the time), or a run started by hand with `run`. */
+export const sweepWorkflowId = (taskQueue: string, key: string, run?: string) =>
+  `sweep:${taskQueue}:${key}${run ? `:${run}` : ''}`;
