@@ -1,7 +1,7 @@
 // The one send path every message takes: re-read clinic and patient, claim the delivery row, render in
 // the patient's language, hand off on the first channel that works (falling back on permanent failures),
 // complete the row and audit the send. Reminders and journey steps differ only in what they check first.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { ChannelError } from '../channels/channel-error';
 import type { SentMessage } from '../channels/sms-sender';
 import { appendAudit } from '../db/queries/audit';
@@ -10,12 +10,14 @@ import {
   claimDelivery,
   completeDelivery,
   recordAttempt,
-  type DeliveryOutcome,
+  type DeliveryCompletion,
 } from '../db/queries/deliveries';
 import { getPatient, type PatientRecord } from '../db/queries/patients';
-import type { Channel, Clinic, Delivery } from '../db/schema';
+import type { Clinic, Delivery } from '../db/schema';
 import { withClinic, type Transaction } from '../db/tenant';
-import type { ActivityDeps } from '.';
+import { CarebellError } from '../domain/errors';
+import type { Channel } from '../domain/messaging';
+import type { ActivityDeps } from './deps';
 
 export const ACTOR = 'worker';
 
@@ -43,7 +45,7 @@ export function createDispatch(deps: ActivityDeps) {
       const clinic = await getClinic(tx, input.clinicId);
       const patient = clinic && (await getPatient(tx, cipher, ACTOR, input.clinicId, input.patientId));
       if (!clinic || !patient) {
-        throw ApplicationFailure.nonRetryable('patient not found in this clinic', 'PatientNotFound');
+        throw new CarebellError('PatientNotFound');
       }
       const delivery = await claimDelivery(tx, { ...input, dueAt: new Date(input.dueAt) });
       return { clinic, patient, delivery, extra: await extra(tx, patient) };
@@ -51,7 +53,7 @@ export function createDispatch(deps: ActivityDeps) {
   }
 
   /** Completes the row and records the send in the audit log, in one transaction. */
-  function complete(input: DispatchInput, deliveryId: string, outcome: DeliveryOutcome) {
+  function complete(input: DispatchInput, deliveryId: string, outcome: DeliveryCompletion) {
     return inClinic(input, async (tx) => {
       const completed = await completeDelivery(tx, deliveryId, outcome);
       await appendAudit(tx, {
@@ -165,7 +167,7 @@ export function createDispatch(deps: ActivityDeps) {
             { deliveryId: delivery.id, channel: route.channel, code: error.code },
             'provider unavailable; will retry',
           );
-          throw ApplicationFailure.retryable(error.message, 'ChannelUnavailable');
+          throw new CarebellError('ChannelUnavailable', error.message);
         }
         log.warn(
           { deliveryId: delivery.id, channel: route.channel, code: error.code },

@@ -1,36 +1,36 @@
-import type { Client } from '@temporalio/client';
-import type { Database } from '../db/client';
-import type { EmailSender } from '../channels/email-sender';
-import type { SmsSender } from '../channels/sms-sender';
-import type { Translator } from '../locales';
-import type { Logger } from '../runtime/logger';
-import type { FieldCipher } from '../security/field-cipher';
-import { createJourneyActivities } from './journey-send';
-import { createScheduleActivities } from './schedule';
-import { createSendActivities } from './send-reminder';
+// Every activity the worker registers, built from its dependencies. Workflows import only the type.
+import { CarebellError, toApplicationFailure } from '../domain/errors';
+import type { ActivityDeps } from './deps';
+import { createDueTimeActivities } from './due-time';
+import { createJourneyActivities } from './journey';
+import { createReminderActivities } from './reminder';
 import { createSweepActivities } from './sweep';
 
-export interface ActivityDeps {
-  /** An application connection: every query runs inside withClinic(). */
-  db: Database;
-  cipher: FieldCipher;
-  sms: SmsSender;
-  email: EmailSender;
-  translator: Translator;
-  /** Base URL of the secure pickup page that messages link to. */
-  publicUrl: string;
-  log: Logger;
-  /** Where sweeps start the journeys they enroll patients in. */
-  temporal: { client: Client; taskQueue: string };
-}
+export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
-    ...createScheduleActivities(deps),
-    ...createSendActivities(deps),
+  return withTypedFailures({
+    ...createDueTimeActivities(deps),
+    ...createReminderActivities(deps),
     ...createJourneyActivities(deps),
     ...createSweepActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** A CarebellError thrown anywhere below an activity reaches the workflow with its type and retryability. */
+function withTypedFailures<T extends Record<string, (input: never) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, activity]) => [
+      name,
+      async (input: never) => {
+        try {
+          return await activity(input);
+        } catch (error) {
+          throw error instanceof CarebellError ? toApplicationFailure(error) : error;
+        }
+      },
+    ]),
+  ) as T;
+}

@@ -1,8 +1,9 @@
 // Journey activities for previews: the same rules as production (channel order, consent, sending window,
 // frequency caps, language), applied to a sample patient held in memory. Nothing is stored or sent.
-import { supportedLanguages } from '../locales';
-import type { JourneyActivities, SendJourneyStepOutcome } from './journey-activities';
-import { planWait } from './journey-time';
+import { resolveLanguage } from '../locales';
+import type { JourneyActivities, SendJourneyStepOutcome } from '../domain/journey';
+import type { Category, Channel } from '../domain/messaging';
+import { planWait } from '../rules/time';
 import {
   channelOrder,
   DEFAULT_CAPS,
@@ -12,9 +13,7 @@ import {
   sendsCountedForCaps,
   type FrequencyCaps,
   type SendingWindow,
-} from './sending-rules';
-
-export type Channel = 'sms' | 'email';
+} from '../rules/sending';
 
 export interface SamplePatient {
   timeZone: string;
@@ -29,10 +28,9 @@ export function createSimulationActivities(
   patient: SamplePatient,
   rules: { window?: SendingWindow; caps?: FrequencyCaps } = {},
 ): JourneyActivities {
-  const sent: { at: number; category: 'transactional' | 'marketing' }[] = [];
+  const sent: { at: number; category: Category }[] = [];
   const done = new Map<string, SendJourneyStepOutcome>();
-  const base = patient.language.split('-')[0]!.toLowerCase();
-  const language = supportedLanguages().includes(base) ? base : 'en';
+  const language = resolveLanguage(patient.language);
 
   return {
     planJourneyTime: (input) => Promise.resolve(planWait({ ...input, timeZone: patient.timeZone })),

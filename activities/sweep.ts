@@ -9,8 +9,8 @@ import { activePatientsPage } from '../db/queries/patients';
 import { lastScreenings } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { selectForSweep, sweepByKey } from '../journeys/sweeps';
-import { clinicJourneys, enroll, type EnrollRequest } from '../runtime/enrollment';
-import type { ActivityDeps } from '.';
+import { clinicJourneys, enroll, type EnrollRequest } from '../usecases/enroll';
+import type { ActivityDeps } from './deps';
 
 const ACTOR = 'sweep';
 

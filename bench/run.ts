@@ -15,15 +15,15 @@ import { connectDatabase } from '../db/client';
 import { insertClinic } from '../db/queries/clinics';
 import { insertPatient } from '../db/queries/patients';
 import { withClinic } from '../db/tenant';
-import type { JourneyDefinition } from '../journeys/schema';
-import { createLogger } from '../runtime/logger';
-import { startServices } from '../runtime/services';
-import { enroll } from '../runtime/enrollment';
-import { startReminder } from '../runtime/start-workflows';
-import { resolveTemporalCli } from '../runtime/temporal-binaries';
-import { temporalConnectionOptions } from '../runtime/temporal-connection';
-import { installTemporalRuntime } from '../runtime/temporal-runtime';
-import { startWorker } from '../runtime/worker';
+import { sendNow } from '../test/support/journeys';
+import { createLogger } from '../infra/logger';
+import { startServices } from '../infra/services';
+import { enroll } from '../usecases/enroll';
+import { startReminder } from '../usecases/start-workflows';
+import { resolveTemporalCli } from '../infra/temporal-binaries';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { startWorker } from '../worker/start-worker';
 import { createDataConverter } from '../security/data-converter';
 import { FieldCipher } from '../security/field-cipher';
 import { buildKeyRing } from '../security/key-ring';
@@ -45,20 +45,6 @@ const count = (flag: keyof typeof options) => {
 const [workflows, rounds, concurrency] = [count('workflows'), count('rounds'), count('concurrency')];
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 installTemporalRuntime(createLogger('error'));
-
-const sendNow: JourneyDefinition = {
-  key: 'bench',
-  version: 1,
-  name: 'bench',
-  category: 'transactional',
-  trigger: { event: 'bench.start' },
-  anchor: 'lastVisitDate',
-  goal: { event: 'bench.goal' },
-  steps: [
-    { id: 'hello', type: 'send', template: 'reminder', channels: 'preferred' },
-    { id: 'done', type: 'exit' },
-  ],
-};
 
 /** Runs `total` workflows, at most `concurrency` at a time; resolves to completions per second. */
 async function throughput(total: number, run: (index: number) => Promise<void>): Promise<number> {
@@ -187,7 +173,7 @@ try {
         const enrolled = await enroll(enrollment, {
           clinicId,
           patientId: patientId(index),
-          journey: sendNow,
+          journey: sendNow('bench'),
           anchorDate: DateTime.utc().toISODate(),
           occurrence: randomUUID(),
         });

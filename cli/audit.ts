@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { connectDatabase } from '../db/client';
 import { verifyAuditChain } from '../db/queries/audit';
-import { joinEndpoints } from '../runtime/services';
+import { joinEndpoints } from '../infra/services';
 import { CliError, printJson, progress } from './output';
 
 export async function auditVerifyCommand(config: Config, options: { json?: boolean }): Promise<void> {

@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { connectDatabase, type Database } from '../db/client';
-import { resolveKeyRing } from '../runtime/key-ring-source';
-import { joinEndpoints, type Endpoints } from '../runtime/services';
-import { temporalConnectionOptions } from '../runtime/temporal-connection';
+import { resolveKeyRing } from '../infra/key-ring-source';
+import { joinEndpoints, type Endpoints } from '../infra/services';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createDataConverter } from '../security/data-converter';
 import { FieldCipher } from '../security/field-cipher';
 import { CliError } from './output';

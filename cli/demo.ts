@@ -12,9 +12,10 @@ import { findPatientIdByContact, insertPatient, updatePatientProfile } from '../
 import { withClinic } from '../db/tenant';
 import type { FieldCipher } from '../security/field-cipher';
 import { supportedLanguages } from '../locales';
-import { startReminder } from '../runtime/start-workflows';
-import type { Endpoints } from '../runtime/services';
-import type { ReminderResult } from '../workflows/reminder-types';
+import { startReminder } from '../usecases/start-workflows';
+import type { Endpoints } from '../infra/services';
+import type { ReminderResult } from '../domain/reminder';
+import { describeIssues } from '../lib/zod-issues';
 import { withCarebell } from './connect';
 import { parseDuration } from './duration';
 import { CliError, printJson, progress } from './output';
@@ -65,11 +66,9 @@ export type RemindOptions = z.input<typeof remindOptions>;
 export async function demoRemindCommand(config: Config, raw: RemindOptions): Promise<void> {
   const parsed = remindOptions.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) =>
-        `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${issue.message}`,
-    );
-    throw new CliError(problems.join('\n'), 2);
+    const flag = (path: PropertyKey[]) =>
+      `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new CliError(describeIssues(parsed.error, { path: flag }).join('\n'), 2);
   }
   const options = parsed.data;
   await withCarebell(config, async ({ endpoints, db, cipher, client, taskQueue }) => {

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { cacheDir, type Config } from '../config';
@@ -8,14 +7,14 @@ import { publishJourneyVersion } from '../db/queries/journeys';
 import { withClinic } from '../db/tenant';
 import { builtInJourneys, templatesOf } from '../journeys/built-in';
 import { missingTemplates } from '../locales';
-import { clinicJourneys } from '../runtime/enrollment';
+import { clinicJourneys } from '../usecases/enroll';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
-import { createLogger } from '../runtime/logger';
-import { simulateJourney } from '../runtime/simulate';
-import { installTemporalRuntime } from '../runtime/temporal-runtime';
-import { resolveTestServer } from '../runtime/temporal-binaries';
+import { createLogger } from '../infra/logger';
+import { simulateJourney } from '../usecases/simulate';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { resolveTestServer } from '../infra/temporal-binaries';
 import { clinicIdOption, withCarebell } from './connect';
-import { CliError, printJson, progress } from './output';
+import { bySchema, CliError, printJson, progress, readInputFile } from './output';
 
 /** Built-in journeys, or with --clinic the ones that clinic runs (its own versions replace built-ins). */
 export async function journeysListCommand(
@@ -125,39 +124,11 @@ export const eventFile = z
     message: 'give exactly one of anchorDate and anchorInDays',
   });
 
-async function readJson<T>(file: string, schema: z.ZodType<T>, what: string): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (error) {
-    throw new CliError(`cannot read the ${what} file ${file}: ${(error as Error).message}`, 2);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new CliError(
-      `${what} file ${file}:\n${parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(file)'}: ${issue.message}`).join('\n')}`,
-      2,
-    );
-  }
-  return parsed.data;
-}
-
+/** A built-in journey by key, or a definition file. */
 async function loadDefinition(keyOrFile: string): Promise<JourneyDefinition> {
   const builtIn = builtInJourneys().find((journey) => journey.key === keyOrFile);
   if (builtIn) return builtIn;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fs.readFile(keyOrFile, 'utf8'));
-  } catch (error) {
-    throw new CliError(
-      `"${keyOrFile}" is neither a built-in journey (carebell journeys list) nor a readable JSON file: ${(error as Error).message}`,
-      2,
-    );
-  }
-  const result = validateJourney(raw);
-  if (!result.ok)
-    throw new CliError(`${keyOrFile} is not a valid journey:\n  ${result.errors.join('\n  ')}`, 2);
-  return result.definition;
+  return readInputFile(keyOrFile, 'journey (not a built-in key either)', validateJourney);
 }
 
 export async function simulateCommand(
@@ -165,8 +136,8 @@ export async function simulateCommand(
   options: { journey: string; patient: string; event: string; json?: boolean },
 ): Promise<void> {
   const definition = await loadDefinition(options.journey);
-  const patient = await readJson(options.patient, patientFile, 'patient');
-  const event = await readJson(options.event, eventFile, 'event');
+  const patient = await readInputFile(options.patient, 'patient', bySchema(patientFile, '(patient)'));
+  const event = await readInputFile(options.event, 'event', bySchema(eventFile, '(event)'));
   if (event.type !== definition.trigger.event) {
     throw new CliError(
       `the event is "${event.type}" but journey ${definition.key} starts on "${definition.trigger.event}"`,

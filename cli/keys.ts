@@ -1,8 +1,8 @@
 import type { Config } from '../config';
 import { connectDatabase } from '../db/client';
 import { appendAudit } from '../db/queries/audit';
-import { keyRingFile, resolveKeyRing } from '../runtime/key-ring-source';
-import { joinEndpoints } from '../runtime/services';
+import { keyRingFile, resolveKeyRing } from '../infra/key-ring-source';
+import { joinEndpoints } from '../infra/services';
 import { FieldCipher } from '../security/field-cipher';
 import { addKeyToRingFile } from '../security/key-ring';
 import { countStale, reencryptAll } from '../security/reencrypt';

@@ -1,3 +1,7 @@
+import type { z } from 'zod';
+import { readJsonFile } from '../lib/json-file';
+import { describeIssues } from '../lib/zod-issues';
+
 /** A command's failure: printed as `carebell: <message>` and exits with the given code. */
 export class CliError extends Error {
   constructor(
@@ -17,3 +21,30 @@ export function printJson(value: unknown): void {
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
+
+/**
+ * Reads and validates an input file; an unreadable, malformed or invalid one is a usage error (exit 2)
+ * naming the file and each field at fault, never quoting its content.
+ */
+export async function readInputFile<T>(
+  file: string,
+  what: string,
+  validate: (raw: unknown) => { ok: true; value: T } | { ok: false; errors: string[] },
+): Promise<T> {
+  const raw = await readJsonFile(file).catch((error: Error) => {
+    throw new CliError(`the ${what} file: ${error.message}`, 2);
+  });
+  const result = validate(raw);
+  if (!result.ok) throw new CliError(`${what} file ${file}:\n  ${result.errors.join('\n  ')}`, 2);
+  return result.value;
+}
+
+/** `validate` for readInputFile from a zod schema. */
+export const bySchema =
+  <T>(schema: z.ZodType<T>, root: string) =>
+  (raw: unknown): { ok: true; value: T } | { ok: false; errors: string[] } => {
+    const parsed = schema.safeParse(raw);
+    return parsed.success
+      ? { ok: true, value: parsed.data }
+      : { ok: false, errors: describeIssues(parsed.error, { root }) };
+  };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config';
-import { startLocalPeers } from '../runtime/local-peers';
+import { startLocalPeers } from '../infra/local-peers';
 import { printJson, progress } from './output';
 
 export interface PeersOptions {

@@ -1,5 +1,5 @@
 import { cacheDir, type Config } from '../config';
-import { resolveTemporalCli, resolveTestServer } from '../runtime/temporal-binaries';
+import { resolveTemporalCli, resolveTestServer } from '../infra/temporal-binaries';
 import { printJson, progress } from './output';
 
 export async function provisionCommand(config: Config, options: { json?: boolean }): Promise<void> {

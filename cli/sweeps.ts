@@ -1,12 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { sweepByKey, sweeps } from '../journeys/sweeps';
-import {
-  sweepProgressQuery,
-  sweepScheduleId,
-  sweepWorkflowId,
-  type SweepProgress,
-} from '../workflows/sweep-types';
+import { sweepProgressQuery, sweepScheduleId, sweepWorkflowId, type SweepProgress } from '../domain/sweep';
 import type { sweepWorkflow } from '../workflows/sweep';
 import { withCarebell } from './connect';
 import { CliError, printJson, progress } from './output';

@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { isValidPhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
+import { CarebellError } from '../domain/errors';
+import { describeIssues } from '../lib/zod-issues';
 import { parseKeyRingSpec, type KeyRing } from '../security/key-ring';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -122,8 +124,7 @@ const envSchema = z
       try {
         parseKeyRingSpec(env.CAREBELL_KEYRING, env.CAREBELL_BLIND_INDEX_KEY);
       } catch (error) {
-        const detail =
-          error instanceof z.ZodError ? error.issues.map((issue) => issue.message).join('; ') : String(error);
+        const detail = error instanceof z.ZodError ? describeIssues(error).join('; ') : String(error);
         ctx.addIssue({
           code: 'custom',
           path: ['CAREBELL_KEYRING'],
@@ -189,19 +190,20 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends CarebellError {
+  override name = 'ConfigError';
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super(
+      'InvalidConfiguration',
+      `invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
+    );
   }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
-    );
+    throw new ConfigError(describeIssues(parsed.error, { root: '(environment)' }));
   }
   const e = parsed.data;
   const useTls =

@@ -16,6 +16,13 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import {
+  CATEGORIES,
+  CHANNELS,
+  DELIVERY_STATUSES,
+  ENROLLMENT_STATUSES,
+  PATIENT_STATUSES,
+} from '../domain/messaging';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const clinicRef = () =>
@@ -23,17 +30,11 @@ const clinicRef = () =>
     .notNull()
     .references(() => clinics.id);
 
-export const channel = pgEnum('channel', ['sms', 'email']);
-export const category = pgEnum('message_category', ['transactional', 'marketing']);
-export const patientStatus = pgEnum('patient_status', ['active', 'inactive', 'deceased']);
-export const deliveryStatus = pgEnum('delivery_status', [
-  'pending',
-  'sent',
-  'delivered',
-  'failed',
-  'suppressed',
-]);
-export const enrollmentStatus = pgEnum('enrollment_status', ['active', 'completed', 'exited', 'cancelled']);
+export const channel = pgEnum('channel', CHANNELS);
+export const category = pgEnum('message_category', CATEGORIES);
+export const patientStatus = pgEnum('patient_status', PATIENT_STATUSES);
+export const deliveryStatus = pgEnum('delivery_status', DELIVERY_STATUSES);
+export const enrollmentStatus = pgEnum('enrollment_status', ENROLLMENT_STATUSES);
 
 export const clinics = pgTable('clinics', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -50,6 +51,7 @@ export const clinics = pgTable('clinics', {
   createdAt: createdAt(),
 });
 
+/** Per-clinic API keys, stored hashed. Not read or written yet: the HTTP API issue (13) issues and checks them. */
 export const apiKeys = pgTable(
   'api_keys',
   {
@@ -241,6 +243,10 @@ export const deliveries = pgTable(
   ],
 );
 
+/**
+ * A delivery's status history from provider callbacks. Not written yet: the patient-side issue (14) records
+ * Twilio status callbacks and bounces here.
+ */
 export const deliveryEvents = pgTable(
   'delivery_events',
   {
@@ -256,7 +262,10 @@ export const deliveryEvents = pgTable(
   (table) => [index('delivery_events_delivery_idx').on(table.deliveryId)],
 );
 
-/** Addresses that must not be used, whatever a journey says (carrier STOP, hard bounce). */
+/**
+ * Addresses that must not be used, whatever a journey says (carrier STOP, hard bounce). Not read yet: the
+ * send-path issue (10) checks it on every send, the patient-side issue (14) fills it.
+ */
 export const suppressions = pgTable(
   'suppressions',
   {
@@ -286,6 +295,3 @@ export const auditLog = pgTable('audit_log', {
 
 export type Clinic = typeof clinics.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;
-export type Channel = (typeof channel.enumValues)[number];
-export type Category = (typeof category.enumValues)[number];
-export type DeliveryStatus = (typeof deliveryStatus.enumValues)[number];

@@ -17,7 +17,7 @@ export function builtInJourneys(): JourneyDefinition[] {
       const result = validateJourney(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
       if (!result.ok)
         throw new Error(`journeys/built-in/${file} is invalid:\n  ${result.errors.join('\n  ')}`);
-      return result.definition;
+      return result.value;
     });
   return cached;
 }

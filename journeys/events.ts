@@ -27,8 +27,3 @@ export const clinicEvent = z
   .strict();
 
 export type ClinicEvent = z.output<typeof clinicEvent>;
-
-/** Each problem as `field: message`, for a CLI line or a problem+json `errors` member. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-}

@@ -2,6 +2,7 @@
 // same schema is exported as JSON Schema (`journeyJsonSchema`) for clinics' own tools.
 import { Duration } from 'luxon';
 import { z } from 'zod';
+import { describeIssues } from '../lib/zod-issues';
 
 const stepId = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'step ids are lower-case letters, digits and -');
 const slug = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lower-case letters, digits and -');
@@ -158,23 +159,24 @@ export const journeyDefinition = z
 export type JourneyDefinition = z.output<typeof journeyDefinition>;
 export type JourneyStep = z.output<typeof journeyStep>;
 
-export type JourneyValidation = { ok: true; definition: JourneyDefinition } | { ok: false; errors: string[] };
+export type JourneyValidation = { ok: true; value: JourneyDefinition } | { ok: false; errors: string[] };
 
 /** Validates a definition; every error names the step (by id and position) and the field. */
 export function validateJourney(input: unknown): JourneyValidation {
   const parsed = journeyDefinition.safeParse(input);
-  if (parsed.success) return { ok: true, definition: parsed.data };
+  if (parsed.success) return { ok: true, value: parsed.data };
   const steps = (input as { steps?: { id?: unknown }[] } | null)?.steps;
   return {
     ok: false,
-    errors: parsed.error.issues.map((issue) => {
-      const [head, index, ...field] = issue.path;
-      if (head === 'steps' && typeof index === 'number') {
+    errors: describeIssues(parsed.error, {
+      root: '(definition)',
+      path: ([head, index, ...field]) => {
+        if (head !== 'steps' || typeof index !== 'number')
+          return [head, index, ...field].map(String).join('.');
         const id =
           Array.isArray(steps) && typeof steps[index]?.id === 'string' ? `"${steps[index].id}" ` : '';
-        return `step ${id}(steps[${index}])${field.length ? `.${field.join('.')}` : ''}: ${issue.message}`;
-      }
-      return `${issue.path.join('.') || '(definition)'}: ${issue.message}`;
+        return `step ${id}(steps[${index}])${field.length ? `.${field.map(String).join('.')}` : ''}`;
+      },
     }),
   };
 }

@@ -7,12 +7,21 @@ import i18next, { type Resource, type ResourceLanguage, type TFunction } from 'i
 const localesDir = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_LANGUAGE = 'en';
 
+let shipped: string[] | undefined;
+
 export function supportedLanguages(): string[] {
-  return fs
+  shipped ??= fs
     .readdirSync(localesDir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort();
+  return shipped;
+}
+
+/** The shipped language a message in `tag` (BCP 47) is written in: es-MX → es; unknown → English. */
+export function resolveLanguage(tag: string): string {
+  const base = tag.split('-')[0]!.toLowerCase();
+  return supportedLanguages().includes(base) ? base : DEFAULT_LANGUAGE;
 }
 
 function loadResources(): Resource {
@@ -49,10 +58,9 @@ export async function createTranslator(): Promise<Translator> {
     showSupportNotice: false,
   });
   return {
-    forLanguage(language) {
-      const t = instance.getFixedT(language);
-      const base = language.split('-')[0]!.toLowerCase();
-      return { t, language: base in resources ? base : DEFAULT_LANGUAGE };
+    forLanguage(tag) {
+      const language = resolveLanguage(tag);
+      return { t: instance.getFixedT(language), language };
     },
   };
 }

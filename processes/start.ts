@@ -1,14 +1,15 @@
 // The all-in-one embedded default: PostgreSQL, the Temporal dev server, the local peers, a worker and the
 // payload codec endpoint in one command, with everything kept under the data dir.
 import { loadConfig } from '../config';
+import { ShutdownSteps } from '../lib/shutdown-steps';
 import { connectDatabase } from '../db/client';
-import { startCodecServer } from '../runtime/codec-server';
-import { keyRingReloader, resolveKeyRing, resolveOperators } from '../runtime/key-ring-source';
-import { createLogger } from '../runtime/logger';
-import { removeEndpoints, startServices, writeEndpoints } from '../runtime/services';
-import { installTemporalRuntime } from '../runtime/temporal-runtime';
-import { startWorker } from '../runtime/worker';
-import { onShutdownSignal, runMain, settleWithin } from './main';
+import { startCodecServer } from '../security/codec-server';
+import { keyRingReloader, resolveKeyRing, resolveOperators } from '../infra/key-ring-source';
+import { createLogger } from '../infra/logger';
+import { removeEndpoints, startServices, writeEndpoints } from '../infra/services';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { startWorker } from '../worker/start-worker';
+import { onShutdownSignal, runMain, settleWithin } from '../infra/process-lifecycle';
 
 runMain(async () => {
   const started = Date.now();
@@ -19,11 +20,7 @@ runMain(async () => {
   say(`carebell: data dir ${config.dataDir}`);
 
   // Stopped in reverse order: worker first (it still needs Temporal and the database), PostgreSQL last.
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    // splice: each step runs once even if a signal and a failure both ask for shutdown.
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
-  };
+  const stops = new ShutdownSteps();
   try {
     const keyRing = await resolveKeyRing(config, { create: true, say: (line) => say(`  ${line}`) });
     const reloadKeyRing = keyRingReloader(config);
@@ -32,9 +29,9 @@ runMain(async () => {
       fixedPorts: true,
       progress: (line) => say(`  ${line}`),
     });
-    stops.push(services.stop);
+    stops.add(services.stop);
     const auditDb = connectDatabase(services.endpoints.databaseUrl, { max: 2 });
-    stops.push(auditDb.close);
+    stops.add(auditDb.close);
     const codec = await startCodecServer({
       port: config.codec.port,
       keyRing,
@@ -43,7 +40,7 @@ runMain(async () => {
       allowedOrigin: config.codec.corsOrigin,
       db: auditDb.db,
     });
-    stops.push(codec.close);
+    stops.add(codec.close);
     const worker = await startWorker(services.endpoints, {
       publicUrl: config.publicUrl,
       log,
@@ -51,9 +48,9 @@ runMain(async () => {
       reloadKeyRing,
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
-    stops.push(() => settleWithin(worker.shutdown(), 10_000));
+    stops.add(() => settleWithin(worker.shutdown(), 10_000));
     await writeEndpoints(config.dataDir, services.endpoints);
-    stops.push(() => removeEndpoints(config.dataDir));
+    stops.add(() => removeEndpoints(config.dataDir));
 
     const { endpoints, peers } = services;
     const database = new URL(endpoints.databaseUrl);
@@ -70,12 +67,12 @@ runMain(async () => {
 
     onShutdownSignal(async (signal) => {
       say(`carebell: ${signal} received, shutting down`);
-      await stopAll();
+      await stops.run();
       say('carebell: stopped');
     });
     await worker.done;
   } catch (error) {
-    await stopAll();
+    await stops.run();
     throw error;
   }
 });

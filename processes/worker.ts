@@ -1,11 +1,11 @@
 // A stateless worker. Run as many as the load needs, on any machine that reaches Temporal and Postgres.
 import { loadConfig } from '../config';
-import { createLogger } from '../runtime/logger';
-import { keyRingReloader, resolveKeyRing } from '../runtime/key-ring-source';
-import { installTemporalRuntime } from '../runtime/temporal-runtime';
-import { joinEndpoints } from '../runtime/services';
-import { startWorker } from '../runtime/worker';
-import { onShutdownSignal, runMain } from './main';
+import { createLogger } from '../infra/logger';
+import { keyRingReloader, resolveKeyRing } from '../infra/key-ring-source';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { joinEndpoints } from '../infra/services';
+import { startWorker } from '../worker/start-worker';
+import { onShutdownSignal, runMain } from '../infra/process-lifecycle';
 
 runMain(async () => {
   const config = loadConfig();

@@ -5,10 +5,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheDir, loadConfig } from '../config';
-import { startServices } from '../runtime/services';
-import { resolveTemporalCli, resolveTestServer } from '../runtime/temporal-binaries';
-import { createLogger } from '../runtime/logger';
-import { installTemporalRuntime } from '../runtime/temporal-runtime';
+import { startServices } from '../infra/services';
+import { resolveTemporalCli, resolveTestServer } from '../infra/temporal-binaries';
+import { createLogger } from '../infra/logger';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
 
 const say = (line: string) => process.stdout.write(`[test setup] ${line}\n`);
 installTemporalRuntime(createLogger('warn'));
@@ -16,8 +16,9 @@ installTemporalRuntime(createLogger('warn'));
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'carebell-test-'));
 const files = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : (await fs.readdir('test'))
+  : (await fs.readdir('test', { recursive: true }))
       .filter((name) => name.endsWith('.test.ts'))
+      .sort()
       .map((name) => path.join('test', name));
 
 const started = Date.now();

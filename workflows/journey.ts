@@ -9,10 +9,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JourneyActivities, PlanJourneyTimeInput } from '../activities/journey-activities';
 import {
   cancelSignal,
-  chooseVariant,
   currentStepQuery,
   eventSignal,
   nextSendQuery,
@@ -25,17 +23,20 @@ import {
   type JourneyOutcome,
   type JourneyResult,
   type JourneyState,
-} from './journey-types';
+  type PlanJourneyTimeInput,
+} from '../domain/journey';
+import type { Activities } from '../activities';
+import { chooseVariant } from './variant';
 
 const retry = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' };
 const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute } =
-  proxyActivities<JourneyActivities>({
+  proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: '24 hours',
     retry,
   });
 // One short database write: a local activity saves the journey a round trip through the server.
-const { recordJourneyEnd } = proxyLocalActivities<JourneyActivities>({
+const { recordJourneyEnd } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '24 hours',
   retry,

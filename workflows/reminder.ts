@@ -1,19 +1,14 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ReminderInput, ReminderResult } from './reminder-types';
+import { isFailureOf, nonRetryableErrorTypes } from '../domain/errors';
+import type { ReminderInput, ReminderResult } from '../domain/reminder';
 
 const { resolveDueTime } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['PatientNotFound'],
+    nonRetryableErrorTypes,
   },
 });
 
@@ -26,7 +21,7 @@ const { sendReminder } = proxyActivities<Activities>({
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
     maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: ['PatientNotFound'],
+    nonRetryableErrorTypes,
   },
 });
 
@@ -52,13 +47,9 @@ export async function reminderWorkflow(input: ReminderInput): Promise<ReminderRe
   try {
     return await sendReminder(send);
   } catch (error) {
-    if (error instanceof ActivityFailure && !isPatientMissing(error)) {
+    if (error instanceof ActivityFailure && !isFailureOf(error, 'PatientNotFound')) {
       return await recordUnsentDelivery({ ...send, reason: 'provider-unavailable' });
     }
     throw error;
   }
-}
-
-function isPatientMissing(error: ActivityFailure): boolean {
-  return error.cause instanceof ApplicationFailure && error.cause.type === 'PatientNotFound';
 }

@@ -2,10 +2,10 @@
 // lives in workflow state, so after a crash (worker, server or both) it resumes at the page it was on;
 // the page itself is idempotent. Pages are paced to a rate of journey starts.
 import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { createSweepActivities } from '../activities/sweep';
-import { sweepProgressQuery, type SweepInput, type SweepProgress } from './sweep-types';
+import type { Activities } from '../activities';
+import { sweepProgressQuery, type SweepInput, type SweepProgress } from '../domain/sweep';
 
-const { listClinicIds, sweepBatch } = proxyActivities<ReturnType<typeof createSweepActivities>>({
+const { listClinicIds, sweepBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
-import { consents, type Channel } from '../schema';
+import type { Category, Channel } from '../../domain/messaging';
+import { consents } from '../schema';
 import type { Queryable } from '../tenant';
-
-export type Category = 'transactional' | 'marketing';
 
 /** The latest decision per (channel, category); history stays in the table, never overwritten. */
 export async function latestConsents(

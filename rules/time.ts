@@ -1,0 +1,56 @@
+// Time in the patient's zone, as epoch milliseconds for workflows (which may not do zone arithmetic).
+import { DateTime, Duration } from 'luxon';
+import { CarebellError } from '../domain/errors';
+
+/** A signed ISO-8601 duration (`-P3D`, `P1D`) as a luxon Duration. */
+export function signedDuration(text: string): Duration {
+  const negative = text.startsWith('-');
+  const duration = Duration.fromISO(text.replace(/^[+-]/, ''));
+  return negative ? duration.negate() : duration;
+}
+
+/**
+ * When a wait step ends, as epoch milliseconds: `for` counts from `from`; `until` is the anchor date
+ * moved by the offset, at a wall-clock time of the patient's zone (calendar arithmetic, so "-P3D" stays
+ * three calendar days across a DST change).
+ */
+export function planWait(options: {
+  from: number;
+  timeZone: string;
+  anchorDate: string;
+  until?: { offset: string; at?: string };
+  for?: string;
+}): number {
+  if (options.for) {
+    return DateTime.fromMillis(options.from, { zone: options.timeZone })
+      .plus(Duration.fromISO(options.for))
+      .toMillis();
+  }
+  if (!options.until) throw new Error('a wait needs "until" or "for"');
+  const [hour, minute] = (options.until.at ?? '10:00').split(':').map(Number) as [number, number];
+  const day = DateTime.fromISO(options.anchorDate, { zone: options.timeZone }).plus(
+    signedDuration(options.until.offset),
+  );
+  return day.set({ hour, minute, second: 0, millisecond: 0 }).toMillis();
+}
+
+/**
+ * Turns a wall-clock time in a zone into an instant. On the spring-forward gap the time does not exist
+ * and moves forward by the gap (02:30 becomes 03:30); on the fall-back overlap the earlier instant wins.
+ */
+export function localTimeToEpochMs(date: string, time: string, timeZone: string): number {
+  const local = DateTime.fromISO(`${date}T${time}`, { zone: timeZone });
+  if (!local.isValid) {
+    throw new CarebellError(
+      'InvalidDueTime',
+      `cannot place ${date} ${time} in ${timeZone}: ${local.invalidExplanation ?? local.invalidReason}`,
+    );
+  }
+  // Luxon resolves an ambiguous wall time to the later instant; a reminder should not come an hour late.
+  const wall = local.toFormat("yyyy-MM-dd'T'HH:mm");
+  for (const minutes of [60, 30]) {
+    const earlier = local.minus({ minutes });
+    if (earlier.toFormat("yyyy-MM-dd'T'HH:mm") === wall) return earlier.toMillis();
+  }
+  return local.toMillis();
+}

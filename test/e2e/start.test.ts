@@ -1,0 +1,342 @@
+// `npm start` as a user runs it: ready line, the CLI demo for SMS and email, a clean SIGTERM with no
+// process left behind, and a second start on the same data dir that still has the earlier work.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { DateTime } from 'luxon';
+import { connectDatabase } from '../../db/client';
+import { getDeliveryByKey } from '../../db/queries/deliveries';
+import { freePort } from '../../infra/free-port';
+import { runCarebell, tempDir } from '../support/harness';
+import { CANARY, canaryForms } from '../support/phi-canary';
+
+// The embedded default's fixed ports, picked where no ephemeral (port 0) bind can take them first.
+const FIXED_PORTS = { from: 20000, to: 32000 };
+
+interface Started {
+  child: ChildProcess;
+  output: string[];
+}
+
+describe('npm start (embedded default)', () => {
+  let dataDir: string;
+  let env: Record<string, string | undefined>;
+  const running = new Set<ChildProcess>();
+
+  before(async () => {
+    dataDir = await tempDir('start');
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
+      TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
+      CAREBELL_DATA_DIR: dataDir,
+      CAREBELL_POSTGRES_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_TEMPORAL_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_TEMPORAL_UI_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_SMS_PEER_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_SMTP_PEER_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_CODEC_PORT: String(await freePort(FIXED_PORTS)),
+      // The most verbose level: PHI must stay out of every line at any level.
+      LOG_LEVEL: 'trace',
+    };
+  });
+  after(async () => {
+    // A failed assertion must not leave a carebell (and its PostgreSQL) running.
+    for (const child of running) await stop({ child, output: [] });
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<Started> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'processes/start.ts'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const output: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready after 120s:\n${output.join('')}`)), 120_000);
+      const collect = (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (/^carebell ready/m.test(output.join(''))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      child.once('exit', (code) =>
+        reject(new Error(`exited with ${code} before ready:\n${output.join('')}`)),
+      );
+    });
+    return { child, output };
+  }
+
+  async function stop({ child }: Started): Promise<number | null> {
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  const carebell = (...args: string[]) => runCarebell(args, env);
+
+  const demo = (channel: 'sms' | 'email') =>
+    carebell(
+      'demo',
+      'remind',
+      '--name',
+      CANARY.name,
+      '--phone',
+      CANARY.phone,
+      '--email',
+      CANARY.email,
+      '--dob',
+      CANARY.dateOfBirth,
+      '--language',
+      'es',
+      '--channel',
+      channel,
+      '--in',
+      '1s',
+      '--wait',
+      '--json',
+    );
+
+  it('refuses a demo when nothing is running, saying why', async () => {
+    const result = await demo('sms');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no carebell is running on .*: start one with `npm start`/);
+  });
+
+  it('runs, sends by SMS and email through the CLI, stops cleanly and keeps its state', async () => {
+    const first = await start();
+    const sms = await demo('sms');
+    assert.equal(sms.code, 0, sms.stderr);
+    const smsResult = JSON.parse(sms.stdout) as {
+      workflowId: string;
+      clinicId: string;
+      delivery: { status: string; channel: string; providerMessageId: string };
+      atPeer: boolean;
+    };
+    assert.equal(smsResult.delivery.status, 'sent');
+    assert.equal(smsResult.delivery.channel, 'sms');
+    assert.equal(smsResult.atPeer, true);
+
+    const email = await demo('email');
+    assert.equal(email.code, 0, email.stderr);
+    const emailResult = JSON.parse(email.stdout) as { delivery: { channel: string }; atPeer: boolean };
+    assert.equal(emailResult.delivery.channel, 'email');
+    assert.equal(emailResult.atPeer, true);
+
+    const verified = await carebell('audit', 'verify', '--json');
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.ok(
+      (JSON.parse(verified.stdout) as { rows: number }).rows >= 4,
+      'creates, reads and sends were audited',
+    );
+    const rotated = await carebell('keys', 'rotate', '--json');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.ok(
+      (JSON.parse(rotated.stdout) as { total: number }).total >= 4,
+      'name, birth date, phone and email',
+    );
+    // The running worker has never seen the new key: it picks it up from the data dir on first use.
+    const afterRotation = await demo('email');
+    assert.equal(afterRotation.code, 0, afterRotation.stderr);
+
+    const runtime = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as {
+      databaseUrl: string;
+    };
+    assert.equal(await stop(first), 0, first.output.join(''));
+    assert.match(first.output.join(''), /carebell: stopped/);
+    await assertNothingLeft(dataDir, env);
+
+    const second = await start();
+    try {
+      const connection = await Connection.connect({ address: `127.0.0.1:${env.CAREBELL_TEMPORAL_PORT}` });
+      const description = await new Client({ connection }).workflow
+        .getHandle(smsResult.workflowId)
+        .describe();
+      await connection.close();
+      assert.equal(description.status.name, 'COMPLETED');
+      const database = connectDatabase(runtime.databaseUrl, { max: 1, as: 'owner' });
+      const delivery = await getDeliveryByKey(
+        database.db,
+        smsResult.clinicId,
+        `${smsResult.workflowId}:send`,
+      );
+      await database.close();
+      assert.equal(delivery?.providerMessageId, smsResult.delivery.providerMessageId);
+      // Workers started after the rotation read the re-encrypted patient.
+      const again = await demo('sms');
+      assert.equal(again.code, 0, again.stderr);
+    } finally {
+      assert.equal(await stop(second), 0);
+    }
+    await assertNothingLeft(dataDir, env);
+
+    // Nothing the engine keeps or prints holds the patient's details; only the peers (standing for the
+    // outside world: the phone and the mailbox) do.
+    const printed = [
+      ...first.output,
+      ...second.output,
+      sms.stdout,
+      sms.stderr,
+      email.stdout,
+      email.stderr,
+    ].join('');
+    for (const form of canaryForms) assert.ok(!printed.includes(form), `${form} was printed`);
+    const leaks = await filesContaining(dataDir, canaryForms, path.join(dataDir, 'peers'));
+    assert.deepEqual(leaks, [], 'no file outside peers/ holds PHI');
+    assert.ok(
+      (await filesContaining(path.join(dataDir, 'peers'), [CANARY.phone])).length > 0,
+      'the SMS peer got it',
+    );
+  });
+
+  it('runs journeys through the CLI: publish a clinic version, send EHR events, run a sweep', async () => {
+    const started = await start();
+    try {
+      const demoRun = await demo('sms');
+      assert.equal(demoRun.code, 0, demoRun.stderr);
+      const { clinicId, patientId } = JSON.parse(demoRun.stdout) as { clinicId: string; patientId: string };
+      const json = async (...args: string[]) => {
+        const result = await carebell(...args, '--json');
+        assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+        return JSON.parse(result.stdout) as unknown;
+      };
+      const file = async (name: string, content: unknown) => {
+        const written = path.join(dataDir, name);
+        await fs.writeFile(written, JSON.stringify(content));
+        return written;
+      };
+
+      const edited = {
+        ...(JSON.parse(await fs.readFile('journeys/built-in/refill.json', 'utf8')) as object),
+        name: 'Refill (clinic edit)',
+      };
+      const publish = [
+        'journeys',
+        'publish',
+        '--clinic',
+        clinicId,
+        '--file',
+        await file('refill.json', edited),
+      ];
+      assert.deepEqual(await json(...publish), { clinicId, key: 'refill', version: 2 });
+      const listed = (await json('journeys', 'list', '--clinic', clinicId)) as {
+        key: string;
+        version: number;
+        source: string;
+      }[];
+      assert.deepEqual(
+        listed.map((journey) => [journey.key, journey.version, journey.source]),
+        [
+          ['insurance-reenrollment', 1, 'built-in'],
+          ['re-engagement', 1, 'built-in'],
+          ['refill', 2, 'clinic'],
+          ['screening', 1, 'built-in'],
+        ],
+      );
+
+      const dispensed = await file('dispensed.json', {
+        type: 'medication.dispensed',
+        patient: { id: patientId },
+        eventId: 'dispense-1',
+        subject: 'rx-1',
+        anchorDate: DateTime.utc().plus({ days: 30 }).toISODate(),
+      });
+      const send = ['events', 'send', '--clinic', clinicId, '--file', dispensed];
+      const first = (await json(...send)) as {
+        started: { journey: string; version: number; created: boolean }[];
+      };
+      assert.deepEqual(
+        first.started.map((started) => [started.journey, started.version, started.created]),
+        [['refill', 2, true]],
+      );
+      const again = (await json(...send)) as { started: { created: boolean }[] };
+      assert.equal(again.started[0]?.created, false, 'a repeated event finds the running journey');
+
+      const noAnchor = await file('no-anchor.json', {
+        type: 'medication.dispensed',
+        patient: { id: patientId },
+      });
+      const refused = await carebell('events', 'send', '--clinic', clinicId, '--file', noAnchor);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /anchorDate: medication.dispensed starts refill \(refillDueDate\)/);
+      const malformed = await file('malformed.json', { type: 'Dispensed', patient: {} });
+      const invalid = await carebell('events', 'send', '--clinic', clinicId, '--file', malformed);
+      assert.equal(invalid.code, 2);
+      assert.match(invalid.stderr, /type: event names look like medication.dispensed/);
+
+      const sweeps = (await json('sweeps', 'list')) as { key: string; nextRun: string | null }[];
+      assert.deepEqual(
+        sweeps.map((sweep) => [sweep.key, sweep.nextRun !== null]),
+        [
+          ['screening-check', true],
+          ['open-enrollment', true],
+        ],
+        'the worker keeps a schedule per sweep',
+      );
+      // The demo patient is 65: colorectal screening is due.
+      const swept = (await json('sweeps', 'run', 'screening-check', '--wait')) as {
+        scanned: number;
+        enrolled: number;
+      };
+      assert.ok(swept.scanned >= 1 && swept.enrolled >= 1, JSON.stringify(swept));
+      const unknown = await carebell('sweeps', 'run', 'nightly');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no sweep "nightly"; known: screening-check, open-enrollment/);
+    } finally {
+      assert.equal(await stop(started), 0);
+    }
+  });
+});
+
+async function assertNothingLeft(dataDir: string, env: Record<string, string | undefined>): Promise<void> {
+  await assert.rejects(
+    fs.access(path.join(dataDir, 'postgres', 'cluster', 'postmaster.pid')),
+    'PostgreSQL stopped',
+  );
+  await assert.rejects(fs.access(path.join(dataDir, 'runtime.json')), 'runtime.json removed');
+  for (const name of [
+    'CAREBELL_POSTGRES_PORT',
+    'CAREBELL_TEMPORAL_PORT',
+    'CAREBELL_SMS_PEER_PORT',
+    'CAREBELL_SMTP_PEER_PORT',
+    'CAREBELL_CODEC_PORT',
+  ]) {
+    assert.equal(await listening(Number(env[name])), false, `${name} is closed`);
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Files under `dir` (except `skip`) whose bytes contain any of the strings. */
+async function filesContaining(dir: string, needles: string[], skip?: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (!entry.isFile() || (skip && file.startsWith(skip))) continue;
+    const bytes = await fs.readFile(file);
+    for (const needle of needles) {
+      if (bytes.includes(Buffer.from(needle))) found.push(`${path.relative(dir, file)}: ${needle}`);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,233 @@
+// The single-trigger way into journeys: EHR events enroll with the clinic's pinned version, a repeated
+// event finds the journey the first one started, goal events end running journeys about the same thing,
+// and a bad event is refused before anything is written or started.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { sql } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import { publishJourneyVersion } from '../../db/queries/journeys';
+import { withClinic } from '../../db/tenant';
+import { builtInJourneys } from '../../journeys/built-in';
+import type { ClinicEvent } from '../../journeys/events';
+import type { JourneyDefinition } from '../../journeys/schema';
+import { isFailureOf } from '../../domain/errors';
+import type { EnrollmentDeps } from '../../usecases/enroll';
+import { handleEvent } from '../../usecases/handle-event';
+import type { journeyWorkflow } from '../../workflows/journey';
+import { createPatient, createTestWorker } from '../support/fixtures';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  startTestPeers,
+  testCipher,
+  uniqueTaskQueue,
+} from '../support/harness';
+
+const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
+const inDays = (days: number) => DateTime.utc().plus({ days }).toISODate();
+
+describe('EHR events into journeys', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let peers: Awaited<ReturnType<typeof startTestPeers>>;
+  let temporal: Awaited<ReturnType<typeof connectTestTemporal>>;
+  let client: Client;
+  let worker: Worker;
+  let running: Promise<void>;
+  let deps: EnrollmentDeps;
+
+  before(async () => {
+    [database, peers, temporal] = await Promise.all([
+      createTestDatabase(),
+      startTestPeers(),
+      connectTestTemporal(),
+    ]);
+    client = temporal.client;
+    const taskQueue = uniqueTaskQueue('events');
+    worker = await createTestWorker(temporal.nativeConnection, taskQueue, database.db, peers, client);
+    running = worker.run();
+    deps = { db: database.db, cipher: testCipher, client, taskQueue };
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await temporal?.close();
+    await peers?.stop();
+    await database?.close();
+  });
+
+  const enrollmentRows = (patientId: string) =>
+    database.owner.db.execute<{
+      journey_key: string;
+      journey_version: number;
+      status: string;
+      outcome: string | null;
+      workflow_id: string;
+    }>(
+      sql`select journey_key, journey_version, status, outcome, workflow_id from enrollments where patient_id = ${patientId} order by started_at`,
+    );
+
+  async function publish(clinicId: string, definition: JourneyDefinition) {
+    return withClinic(database.db, clinicId, (tx) => publishJourneyVersion(tx, clinicId, definition, 1));
+  }
+
+  it("pins the clinic's version at enrollment; a repeated event finds the same journey", async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550501' });
+    const v2 = await publish(patient.clinicId, { ...refill, name: 'Refill, clinic edit' });
+    assert.equal(v2.version, 2);
+    const dispensed: ClinicEvent = {
+      type: 'medication.dispensed',
+      patient: { id: patient.patientId },
+      eventId: 'dispense-1',
+      subject: 'rx-1',
+      anchorDate: inDays(30),
+    };
+    const first = await handleEvent(deps, patient.clinicId, dispensed);
+    assert.deepEqual(
+      first.started.map((started) => [started.journey, started.version, started.created]),
+      [['refill', 2, true]],
+    );
+
+    // The clinic edits the journey again; the repeat of the first event still finds v2.
+    assert.equal((await publish(patient.clinicId, { ...refill, name: 'Refill, third edit' })).version, 3);
+    const repeat = await handleEvent(deps, patient.clinicId, dispensed);
+    assert.deepEqual(repeat.started, [{ ...first.started[0]!, created: false }]);
+    assert.deepEqual(repeat.signalled, [], 'an event is never the goal of the journey it started');
+    assert.equal((await enrollmentRows(patient.patientId)).length, 1);
+
+    // The next dispense of the same prescription ends the first journey (its goal) and starts another on v3.
+    const next = await handleEvent(deps, patient.clinicId, { ...dispensed, eventId: 'dispense-2' });
+    assert.deepEqual(
+      next.started.map((enrolled) => [enrolled.version, enrolled.created]),
+      [[3, true]],
+    );
+    assert.deepEqual(
+      next.signalled.map((signalled) => signalled.workflowId),
+      [first.started[0]!.workflowId],
+    );
+    const ended = await client.workflow
+      .getHandle<typeof journeyWorkflow>(first.started[0]!.workflowId)
+      .result();
+    assert.equal(ended.outcome, 'goal-met');
+    const rows = await enrollmentRows(patient.patientId);
+    assert.deepEqual(
+      [...rows].map((row) => [row.journey_version, row.status, row.outcome]),
+      [
+        [2, 'completed', 'goal-met'],
+        [3, 'active', null],
+      ],
+    );
+
+    // A dispense of another prescription, or of one the EHR does not name, leaves this one's journey alone.
+    const other = await handleEvent(deps, patient.clinicId, {
+      ...dispensed,
+      eventId: 'dispense-3',
+      subject: 'rx-2',
+    });
+    assert.equal(other.started.length, 1);
+    assert.deepEqual(other.signalled, []);
+    const unnamed = await handleEvent(deps, patient.clinicId, {
+      type: 'medication.dispensed',
+      patient: { id: patient.patientId },
+      eventId: 'dispense-4',
+      anchorDate: inDays(30),
+    });
+    assert.deepEqual(
+      unnamed.signalled.map((signalled) => signalled.workflowId),
+      [],
+      'journeys about a named prescription end only on dispenses of it',
+    );
+    // A journey stopped from outside stops counting as running when an event finds it gone.
+    const rx2Journey = other.started[0]!.workflowId;
+    await client.workflow.getHandle(rx2Journey).terminate('test');
+    await handleEvent(deps, patient.clinicId, {
+      type: 'visit.booked',
+      patient: { id: patient.patientId },
+    });
+    const [terminated] = await database.owner.db.execute<{ status: string; outcome: string }>(
+      sql`select status, outcome from enrollments where workflow_id = ${rx2Journey}`,
+    );
+    assert.deepEqual([terminated?.status, terminated?.outcome], ['exited', 'terminated']);
+
+    // Events that are nobody's goal or trigger reach every running journey, whatever it is about.
+    const replied = await handleEvent(deps, patient.clinicId, {
+      type: 'message.replied',
+      patient: { id: patient.patientId },
+    });
+    assert.ok(
+      replied.signalled.some((signalled) => signalled.workflowId === next.started[0]!.workflowId),
+      'the reply reached the journey about rx-1',
+    );
+  });
+
+  it('finds the patient by EHR id and records a completed screening', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550502', externalId: 'MRN-502' });
+    const completed: ClinicEvent = {
+      type: 'screening.completed',
+      patient: { ehrId: 'MRN-502' },
+      subject: 'colorectal',
+      occurredOn: '2026-10-01',
+    };
+    const outcome = await handleEvent(deps, patient.clinicId, completed);
+    assert.equal(outcome.patientId, patient.patientId);
+    await handleEvent(deps, patient.clinicId, completed);
+    const [row] = await database.owner.db.execute<{ count: string }>(
+      sql`select count(*) from screening_records where patient_id = ${patient.patientId}`,
+    );
+    assert.equal(Number(row?.count), 1, 'reported twice, kept once');
+  });
+
+  it('refuses a bad event with the field and the reason, and writes or starts nothing', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550503' });
+    const cases: [ClinicEvent, RegExp][] = [
+      [
+        { type: 'medication.dispensed', patient: { id: patient.patientId }, eventId: 'x' },
+        /^anchorDate: medication.dispensed starts refill \(refillDueDate\)/,
+      ],
+      [
+        { type: 'screening.completed', patient: { id: patient.patientId }, subject: 'mammogram' },
+        /screening.completed needs subject .* and occurredOn/,
+      ],
+      [
+        { type: 'visit.missed', patient: { ehrId: 'nobody' }, anchorDate: inDays(0) },
+        /^patient: no such patient in this clinic$/,
+      ],
+    ];
+    for (const [event, message] of cases) {
+      await assert.rejects(handleEvent(deps, patient.clinicId, event), (error: Error) => {
+        assert.ok(isFailureOf(error, 'EventRejected'), error.message);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+    // A deceased patient starts no journey.
+    const deceased = await createPatient(database.db, { phone: '+14155550505' });
+    await database.owner.db.execute(
+      sql`update patients set status = 'deceased' where id = ${deceased.patientId}`,
+    );
+    await assert.rejects(
+      handleEvent(deps, deceased.clinicId, {
+        type: 'visit.missed',
+        patient: { id: deceased.patientId },
+        anchorDate: inDays(0),
+      }),
+      /^CarebellError: patient: is deceased; visit.missed would start re-engagement$/,
+    );
+    // Another clinic's patient is not found either.
+    const stranger = await createPatient(database.db, { phone: '+14155550504' });
+    await assert.rejects(
+      handleEvent(deps, patient.clinicId, {
+        type: 'visit.missed',
+        patient: { id: stranger.patientId },
+        anchorDate: inDays(0),
+      }),
+      /no such patient in this clinic/,
+    );
+    const [counts] = await database.owner.db.execute<{ enrollments: string; screenings: string }>(
+      sql`select (select count(*) from enrollments where patient_id in (${patient.patientId}, ${stranger.patientId})) as enrollments,
+                 (select count(*) from screening_records where patient_id = ${patient.patientId}) as screenings`,
+    );
+    assert.deepEqual([Number(counts?.enrollments), Number(counts?.screenings)], [0, 0]);
+  });
+});

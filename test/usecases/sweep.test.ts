@@ -1,0 +1,227 @@
+// The segment sweep: every clinic's due patients enrolled page by page, nobody twice on a re-run, and a
+// sweep whose worker is killed mid-way resumes where it stopped. Plus the schedules the worker keeps.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import { recordScreening } from '../../db/queries/screenings';
+import { withClinic } from '../../db/tenant';
+import { ensureSweepSchedules } from '../../usecases/sweep-schedules';
+import type { sweepWorkflow } from '../../workflows/sweep';
+import { sweepProgressQuery, sweepScheduleId, type SweepInput } from '../../domain/sweep';
+import { createPatient, createTestWorker } from '../support/fixtures';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  spawnWorker,
+  startTestPeers,
+  stopProcess,
+  tempDir,
+  testCipher,
+  uniqueTaskQueue,
+  waitFor,
+  workerProcessEnv,
+} from '../support/harness';
+
+const today = DateTime.now().setZone('America/New_York').startOf('day');
+const bornYearsAgo = (years: number, plusDays = 0) =>
+  today.minus({ years }).plus({ days: plusDays }).toISODate()!;
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+describe('segment sweep', () => {
+  let peers: Awaited<ReturnType<typeof startTestPeers>>;
+  let temporal: Awaited<ReturnType<typeof connectTestTemporal>>;
+  let client: Client;
+  const databases: TestDatabase[] = [];
+
+  before(async () => {
+    [peers, temporal] = await Promise.all([startTestPeers(), connectTestTemporal()]);
+    client = temporal.client;
+  });
+  after(async () => {
+    await temporal?.close();
+    await peers?.stop();
+    await Promise.all(databases.map((database) => database.close()));
+  });
+
+  async function newDatabase() {
+    const database = await createTestDatabase();
+    databases.push(database);
+    return database;
+  }
+
+  const startSweep = (taskQueue: string, input: SweepInput) =>
+    client.workflow.start<typeof sweepWorkflow>('sweepWorkflow', {
+      workflowId: `sweep:test:${uniqueTaskQueue('run')}`,
+      taskQueue,
+      args: [input],
+    });
+
+  const enrollmentsOf = async (database: TestDatabase) => [
+    ...(await database.owner.db.execute<{ patient_id: string; journey_key: string; workflow_id: string }>(
+      sql`select patient_id, journey_key, workflow_id from enrollments order by patient_id`,
+    )),
+  ];
+
+  it('enrolls the due patients of every clinic page by page, and nobody twice on a re-run', async () => {
+    const database = await newDatabase();
+    const patient = (options: Parameters<typeof createPatient>[1]) => createPatient(database.db, options);
+    // Overdue for mammogram, colorectal and cervical screening.
+    const due3 = await patient({
+      sexAtBirth: 'female',
+      dateOfBirth: bornYearsAgo(50),
+      phone: '+14155550601',
+    });
+    const { clinicId } = due3;
+    const inClinic = (options: Parameters<typeof createPatient>[1]) => patient({ ...options, clinicId });
+    await inClinic({ sexAtBirth: 'male', dateOfBirth: bornYearsAgo(30), phone: '+14155550602' });
+    const screened = await inClinic({
+      sexAtBirth: 'male',
+      dateOfBirth: bornYearsAgo(60),
+      phone: '+14155550603',
+    });
+    await withClinic(database.db, clinicId, (tx) =>
+      recordScreening(tx, testCipher, clinicId, screened.patientId, {
+        test: 'colorectal',
+        performedOn: today.minus({ years: 2 }).toISODate()!,
+      }),
+    );
+    // Turns 45 in ten days (colorectal due then, within 30 days) and in sixty (not yet).
+    const soon = await inClinic({
+      sexAtBirth: 'male',
+      dateOfBirth: bornYearsAgo(45, 10),
+      phone: '+14155550604',
+    });
+    await inClinic({ sexAtBirth: 'male', dateOfBirth: bornYearsAgo(45, 60), phone: '+14155550605' });
+    const otherClinic = await patient({
+      sexAtBirth: 'male',
+      dateOfBirth: bornYearsAgo(52),
+      phone: '+14155550606',
+    });
+
+    const taskQueue = uniqueTaskQueue('sweep');
+    const worker = await createTestWorker(temporal.nativeConnection, taskQueue, database.db, peers, client);
+    const [first, second] = await worker.runUntil(async () => {
+      const input = { sweep: 'screening-check', batchSize: 2, startsPerSecond: 100 };
+      const first = await (await startSweep(taskQueue, input)).result();
+      const second = await (await startSweep(taskQueue, input)).result();
+      return [first, second];
+    });
+
+    assert.deepEqual(
+      [first.scanned, first.enrolled, first.alreadyEnrolled],
+      [6, 5, 0],
+      'six patients seen; five screenings due',
+    );
+    assert.equal(first.pages, 3 + 1, 'five patients in pages of two, then one more clinic');
+    assert.deepEqual([second.enrolled, second.alreadyEnrolled], [0, 5], 'a re-run finds every journey');
+    const rows = await enrollmentsOf(database);
+    const expected = [due3.patientId, due3.patientId, due3.patientId, soon.patientId, otherClinic.patientId];
+    assert.deepEqual(rows.map((row) => row.patient_id).sort(), expected.sort());
+    assert.ok(rows.every((row) => row.journey_key === 'screening'));
+    assert.equal(new Set(rows.map((row) => row.workflow_id)).size, 5);
+    for (const row of rows) {
+      const { status } = await client.workflow.getHandle(row.workflow_id).describe();
+      assert.equal(status.name, 'RUNNING');
+    }
+  });
+
+  it('resumes where it stopped after its worker is killed, enrolling each patient once', async () => {
+    const database = await newDatabase();
+    const first = await createPatient(database.db, {
+      sexAtBirth: 'male',
+      dateOfBirth: bornYearsAgo(50),
+      phone: '+14155550610',
+    });
+    for (let index = 1; index < 6; index++) {
+      await createPatient(database.db, {
+        clinicId: first.clinicId,
+        sexAtBirth: 'male',
+        dateOfBirth: bornYearsAgo(50 + index),
+        phone: `+1415555061${index}`,
+      });
+    }
+    const taskQueue = uniqueTaskQueue('sweepkill');
+    const env = workerProcessEnv({
+      databaseUrl: database.url,
+      taskQueue,
+      dataDir: await tempDir('sweepkill'),
+      peers,
+    });
+    const killed = await spawnWorker(env);
+    // One patient a page, one journey start a second: slow enough to be killed in the middle.
+    const handle = await startSweep(taskQueue, {
+      sweep: 'screening-check',
+      batchSize: 1,
+      startsPerSecond: 1,
+    });
+    try {
+      await waitFor(
+        async () => (await handle.query(sweepProgressQuery)).pages >= 2,
+        'the sweep to finish two pages',
+      );
+    } finally {
+      await stopProcess(killed, 'SIGKILL');
+    }
+    const replacement = await spawnWorker(env);
+    try {
+      const result = await handle.result();
+      assert.equal(result.scanned, 6, 'every page was counted once');
+      assert.equal(result.enrolled + result.alreadyEnrolled, 6);
+      assert.ok(result.alreadyEnrolled <= 1, 'at most the page in flight at the kill was redone');
+    } finally {
+      await stopProcess(replacement);
+    }
+    const rows = await enrollmentsOf(database);
+    assert.equal(rows.length, 6);
+    assert.equal(new Set(rows.map((row) => row.patient_id)).size, 6);
+  });
+
+  it('keeps one schedule per sweep and task queue, updated to the deployed sweeps, starting a working sweep', async () => {
+    const taskQueue = uniqueTaskQueue('schedules');
+    const daily = client.schedule.getHandle(sweepScheduleId(taskQueue, 'screening-check'));
+    // An earlier deployment's schedule, at another hour.
+    await client.schedule.create({
+      scheduleId: daily.scheduleId,
+      spec: { cronExpressions: ['0 5 * * *'] },
+      action: { type: 'startWorkflow', workflowType: 'sweepWorkflow', taskQueue, args: [{ sweep: 'x' }] },
+    });
+    const ids = await ensureSweepSchedules(client, taskQueue);
+    assert.deepEqual(ids, [daily.scheduleId, sweepScheduleId(taskQueue, 'open-enrollment')]);
+    assert.deepEqual(await ensureSweepSchedules(client, taskQueue), ids, 'a second worker changes nothing');
+    const described = await daily.describe();
+    assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
+    const next = described.info.nextActionTimes[0]!;
+    assert.deepEqual([next.getUTCHours(), next.getUTCMinutes()], [6, 0], 'the deployed cron replaced 05:00');
+    const yearly = await client.schedule.getHandle(ids[1]!).describe();
+    const nextYearly = yearly.info.nextActionTimes[0]!;
+    assert.deepEqual([nextYearly.getUTCMonth() + 1, nextYearly.getUTCDate()], [11, 1]);
+
+    // What the schedule starts is a working sweep: trigger it now and find the due patient enrolled.
+    const database = await newDatabase();
+    const due = await createPatient(database.db, {
+      sexAtBirth: 'male',
+      dateOfBirth: bornYearsAgo(55),
+      phone: '+14155550620',
+    });
+    const worker = await createTestWorker(temporal.nativeConnection, taskQueue, database.db, peers, client);
+    const swept = await worker.runUntil(async () => {
+      await daily.trigger();
+      let workflowId: string | undefined;
+      await waitFor(async () => {
+        const action = (await daily.describe()).info.recentActions.at(-1)?.action;
+        workflowId = action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
+        return workflowId !== undefined;
+      }, 'the schedule to start a sweep');
+      return client.workflow.getHandle<typeof sweepWorkflow>(workflowId!).result();
+    });
+    assert.deepEqual([swept.scanned, swept.enrolled], [1, 1]);
+    assert.deepEqual(
+      (await enrollmentsOf(database)).map((row) => row.patient_id),
+      [due.patientId],
+    );
+    for (const id of ids) await client.schedule.getHandle(id).delete();
+  });
+});

@@ -1,0 +1,89 @@
+// Enrolling a patient in a journey, for an EHR event (handle-event.ts) or a sweep. The clinic's current version of a journey
+// is pinned in the enrollment row before the workflow starts, so a repeated event, or a retry after a
+// crash between the two, starts the same version under the same workflow id.
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/client';
+import { claimEnrollment } from '../db/queries/enrollments';
+import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
+import { withClinic, type Queryable } from '../db/tenant';
+import { builtInJourneys } from '../journeys/built-in';
+import type { JourneyDefinition } from '../journeys/schema';
+import type { FieldCipher } from '../security/field-cipher';
+import { journeyWorkflowId } from '../domain/journey';
+import { startJourney } from './start-workflows';
+
+export interface EnrollmentDeps {
+  /** An application connection (row-level security applies). */
+  db: Database;
+  cipher: FieldCipher;
+  client: Client;
+  taskQueue: string;
+}
+
+/** The journeys a clinic runs: the built-in ones, each replaced by the clinic's newest version if any. */
+export async function clinicJourneys(db: Queryable, clinicId: string): Promise<JourneyDefinition[]> {
+  const own = await latestClinicJourneys(db, clinicId);
+  const builtIn = builtInJourneys().filter((journey) => !own.some((mine) => mine.key === journey.key));
+  return [...builtIn, ...own].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+async function pinnedVersion(db: Queryable, clinicId: string, key: string, version: number) {
+  const definition =
+    (await getJourneyVersion(db, clinicId, key, version)) ??
+    builtInJourneys().find((journey) => journey.key === key && journey.version === version);
+  if (!definition) throw new Error(`journey ${key} v${version} is pinned by an enrollment but missing`);
+  return definition;
+}
+
+export interface EnrollRequest {
+  clinicId: string;
+  patientId: string;
+  /** The clinic's current version; a repeat of an earlier enrollment keeps the version pinned then. */
+  journey: JourneyDefinition;
+  anchorDate: string;
+  facts?: Record<string, string>;
+  /** What makes this enrollment one occurrence: the EHR's event id, or a sweep's due date. */
+  occurrence: string;
+  subject?: string;
+}
+
+export interface Enrolled {
+  journey: string;
+  version: number;
+  workflowId: string;
+  /** False when this occurrence was enrolled before: the running (or finished) journey was found. */
+  created: boolean;
+}
+
+export async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Enrolled> {
+  const { clinicId, patientId, journey } = request;
+  const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
+  const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
+  const { enrollment, created, definition } = await withClinic(deps.db, clinicId, async (tx) => {
+    const claimed = await claimEnrollment(tx, {
+      clinicId,
+      patientId,
+      journeyKey: journey.key,
+      journeyVersion: journey.version,
+      category: journey.category,
+      episode,
+      subject:
+        request.subject === undefined ? null : deps.cipher.blindIndex('subject', clinicId, request.subject),
+      workflowId,
+    });
+    const pinned =
+      claimed.enrollment.journeyVersion === journey.version
+        ? journey
+        : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
+    return { ...claimed, definition: pinned };
+  });
+  await startJourney(deps.client, deps.taskQueue, {
+    clinicId,
+    patientId,
+    episode,
+    definition,
+    anchorDate: request.anchorDate,
+    facts: request.facts,
+  });
+  return { journey: journey.key, version: enrollment.journeyVersion, workflowId, created };
+}

@@ -1,0 +1,110 @@
+// What an EHR event does: starts the clinic's journeys it triggers and passes it to the patient's running
+// journeys, which end when it is their goal. A bad event is refused before anything is written or started.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { getClinic } from '../db/queries/clinics';
+import { activeEnrollments, endEnrollment } from '../db/queries/enrollments';
+import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
+import { recordScreening } from '../db/queries/screenings';
+import { withClinic } from '../db/tenant';
+import { CarebellError } from '../domain/errors';
+import { eventSignal } from '../domain/journey';
+import type { ClinicEvent } from '../journeys/events';
+import { clinicJourneys, enroll, type Enrolled, type EnrollmentDeps } from './enroll';
+
+/** Recorded as a screening, so the daily check counts the next one from it. */
+const SCREENING_DONE = 'screening.completed';
+
+export interface EventOutcome {
+  patientId: string;
+  started: Enrolled[];
+  /** Running journeys the event was passed to (a goal event ends them). */
+  signalled: { journey: string; workflowId: string }[];
+}
+
+/**
+ * Acts on one EHR event: starts the clinic's journeys it triggers and passes it to the patient's running
+ * journeys (other than those it starts), which end when it is their goal. Idempotent: a repeated event
+ * finds the journeys the first one started.
+ */
+export async function handleEvent(
+  deps: EnrollmentDeps,
+  clinicId: string,
+  event: ClinicEvent,
+): Promise<EventOutcome> {
+  const { anchorDate } = event;
+  const { patientId, journeys, triggered, active } = await withClinic(deps.db, clinicId, async (tx) => {
+    if (!(await getClinic(tx, clinicId))) throw new CarebellError('EventRejected', `no clinic ${clinicId}`);
+    const patientId =
+      'id' in event.patient
+        ? event.patient.id
+        : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
+    const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
+    if (!patientId || !patient)
+      throw new CarebellError('EventRejected', 'patient: no such patient in this clinic');
+    const journeys = await clinicJourneys(tx, clinicId);
+    const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
+    if (triggered.length > 0 && patient.status !== 'active') {
+      throw new CarebellError(
+        'EventRejected',
+        `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
+      );
+    }
+    if (triggered.length > 0 && anchorDate === undefined) {
+      const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
+      throw new CarebellError(
+        'EventRejected',
+        `anchorDate: ${event.type} starts ${needs}, which count from that date`,
+      );
+    }
+    if (event.type === SCREENING_DONE) {
+      if (!event.subject || !event.occurredOn)
+        throw new CarebellError(
+          'EventRejected',
+          `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`,
+        );
+      await recordScreening(tx, deps.cipher, clinicId, patientId, {
+        test: event.subject,
+        performedOn: event.occurredOn,
+      });
+    }
+    return { patientId, journeys, triggered, active: await activeEnrollments(tx, clinicId, patientId) };
+  });
+
+  const started: Enrolled[] = [];
+  for (const journey of triggered) {
+    started.push(
+      await enroll(deps, {
+        clinicId,
+        patientId,
+        journey,
+        anchorDate: anchorDate!,
+        facts: event.facts,
+        occurrence: event.eventId ?? `${event.type}|${event.subject ?? ''}|${anchorDate}`,
+        subject: event.subject,
+      }),
+    );
+  }
+
+  const subject = event.subject && deps.cipher.blindIndex('subject', clinicId, event.subject);
+  const signalled: EventOutcome['signalled'] = [];
+  for (const enrollment of active) {
+    if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;
+    // A journey about something (a prescription, a test) ends or restarts only on events about the same
+    // thing; other events (a reply, a booking) reach it whatever they are about.
+    const journey = journeys.find((known) => known.key === enrollment.journeyKey);
+    const subjectBound = journey?.goal.event === event.type || journey?.trigger.event === event.type;
+    if (subjectBound && enrollment.subject && enrollment.subject !== subject) continue;
+    try {
+      await deps.client.workflow.getHandle(enrollment.workflowId).signal(eventSignal, event.type);
+      signalled.push({ journey: enrollment.journeyKey, workflowId: enrollment.workflowId });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // A journey records its own end before it completes, so one still active here was stopped from
+      // outside (terminated, timed out): say so, so it no longer counts as running.
+      await withClinic(deps.db, clinicId, (tx) =>
+        endEnrollment(tx, clinicId, enrollment.workflowId, 'terminated'),
+      );
+    }
+  }
+  return { patientId, started, signalled };
+}

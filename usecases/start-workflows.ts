@@ -1,0 +1,48 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
+import { journeyWorkflowId, type JourneyInput, type JourneyWorkflow } from '../domain/journey';
+import { reminderWorkflowId, type ReminderInput, type ReminderWorkflow } from '../domain/reminder';
+
+/**
+ * Starts a workflow under a business id, or finds the one already started: a duplicate trigger never
+ * creates a second workflow, whether the first is still running or already finished.
+ */
+async function startOnce<W extends Workflow>(
+  client: Client,
+  type: string,
+  options: WorkflowStartOptions<W>,
+): Promise<WorkflowHandle<W>> {
+  try {
+    return await client.workflow.start<W>(type, {
+      ...options,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError)
+      return client.workflow.getHandle<W>(options.workflowId);
+    throw error;
+  }
+}
+
+export function startReminder(client: Client, taskQueue: string, input: ReminderInput) {
+  return startOnce<ReminderWorkflow>(client, 'reminderWorkflow', {
+    workflowId: reminderWorkflowId(input),
+    taskQueue,
+    args: [input],
+  });
+}
+
+/** One journey per (clinic, patient, journey, episode). */
+export function startJourney(client: Client, taskQueue: string, input: JourneyInput) {
+  return startOnce<JourneyWorkflow>(client, 'journeyWorkflow', {
+    workflowId: journeyWorkflowId({ ...input, key: input.definition.key }),
+    taskQueue,
+    args: [input],
+  });
+}

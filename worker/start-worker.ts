@@ -1,0 +1,72 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createSmtpEmailSender } from '../channels/smtp-email';
+import { createTwilioSmsSender } from '../channels/twilio-sms';
+import { connectDatabase } from '../db/client';
+import { createTranslator } from '../locales';
+import { createDataConverter } from '../security/data-converter';
+import { FieldCipher } from '../security/field-cipher';
+import type { KeyRing } from '../security/key-ring';
+import type { Logger } from '../infra/logger';
+import type { Endpoints } from '../infra/services';
+import { ensureSweepSchedules } from '../usecases/sweep-schedules';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { workflowCode } from './workflow-bundle';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Stops polling, lets in-flight activities finish, then closes connections. */
+  shutdown: () => Promise<void>;
+  /** Resolves when the worker has stopped, rejects if it failed. */
+  done: Promise<void>;
+}
+
+export async function startWorker(
+  endpoints: Endpoints,
+  options: { publicUrl: string; log: Logger; keyRing: KeyRing; reloadKeyRing?: () => KeyRing },
+): Promise<RunningWorker> {
+  if (!endpoints.twilio || !endpoints.smtp)
+    throw new Error('a worker needs both TWILIO_* and SMTP_* settings');
+  const { twilio, smtp } = endpoints;
+  const database = connectDatabase(endpoints.databaseUrl);
+  const { namespace, taskQueue } = endpoints.temporal;
+  const connection = await NativeConnection.connect(temporalConnectionOptions(endpoints.temporal));
+  const clientConnection = await Connection.connect(temporalConnectionOptions(endpoints.temporal));
+  const dataConverter = createDataConverter(options.keyRing, options.reloadKeyRing);
+  const client = new Client({ connection: clientConnection, namespace, dataConverter });
+  await ensureSweepSchedules(client, taskQueue);
+  const { prebuilt, ...code } = await workflowCode();
+  options.log.info({ prebuilt }, prebuilt ? 'workflows from the prebuilt bundle' : 'bundling workflows');
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...code,
+    dataConverter,
+    activities: createActivities({
+      db: database.db,
+      cipher: new FieldCipher(options.keyRing, options.reloadKeyRing),
+      sms: createTwilioSmsSender(twilio),
+      email: createSmtpEmailSender(smtp),
+      translator: await createTranslator(),
+      publicUrl: options.publicUrl,
+      log: options.log,
+      temporal: { client, taskQueue },
+    }),
+    shutdownGraceTime: '10 seconds',
+  });
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await clientConnection.close();
+    await database.close();
+  });
+  return {
+    worker,
+    done,
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
