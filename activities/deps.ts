@@ -17,6 +17,8 @@ export interface ActivityDeps {
   /** Base URL of the secure pickup page that messages link to. */
   publicUrl: string;
   log: Logger;
+  /** The worker's clock: the rules are checked against the moment of each attempt. */
+  clock: () => number;
   /** Where sweeps start the journeys they enroll patients in. */
   temporal: { client: Client; taskQueue: string };
 }

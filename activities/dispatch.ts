@@ -1,183 +1,329 @@
-// The one send path every message takes: re-read clinic and patient, claim the delivery row, render in
-// the patient's language, hand off on the first channel that works (falling back on permanent failures),
-// complete the row and audit the send. Reminders and journey steps differ only in what they check first.
+// The one send path every message takes (reminders and journey steps): at the moment of the attempt,
+// under a lock on the patient and its addresses, re-read the patient, the clinic, consent, the suppression
+// list and what was sent (or is in flight) to the patient and its addresses; decide by the one rule
+// (rules/sending.ts decideSend); then render in the patient's language and hand off on the first route
+// that works, falling back on a recipient's permanent failure. Every due send ends as one delivery row.
 import { Context } from '@temporalio/activity';
+import { sql } from 'drizzle-orm';
+import { DateTime } from 'luxon';
 import { ChannelError } from '../channels/channel-error';
 import type { SentMessage } from '../channels/sms-sender';
 import { appendAudit } from '../db/queries/audit';
 import { getClinic } from '../db/queries/clinics';
+import { consentAllows, latestConsents, recordConsent } from '../db/queries/consents';
 import {
   claimDelivery,
   completeDelivery,
   recordAttempt,
+  sendsForCaps,
   type DeliveryCompletion,
 } from '../db/queries/deliveries';
+import { plannedTransactionalSends } from '../db/queries/enrollments';
 import { getPatient, type PatientRecord } from '../db/queries/patients';
+import { suppressAddress, suppressedAddresses } from '../db/queries/suppressions';
 import type { Clinic, Delivery } from '../db/schema';
 import { withClinic, type Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
-import type { Channel } from '../domain/messaging';
+import type { Category, Channel } from '../domain/messaging';
+import {
+  channelOrder,
+  decideSend,
+  effectiveCaps,
+  effectiveWindow,
+  usState,
+  type Route,
+} from '../rules/sending';
 import type { ActivityDeps } from './deps';
 
 export const ACTOR = 'worker';
 
-// A retry that finds an attempt younger than this may be racing a provider call still in flight.
-const RECONCILE_LOOKBACK_MS = 5 * 60_000;
+const DAY_MS = 24 * 3600 * 1000;
+const WEEK_MS = 7 * DAY_MS;
+// Twilio's clock and ours may differ a little; the look-up starts this much before the row was claimed.
+const RECONCILE_SLACK_MS = 5 * 60_000;
 
-export interface DispatchInput {
+export interface SendRequest {
   clinicId: string;
   patientId: string;
   template: string;
+  category: Category;
+  /** A step's explicit channel order, or the patient's preference then the other channel. */
+  channels: 'preferred' | Channel[];
+  /** Non-PHI values the template shows (dates are formatted for the patient's language and zone). */
+  facts: Record<string, string>;
+  /** When the workflow considers the send due (its own clock, which the time-skipping server moves). */
   dueAt: number;
   idempotencyKey: string;
 }
 
-export type Route = { channel: Channel; address: string };
+export type SendResult =
+  | { kind: 'done'; delivery: Delivery }
+  | { kind: 'defer'; until: number; reason: 'quiet-hours' | 'frequency-cap' };
 
-export function createDispatch(deps: ActivityDeps) {
+export function createSendPath(deps: ActivityDeps) {
   const { db, cipher, log } = deps;
-  const inClinic = <T>(input: { clinicId: string }, work: (tx: Transaction) => Promise<T>) =>
-    withClinic(db, input.clinicId, work);
-
-  /** Re-reads clinic and patient (they may have changed while the workflow slept) and claims the row. */
-  function prepare<T>(input: DispatchInput, extra: (tx: Transaction, patient: PatientRecord) => Promise<T>) {
-    return inClinic(input, async (tx) => {
-      const clinic = await getClinic(tx, input.clinicId);
-      const patient = clinic && (await getPatient(tx, cipher, ACTOR, input.clinicId, input.patientId));
-      if (!clinic || !patient) {
-        throw new CarebellError('PatientNotFound');
-      }
-      const delivery = await claimDelivery(tx, { ...input, dueAt: new Date(input.dueAt) });
-      return { clinic, patient, delivery, extra: await extra(tx, patient) };
-    });
-  }
+  const inClinic = <T>(clinicId: string, work: (tx: Transaction) => Promise<T>) =>
+    withClinic(db, clinicId, work);
 
   /** Completes the row and records the send in the audit log, in one transaction. */
-  function complete(input: DispatchInput, deliveryId: string, outcome: DeliveryCompletion) {
-    return inClinic(input, async (tx) => {
-      const completed = await completeDelivery(tx, deliveryId, outcome);
-      await appendAudit(tx, {
-        actor: ACTOR,
-        clinicId: input.clinicId,
-        action: 'message.send',
-        objectType: 'delivery',
-        objectId: deliveryId,
-        outcome: completed.status === 'sent' || completed.status === 'delivered' ? 'success' : 'failure',
+  async function complete(
+    tx: Transaction,
+    request: SendRequest,
+    deliveryId: string,
+    outcome: DeliveryCompletion,
+  ): Promise<Delivery> {
+    const completed = await completeDelivery(tx, deliveryId, outcome);
+    await appendAudit(tx, {
+      actor: ACTOR,
+      clinicId: request.clinicId,
+      action: 'message.send',
+      objectType: 'delivery',
+      objectId: deliveryId,
+      outcome: completed.status === 'sent' || completed.status === 'delivered' ? 'success' : 'failure',
+    });
+    return completed;
+  }
+
+  /** Ends a due send that will not be attempted (the journey ended, retries ran out) as one row. */
+  function close(request: SendRequest, outcome: DeliveryCompletion): Promise<Delivery> {
+    return inClinic(request.clinicId, async (tx) => {
+      const delivery = await claimDelivery(tx, { ...request, dueAt: new Date(request.dueAt) });
+      return complete(tx, request, delivery.id, outcome);
+    });
+  }
+
+  /** Everything the decision needs, read under locks so that two workers cannot both pass the caps. */
+  function decide(request: SendRequest, now: number) {
+    return inClinic(request.clinicId, async (tx) => {
+      await lock(tx, `patient:${request.patientId}`);
+      const clinic = await getClinic(tx, request.clinicId);
+      const patient = clinic && (await getPatient(tx, cipher, ACTOR, request.clinicId, request.patientId));
+      if (!clinic || !patient) throw new CarebellError('PatientNotFound');
+      const delivery = await claimDelivery(tx, { ...request, dueAt: new Date(request.dueAt) });
+      if (delivery.status !== 'pending') return { delivery, settled: true as const };
+      const contacts: Route[] = patient.contacts.map(({ channel, address, addressIndex }) => ({
+        channel,
+        address,
+        addressIndex,
+      }));
+      const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
+      // Family members sharing a phone are different patients: the destination is locked too.
+      for (const index of indexes) await lock(tx, `address:${index}`);
+      const [consents, suppressed, earlier, planned] = await Promise.all([
+        latestConsents(tx, request.clinicId, request.patientId),
+        suppressedAddresses(tx, request.clinicId, indexes),
+        sendsForCaps(tx, {
+          clinicId: request.clinicId,
+          patientId: request.patientId,
+          addressIndexes: indexes,
+          since: new Date(now - WEEK_MS),
+          now: new Date(now),
+          excluding: delivery.id,
+        }),
+        request.category === 'marketing'
+          ? plannedTransactionalSends(
+              tx,
+              request.clinicId,
+              request.patientId,
+              new Date(now - DAY_MS),
+              new Date(now + DAY_MS),
+            )
+          : Promise.resolve([]),
+      ]);
+      const decision = decideSend({
+        now,
+        category: request.category,
+        patient,
+        order: channelOrder(patient.preferredChannel, request.channels),
+        contacts,
+        suppressed,
+        consentAllows: (channel, category) => consentAllows(consents, channel, category),
+        window: effectiveWindow(
+          { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart },
+          request.category,
+          usState(patient.postalAddress),
+        ),
+        caps: effectiveCaps({ perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek }, request.category),
+        earlier,
+        plannedTransactional: planned,
       });
-      return completed;
+      if (decision.kind === 'suppress') {
+        const closed = await complete(tx, request, delivery.id, {
+          status: 'suppressed',
+          reason: decision.reason,
+        });
+        return { delivery: closed, settled: true as const };
+      }
+      if (decision.kind === 'send') {
+        // In flight from here on: a concurrent decision for this patient or address counts it.
+        const first = decision.routes[0]!;
+        await recordAttempt(tx, delivery.id, {
+          channel: first.channel,
+          addressIndex: first.addressIndex,
+          language: deps.translator.forLanguage(patient.language).language,
+        });
+      }
+      return { delivery, settled: false as const, decision, clinic, patient };
     });
   }
 
-  /** An inactive or deceased patient gets nothing: the delivery ends suppressed, before any other rule. */
-  async function suppressIfInactive(
-    input: DispatchInput,
-    prepared: { patient: PatientRecord; delivery: Delivery },
-  ): Promise<Delivery | undefined> {
-    if (prepared.patient.status === 'active') return undefined;
-    return complete(input, prepared.delivery.id, {
-      status: 'suppressed',
-      reason: `patient-${prepared.patient.status}`,
+  async function send(request: SendRequest): Promise<SendResult> {
+    // The rules hold at the moment the message leaves: a retry hours after the due time checks again.
+    const now = Math.max(request.dueAt, deps.clock());
+    const decided = await decide(request, now);
+    if (decided.settled) return { kind: 'done', delivery: decided.delivery };
+    const { decision, clinic, patient, delivery } = decided;
+    if (decision.kind === 'defer') return decision;
+
+    const message = render(clinic, patient, delivery, request);
+    let lastFailure: ChannelError | undefined;
+    for (const [position, route] of decision.routes.entries()) {
+      if (position > 0) {
+        await inClinic(request.clinicId, (tx) =>
+          recordAttempt(tx, delivery.id, {
+            channel: route.channel,
+            addressIndex: route.addressIndex,
+            language: message.language,
+          }),
+        );
+      }
+      try {
+        const sent = await deliver(route, message, delivery, clinic);
+        const completed = await inClinic(request.clinicId, (tx) =>
+          complete(tx, request, delivery.id, {
+            status: sent.status === 'delivered' ? 'delivered' : 'sent',
+            channel: route.channel,
+            addressIndex: route.addressIndex,
+            providerMessageId: sent.providerMessageId,
+            dueAt: new Date(now),
+          }),
+        );
+        log.info(
+          { deliveryId: delivery.id, channel: route.channel, attempt: Context.current().info.attempt },
+          'message handed to provider',
+        );
+        return { kind: 'done', delivery: completed };
+      } catch (error) {
+        if (!(error instanceof ChannelError)) throw error;
+        const context = { deliveryId: delivery.id, channel: route.channel, code: error.code };
+        if (error.kind === 'transient') {
+          log.warn(context, 'provider unavailable; will retry');
+          throw new CarebellError('ChannelUnavailable', error.message, { retryAfterMs: error.retryAfterMs });
+        }
+        if (error.kind === 'opted-out') {
+          await recordCarrierOptOut(request, route);
+          log.warn(context, 'recipient opted out at the carrier');
+          // An opt-out is the patient's word about messages, not about a channel: marketing stops here.
+          if (request.category === 'marketing') {
+            const closed = await inClinic(request.clinicId, (tx) =>
+              complete(tx, request, delivery.id, { status: 'suppressed', reason: 'carrier-opt-out' }),
+            );
+            return { kind: 'done', delivery: closed };
+          }
+        } else if (error.kind === 'configuration') {
+          log.error(context, 'channel misconfigured; trying the next channel');
+        } else {
+          log.warn(context, 'permanent failure for this address; trying the next channel');
+        }
+        lastFailure = error;
+      }
+    }
+    if (lastFailure?.kind === 'configuration') {
+      // Nothing about the patient is wrong: keep the message due until an operator fixes the channel.
+      throw new CarebellError('ChannelMisconfigured', lastFailure.message);
+    }
+    const failed = await inClinic(request.clinicId, (tx) =>
+      complete(tx, request, delivery.id, { status: 'failed', reason: lastFailure?.code ?? 'unknown' }),
+    );
+    return { kind: 'done', delivery: failed };
+  }
+
+  /** Twilio 21610: the number replied STOP at the carrier. Honour it as an SMS opt-out at once. */
+  async function recordCarrierOptOut(request: SendRequest, route: Route) {
+    await inClinic(request.clinicId, async (tx) => {
+      await suppressAddress(tx, {
+        clinicId: request.clinicId,
+        channel: route.channel,
+        addressIndex: route.addressIndex,
+        reason: 'carrier-opt-out',
+      });
+      for (const category of ['transactional', 'marketing'] as const) {
+        await recordConsent(tx, cipher, {
+          clinicId: request.clinicId,
+          patientId: request.patientId,
+          channel: route.channel,
+          category,
+          granted: false,
+          source: 'carrier:twilio-21610',
+        });
+      }
     });
   }
 
-  /** `order` of channels, keeping those the patient has a contact point for. */
-  function routes(patient: PatientRecord, order: Channel[]): Route[] {
-    return order.flatMap((channel) => {
-      const contact = patient.contacts.find((candidate) => candidate.channel === channel);
-      return contact ? [{ channel, address: contact.address }] : [];
-    });
-  }
-
-  function render(
-    clinic: Clinic,
-    patient: PatientRecord,
-    delivery: Delivery,
-    template: string,
-    facts: Record<string, string>,
-  ) {
+  function render(clinic: Clinic, patient: PatientRecord, delivery: Delivery, request: SendRequest) {
     const { t, language } = deps.translator.forLanguage(patient.language);
-    // Minimum necessary: the clinic's name and a link to the pickup page, where the patient proves who
-    // they are before any detail is shown.
-    const values = { ...facts, clinic: clinic.name, link: `${deps.publicUrl}/m/${delivery.id}` };
+    const dates = Object.fromEntries(
+      Object.entries(request.facts).map(([key, value]) => [
+        key,
+        /^\d{4}-\d{2}-\d{2}$/.test(value)
+          ? DateTime.fromISO(value, { zone: patient.timeZone })
+              .setLocale(language)
+              .toLocaleString({ month: 'long', day: 'numeric' })
+          : value,
+      ]),
+    );
+    // Minimum necessary: the clinic's display name (never a legal name that may disclose a condition), its
+    // phone, and a short link to the pickup page, where the patient proves who they are before any detail.
+    const values = {
+      ...dates,
+      clinic: clinic.displayName ?? clinic.name,
+      phone: clinic.contactPhone ?? '',
+      link: `${deps.publicUrl}/m/${linkToken(delivery)}`,
+    };
     return {
       language,
-      sms: t(`${template}:sms`, values),
-      subject: t(`${template}:email.subject`, values),
-      text: t(`${template}:email.text`, values),
+      marker: linkToken(delivery),
+      sms: t(`${request.template}:sms`, values),
+      subject: t(`${request.template}:email.subject`, values),
+      text: t(`${request.template}:email.text`, values),
     };
+  }
+
+  /** Short, unguessable without the key, and the same on every retry (so a re-rendered body matches). */
+  function linkToken(delivery: Delivery): string {
+    return cipher.blindIndex('link', delivery.clinicId, delivery.id).slice(0, 12);
   }
 
   async function deliver(
     route: Route,
     message: ReturnType<typeof render>,
     delivery: Delivery,
+    clinic: Clinic,
   ): Promise<SentMessage> {
     if (route.channel === 'sms') {
-      const sms = { to: route.address, body: message.sms };
-      // An earlier attempt reached the provider call and then died: ask the provider before sending again.
+      // An earlier attempt reached the provider and then died: ask the provider before sending again,
+      // looking back to when the row was claimed (before the first attempt), for this delivery's link.
       if (delivery.lastAttemptAt && delivery.channel === 'sms') {
-        const since = new Date(delivery.lastAttemptAt.getTime() - RECONCILE_LOOKBACK_MS);
-        const already = await deps.sms.findSent(sms, since);
+        const since = new Date(delivery.createdAt.getTime() - RECONCILE_SLACK_MS);
+        const already = await deps.sms.findSent({ to: route.address, marker: message.marker, since });
         if (already) return already;
       }
-      return deps.sms.send(sms);
+      return deps.sms.send({ to: route.address, body: message.sms, from: clinic.smsSender ?? undefined });
     }
     // Email has no provider look-up; a resend keeps the Message-ID so receivers can drop the duplicate.
     return deps.email.send({
       to: route.address,
+      from: clinic.emailSender ?? undefined,
       subject: message.subject,
       text: message.text,
-      messageId: `${delivery.id}@carebell`,
+      messageId: `${delivery.id}@${deps.email.domain}`,
     });
   }
 
-  /** Hands the message off on the first route that works and completes the row; never returns pending. */
-  async function dispatch(
-    input: DispatchInput,
-    prepared: { clinic: Clinic; patient: PatientRecord; delivery: Delivery },
-    order: Route[],
-    facts: Record<string, string> = {},
-  ): Promise<Delivery> {
-    const { clinic, patient, delivery } = prepared;
-    if (order.length === 0)
-      return complete(input, delivery.id, { status: 'suppressed', reason: 'no-contact-point' });
-    const message = render(clinic, patient, delivery, input.template, facts);
-    let lastPermanent: ChannelError | undefined;
-    for (const route of order) {
-      await inClinic(input, (tx) =>
-        recordAttempt(tx, delivery.id, { channel: route.channel, language: message.language }),
-      );
-      try {
-        const sent = await deliver(route, message, delivery);
-        const completed = await complete(input, delivery.id, {
-          status: sent.status === 'delivered' ? 'delivered' : 'sent',
-          channel: route.channel,
-          providerMessageId: sent.providerMessageId,
-          dueAt: new Date(input.dueAt),
-        });
-        log.info(
-          { deliveryId: delivery.id, channel: route.channel, attempt: Context.current().info.attempt },
-          'message handed to provider',
-        );
-        return completed;
-      } catch (error) {
-        if (!(error instanceof ChannelError)) throw error;
-        if (!error.permanent) {
-          log.warn(
-            { deliveryId: delivery.id, channel: route.channel, code: error.code },
-            'provider unavailable; will retry',
-          );
-          throw new CarebellError('ChannelUnavailable', error.message);
-        }
-        log.warn(
-          { deliveryId: delivery.id, channel: route.channel, code: error.code },
-          'permanent failure; trying next channel',
-        );
-        lastPermanent = error;
-      }
-    }
-    return complete(input, delivery.id, { status: 'failed', reason: lastPermanent?.code ?? 'unknown' });
-  }
+  return { send, close, inClinic };
+}
 
-  return { inClinic, prepare, complete, suppressIfInactive, routes, dispatch };
+/** A transaction-scoped advisory lock: released at commit, so a crashed worker never holds it. */
+async function lock(tx: Transaction, key: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
 }

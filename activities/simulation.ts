@@ -1,19 +1,21 @@
-// Journey activities for previews: the same rules as production (channel order, consent, sending window,
-// frequency caps, language), applied to a sample patient held in memory. Nothing is stored or sent.
-import { resolveLanguage } from '../locales';
+// Journey activities for previews: the one send decision of production (rules/sending.ts decideSend) and
+// the same time planning, applied to a sample patient held in memory. Nothing is stored or sent.
 import type { JourneyActivities, SendJourneyStepOutcome } from '../domain/journey';
-import type { Category, Channel } from '../domain/messaging';
-import { planWait } from '../rules/time';
+import type { Category, Channel, PatientStatus } from '../domain/messaging';
+import { resolveLanguage } from '../locales';
 import {
-  channelOrder,
   DEFAULT_CAPS,
   DEFAULT_WINDOW,
-  earliestAllowedSend,
-  nextInWindow,
-  sendsCountedForCaps,
+  channelOrder,
+  decideSend,
+  effectiveCaps,
+  effectiveWindow,
+  usState,
+  type EarlierSend,
   type FrequencyCaps,
   type SendingWindow,
 } from '../rules/sending';
+import { planWait } from '../rules/time';
 
 export interface SamplePatient {
   timeZone: string;
@@ -21,16 +23,29 @@ export interface SamplePatient {
   preferredChannel: Channel;
   /** Channels the patient can be reached on and has not opted out of. */
   channels: Channel[];
+  /** Channels the patient can be reached on but opted out of. */
+  optedOut?: Channel[];
   marketingOptIn: boolean;
+  status?: PatientStatus;
+  /** For the stricter marketing hours of some states. */
+  postalAddress?: string;
 }
 
 export function createSimulationActivities(
   patient: SamplePatient,
-  rules: { window?: SendingWindow; caps?: FrequencyCaps } = {},
+  clinic: { window?: SendingWindow; caps?: FrequencyCaps } = {},
 ): JourneyActivities {
-  const sent: { at: number; category: Category }[] = [];
+  const earlier: EarlierSend[] = [];
   const done = new Map<string, SendJourneyStepOutcome>();
   const language = resolveLanguage(patient.language);
+  const optedOut = new Set(patient.optedOut ?? []);
+  const contacts = [...patient.channels, ...optedOut].map((channel) => ({
+    channel,
+    address: `sample-${channel}`,
+    addressIndex: `sample-${channel}`,
+  }));
+  const consentAllows = (channel: Channel, category: Category) =>
+    !optedOut.has(channel) && (category === 'transactional' || patient.marketingOptIn);
 
   return {
     planJourneyTime: (input) => Promise.resolve(planWait({ ...input, timeZone: patient.timeZone })),
@@ -38,6 +53,24 @@ export function createSimulationActivities(
     sendJourneyStep(input) {
       const previous = done.get(input.idempotencyKey);
       if (previous) return Promise.resolve(previous);
+      const decision = decideSend({
+        now: input.dueAt,
+        category: input.category,
+        patient: { status: patient.status ?? 'active', timeZone: patient.timeZone },
+        order: channelOrder(patient.preferredChannel, input.channels),
+        contacts,
+        suppressed: new Set(),
+        consentAllows,
+        window: effectiveWindow(
+          clinic.window ?? DEFAULT_WINDOW,
+          input.category,
+          usState(patient.postalAddress),
+        ),
+        caps: effectiveCaps(clinic.caps ?? DEFAULT_CAPS, input.category),
+        earlier,
+        plannedTransactional: [],
+      });
+      if (decision.kind === 'defer') return Promise.resolve(decision);
       const entry = {
         at: input.dueAt,
         step: input.stepId,
@@ -45,37 +78,21 @@ export function createSimulationActivities(
         variant: input.variant,
         language,
       };
-      const order = channelOrder(patient.preferredChannel, input.channels);
-      const channel = order.find((candidate) => patient.channels.includes(candidate));
       let outcome: SendJourneyStepOutcome;
-      if (input.category === 'marketing' && !patient.marketingOptIn) {
+      if (decision.kind === 'suppress') {
         outcome = {
           kind: 'done',
-          entry: { ...entry, outcome: 'suppressed', channel: null, reason: 'no-marketing-consent' },
-        };
-      } else if (!channel) {
-        outcome = {
-          kind: 'done',
-          entry: { ...entry, outcome: 'suppressed', channel: null, reason: 'no-consented-channel' },
+          entry: { ...entry, outcome: 'suppressed', channel: null, reason: decision.reason },
         };
       } else {
-        const window = rules.window ?? DEFAULT_WINDOW;
-        const earliest = earliestAllowedSend(
-          input.dueAt,
-          patient.timeZone,
-          sendsCountedForCaps(input.category, sent),
-          window,
-          rules.caps ?? DEFAULT_CAPS,
-        );
-        if (earliest > input.dueAt) {
-          const reason =
-            nextInWindow(input.dueAt, patient.timeZone, window) > input.dueAt
-              ? 'quiet-hours'
-              : 'frequency-cap';
-          return Promise.resolve({ kind: 'defer', until: earliest, reason });
-        }
-        sent.push({ at: input.dueAt, category: input.category });
-        outcome = { kind: 'done', entry: { ...entry, outcome: 'sent', channel } };
+        const route = decision.routes[0]!;
+        earlier.push({
+          at: input.dueAt,
+          category: input.category,
+          addressIndex: route.addressIndex,
+          mine: true,
+        });
+        outcome = { kind: 'done', entry: { ...entry, outcome: 'sent', channel: route.channel } };
       }
       done.set(input.idempotencyKey, outcome);
       return Promise.resolve(outcome);
@@ -89,7 +106,7 @@ export function createSimulationActivities(
         variant: input.variant,
         language,
         channel: null,
-        outcome: 'suppressed',
+        outcome: input.status ?? 'suppressed',
         reason: input.reason,
       }),
 

@@ -1,16 +1,25 @@
 /**
- * A failed hand-off to a provider. `permanent` means retrying the same message on the same channel cannot
- * succeed (bad address, recipient unsubscribed at the carrier); the caller falls back or records a failure.
- * Anything else (rate limits, outages, timeouts) is transient and worth retrying.
+ * Why a hand-off to a provider failed, in the terms the send path acts on:
+ * - `transient`: the moment, not the message (rate limits, outages, timeouts, 4xx SMTP replies): retry;
+ * - `recipient`: this address cannot take it (unknown number, mailbox refused with a 5xx): try the next channel;
+ * - `opted-out`: the recipient refused messages at the carrier (Twilio 21610): record the opt-out;
+ * - `configuration`: our side is wrong (credentials, sender, TLS): no retry of this message can fix it until
+ *   an operator does, and it says nothing about the recipient.
  */
+export type ChannelFailure = 'transient' | 'recipient' | 'opted-out' | 'configuration';
+
 export class ChannelError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    readonly permanent: boolean,
-    options?: { cause?: unknown },
+    readonly kind: ChannelFailure,
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'ChannelError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** How long the provider asked us to wait (HTTP Retry-After), if it did. */
+  readonly retryAfterMs: number | undefined;
 }

@@ -1,6 +1,7 @@
 /** Vendor statuses mapped onto one vocabulary; no business rule depends on a vendor's own words. */
 export type ProviderStatus = 'accepted' | 'sent' | 'delivered' | 'failed';
 
+// https://www.twilio.com/docs/messaging/api/message-resource#message-status-values
 const twilioStatuses: Record<string, ProviderStatus> = {
   accepted: 'accepted',
   scheduled: 'accepted',
@@ -8,6 +9,7 @@ const twilioStatuses: Record<string, ProviderStatus> = {
   sending: 'accepted',
   sent: 'sent',
   delivered: 'delivered',
+  partially_delivered: 'delivered',
   read: 'delivered',
   receiving: 'delivered',
   received: 'delivered',

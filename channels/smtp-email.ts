@@ -1,9 +1,13 @@
 import fs from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { SmtpSettings } from '../config';
-import { ChannelError } from './channel-error';
+import { ChannelError, type ChannelFailure } from './channel-error';
 import type { EmailMessage, EmailSender } from './email-sender';
 import type { SentMessage } from './sms-sender';
+
+// Well inside the send activity's one-minute start-to-close timeout, so a hung relay fails this attempt
+// before Temporal starts another one beside it.
+const CONVERSATION_DEADLINE_MS = 40_000;
 
 export function createSmtpEmailSender(settings: SmtpSettings): EmailSender {
   const url = new URL(settings.url);
@@ -20,40 +24,79 @@ export function createSmtpEmailSender(settings: SmtpSettings): EmailSender {
       minVersion: 'TLSv1.2',
       ca: settings.caFile ? [fs.readFileSync(settings.caFile)] : undefined,
     },
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 30_000,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
   });
 
   return {
+    domain: domainOf(settings.from),
     async send(message: EmailMessage): Promise<SentMessage> {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new ChannelError('the SMTP relay did not finish in time', 'smtp-timeout', 'transient')),
+          CONVERSATION_DEADLINE_MS,
+        );
+      });
       try {
-        const info = await transport.sendMail({
-          from: settings.from,
-          to: message.to,
-          subject: message.subject,
-          text: message.text,
-          messageId: `<${message.messageId}>`,
-          headers: message.headers,
-        });
+        const info = await Promise.race([
+          transport.sendMail({
+            from: message.from ?? settings.from,
+            to: message.to,
+            subject: message.subject,
+            text: message.text,
+            messageId: `<${message.messageId}>`,
+            headers: message.headers,
+          }),
+          deadline,
+        ]);
         if (info.rejected.length > 0) {
-          throw new ChannelError('the relay rejected the recipient', 'smtp-recipient-rejected', true);
+          throw new ChannelError('the relay rejected the recipient', 'smtp-recipient-rejected', 'recipient');
         }
         return { providerMessageId: info.messageId.replace(/^<|>$/g, ''), status: 'accepted' };
       } catch (error) {
-        if (error instanceof ChannelError) throw error;
-        throw toChannelError(error);
+        throw error instanceof ChannelError ? error : toChannelError(error);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
 }
 
+/** The domain of a From address (`Name <user@example.org>` or `user@example.org`). */
+export function domainOf(address: string): string {
+  return /@([^>\s]+)>?\s*$/.exec(address)?.[1]?.toLowerCase() ?? 'localhost';
+}
+
+interface SmtpFailure {
+  code?: string;
+  responseCode?: number;
+  command?: string;
+}
+
+/**
+ * RFC 5321 4.2.1: a 5xx reply is permanent and a 4xx reply transient, whatever the stage (RCPT, DATA, the
+ * end of DATA). Failures of our own side (authentication, TLS, a refused sender) no retry can fix.
+ */
+export function classifySmtpError(error: SmtpFailure): ChannelFailure {
+  if (error.code === 'EAUTH' || error.code === 'ETLS' || error.code === 'ECONFIG') return 'configuration';
+  if (error.responseCode !== undefined && error.responseCode >= 500) {
+    return /^MAIL FROM/i.test(error.command ?? '') ? 'configuration' : 'recipient';
+  }
+  if (error.responseCode !== undefined && error.responseCode >= 400) return 'transient';
+  // A certificate the relay presents that we cannot verify will not verify on the next attempt either.
+  if (error.code === 'ESOCKET' && /cert|self.signed|verify/i.test(String((error as Error).message)))
+    return 'configuration';
+  return 'transient';
+}
+
 function toChannelError(error: unknown): ChannelError {
-  const smtp = error as { code?: string; responseCode?: number };
-  // 5xx replies about the recipient are final; 4xx and connection problems may pass.
-  const permanent = smtp.responseCode !== undefined && smtp.responseCode >= 500 && smtp.code === 'EENVELOPE';
-  // Connection-level codes (ETLS, ECONNECTION, ...) say more than the reply code that came with them.
-  const envelope = smtp.code === undefined || smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE';
-  const code = `smtp-${(envelope ? smtp.responseCode : smtp.code) ?? 'unknown'}`;
-  return new ChannelError(`SMTP hand-off failed: ${code}`, code, permanent, { cause: error });
+  const smtp = error as SmtpFailure;
+  const kind = classifySmtpError(smtp);
+  // Connection-level codes (ETLS, EAUTH, ECONNECTION, ...) say more than the reply code that came with them.
+  const atStage = smtp.code === undefined || smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE';
+  const code = `smtp-${(atStage ? smtp.responseCode : smtp.code) ?? smtp.code ?? 'unknown'}`;
+  return new ChannelError(`SMTP hand-off failed: ${code}`, code, kind, { cause: error });
 }

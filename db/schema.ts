@@ -38,7 +38,12 @@ export const enrollmentStatus = pgEnum('enrollment_status', ENROLLMENT_STATUSES)
 
 export const clinics = pgTable('clinics', {
   id: uuid('id').primaryKey().defaultRandom(),
+  /** Legal name, for the clinic's staff; never shown to patients (it may disclose a condition). */
   name: text('name').notNull(),
+  /** The name messages carry; defaults to `name` when unset. */
+  displayName: text('display_name'),
+  /** E.164 number that messages and HELP replies give patients to call. */
+  contactPhone: text('contact_phone'),
   postalAddress: text('postal_address'),
   timeZone: text('time_zone').notNull(),
   /** Local times HH:MM; sends outside the window wait for its next opening. */
@@ -222,6 +227,8 @@ export const deliveries = pgTable(
     template: text('template').notNull(),
     category: category('category').notNull().default('transactional'),
     channel: channel('channel'),
+    /** Blind index of the address the last attempt went to: caps count per destination too. */
+    addressIndex: text('address_index'),
     language: text('language'),
     status: deliveryStatus('status').notNull().default('pending'),
     providerMessageId: text('provider_message_id'),
@@ -236,6 +243,7 @@ export const deliveries = pgTable(
   (table) => [
     uniqueIndex('deliveries_idempotency_key').on(table.idempotencyKey),
     index('deliveries_patient_idx').on(table.clinicId, table.patientId),
+    index('deliveries_address_idx').on(table.clinicId, table.addressIndex),
     check(
       'deliveries_completed_has_time',
       sql`(${table.status} = 'pending') = (${table.completedAt} is null)`,

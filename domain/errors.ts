@@ -6,7 +6,10 @@ export const errorTypes = {
   PatientNotFound: { retryable: false, summary: 'patient not found in this clinic' },
   InvalidDueTime: { retryable: false, summary: "the due time cannot be placed in the patient's zone" },
   ChannelUnavailable: { retryable: true, summary: 'the provider is unavailable for now' },
+  /** Credentials, sender or TLS: retried, so the message still goes once an operator fixes it. */
+  ChannelMisconfigured: { retryable: true, summary: 'the channel is misconfigured' },
   EventRejected: { retryable: false, summary: 'the event cannot be acted on as sent' },
+  InvalidInput: { retryable: false, summary: 'a value is not valid' },
   InvalidConfiguration: { retryable: false, summary: 'the configuration is invalid' },
 } as const;
 
@@ -22,6 +25,8 @@ export class CarebellError extends Error {
   constructor(
     readonly type: ErrorType,
     message: string = errorTypes[type].summary,
+    /** A provider's Retry-After, honoured by the activity's next attempt. */
+    readonly options: { retryAfterMs?: number } = {},
   ) {
     super(message);
   }
@@ -37,6 +42,7 @@ export function toApplicationFailure(error: CarebellError): ApplicationFailure {
     type: error.type,
     message: error.message,
     nonRetryable: !error.retryable,
+    nextRetryDelay: error.options.retryAfterMs,
     cause: error.cause instanceof Error ? error.cause : undefined,
   });
 }

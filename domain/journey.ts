@@ -26,7 +26,8 @@ export interface JourneyState {
   paused: boolean;
 }
 
-export type TimelineOutcome = DeliveryOutcome | 'event' | 'timeout' | 'exited' | 'goal';
+/** `skipped`: a send whose moment had long passed when the journey reached it (enrolled late). */
+export type TimelineOutcome = DeliveryOutcome | 'event' | 'timeout' | 'exited' | 'goal' | 'skipped';
 
 export interface TimelineEntry {
   /** Epoch milliseconds. */
@@ -40,7 +41,8 @@ export interface TimelineEntry {
   reason?: string | null;
 }
 
-export type JourneyOutcome = 'completed' | 'goal-met' | 'cancelled' | 'opted-out';
+/** `failed`: a send failed for good (its row closed as failed), and the journey could not go on. */
+export type JourneyOutcome = 'completed' | 'goal-met' | 'cancelled' | 'opted-out' | 'failed';
 
 export interface JourneyResult {
   outcome: JourneyOutcome;
@@ -106,8 +108,13 @@ export type SendJourneyStepOutcome =
 export interface JourneyActivities {
   planJourneyTime(input: PlanJourneyTimeInput): Promise<number>;
   sendJourneyStep(input: SendJourneyStepInput): Promise<SendJourneyStepOutcome>;
-  /** Ends a deferred send that will not happen (the journey ended first) as a suppressed delivery. */
-  closeDeferredSend(input: SendJourneyStepInput & { reason: string }): Promise<TimelineEntry>;
+  /**
+   * Ends a due send that will not happen as one delivery: suppressed (the journey ended while it was
+   * deferred) or failed (its retries ran out).
+   */
+  closeDeferredSend(
+    input: SendJourneyStepInput & { reason: string; status?: 'suppressed' | 'failed' },
+  ): Promise<TimelineEntry>;
   /** Records how the journey ended on its enrollment. */
   recordJourneyEnd(input: { clinicId: string; workflowId: string; outcome: JourneyOutcome }): Promise<void>;
   readPatientAttribute(input: {

@@ -37,4 +37,17 @@ export function reminderWorkflowId({
   return opaqueWorkflowId('reminder', { clinicId, patientId, journey, episode });
 }
 
+export interface SendReminderInput {
+  clinicId: string;
+  patientId: string;
+  template: string;
+  /** When it is due by the workflow's clock; a deferral moves it. */
+  dueAt: number;
+  idempotencyKey: string;
+}
+
+/** Sent, suppressed or failed; or not yet, because quiet hours or the caps hold it until `until`. */
+export type SendReminderOutcome =
+  { kind: 'done'; result: ReminderResult } | { kind: 'defer'; until: number; reason: string };
+
 export type ReminderWorkflow = (input: ReminderInput) => Promise<ReminderResult>;

@@ -73,3 +73,25 @@ export function missingTemplates(templates: string[]): string[] {
       .map((template) => `${language}/${template}`),
   );
 }
+
+/** Values every message gets from the send path itself; any other `{{name}}` must come with the enrollment. */
+export const SUPPLIED_VALUES = ['clinic', 'link', 'phone'];
+
+/**
+ * `template: name` for each value a template uses (in any shipped language) that `facts` does not give:
+ * refused at enrollment, so no message is ever rendered with an empty gap.
+ */
+export function missingValues(templates: string[], facts: Record<string, string>): string[] {
+  const missing = new Set<string>();
+  for (const language of supportedLanguages()) {
+    for (const template of templates) {
+      const file = path.join(localesDir, language, `${template}.json`);
+      if (!fs.existsSync(file)) continue;
+      for (const [, name] of fs.readFileSync(file, 'utf8').matchAll(/\{\{\s*(\w+)\s*\}\}/g)) {
+        if (!SUPPLIED_VALUES.includes(name!) && facts[name!] === undefined)
+          missing.add(`${template}: ${name}`);
+      }
+    }
+  }
+  return [...missing].sort();
+}

@@ -15,6 +15,11 @@ export interface SmtpPeer {
   messagesDir: string;
   /** Raw RFC 5322 messages, oldest first. */
   messages(): Promise<string[]>;
+  /**
+   * The next `count` messages get this reply at this stage instead of being accepted (at `data`, after
+   * the whole message was received, as a relay that refuses content does); `hang` never answers.
+   */
+  failNext(fault: { stage: 'rcpt' | 'data'; code: number } | { stage: 'hang' }, count?: number): void;
   close(): Promise<void>;
 }
 
@@ -26,7 +31,12 @@ export interface SmtpPeerOptions {
   withoutTls?: boolean;
 }
 
+type Fault = Parameters<SmtpPeer['failNext']>[0];
+
 export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer> {
+  const faults: Fault[] = [];
+  const refusal = (code: number) =>
+    Object.assign(new Error(code >= 500 ? 'Message refused' : 'Try again later'), { responseCode: code });
   const messagesDir = path.join(options.dir, 'messages');
   await fs.mkdir(messagesDir, { recursive: true });
   const { certFile, keyFile } = await ensureCertificate(path.join(options.dir, 'tls'));
@@ -48,10 +58,25 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
       }
       callback();
     },
+    onRcptTo(_address, _session, callback) {
+      const fault = faults[0];
+      if (fault?.stage === 'rcpt') {
+        faults.shift();
+        callback(refusal(fault.code));
+        return;
+      }
+      callback();
+    },
     onData(stream, _session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        const fault = faults[0]?.stage !== 'rcpt' ? faults.shift() : undefined;
+        if (fault?.stage === 'hang') return;
+        if (fault?.stage === 'data') {
+          callback(refusal(fault.code));
+          return;
+        }
         const name = `${Date.now()}-${randomUUID()}.eml`;
         const file = path.join(messagesDir, name);
         fs.writeFile(`${file}.tmp`, Buffer.concat(chunks))
@@ -73,6 +98,9 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
     async messages() {
       const names = (await fs.readdir(messagesDir)).filter((name) => name.endsWith('.eml')).sort();
       return Promise.all(names.map((name) => fs.readFile(path.join(messagesDir, name), 'utf8')));
+    },
+    failNext(fault, count = 1) {
+      for (let i = 0; i < count; i++) faults.push(fault);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

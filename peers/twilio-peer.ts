@@ -1,7 +1,8 @@
 // A local stand-in for Twilio's Messages API, good enough for the real `twilio` SDK: it checks the
 // account's credentials, validates like Twilio (same error codes), records every message under its
-// directory (the outside world's copy, kept apart from the engine's state) and can be told to answer
-// 429 or 5xx to exercise retries.
+// directory (the outside world's copy, kept apart from the engine's state) and can be told to fail the
+// way Twilio does. Like Twilio, a new message is `queued` with no `date_sent` until it is sent a moment
+// later (or until released, when held), and a list filtered by DateSent does not see it.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -22,21 +23,38 @@ export interface PeerMessage {
   date_created: string;
   date_sent: string | null;
   date_updated: string;
-  error_code: null;
+  error_code: number | null;
   error_message: null;
   price: null;
   api_version: string;
   uri: string;
 }
 
+export interface PeerFault {
+  status: number;
+  /** Twilio's error code; by default 20429 for 429 and 20500 otherwise. */
+  code?: number;
+  /** Seconds, sent as a Retry-After header. */
+  retryAfter?: number;
+  /** Create the message first, then answer with the error (an ambiguous outcome for the caller). */
+  afterCreate?: boolean;
+}
+
 export interface TwilioPeer {
   url: string;
   port: number;
+  /** Every message as the outside world holds it now (sent ones with their date_sent). */
   messages(): PeerMessage[];
-  /** The next `count` requests to the Messages API are answered with this HTTP status. */
-  failNext(status: 429 | 500 | 503, count?: number): void;
+  /** The next `count` requests to the Messages API fail like this. */
+  failNext(fault: PeerFault | number, count?: number): void;
+  /** Messages created from now on stay queued (no date_sent) until `release()`. */
+  holdQueued(): void;
+  release(): void;
   close(): Promise<void>;
 }
+
+// How long a message stays queued before Twilio sends it.
+const QUEUED_FOR_MS = 300;
 
 export interface TwilioPeerOptions {
   port: number;
@@ -49,7 +67,22 @@ export interface TwilioPeerOptions {
 export async function startTwilioPeer(options: TwilioPeerOptions): Promise<TwilioPeer> {
   await fs.mkdir(options.dir, { recursive: true });
   const messages = await loadMessages(options.dir);
-  const faults: number[] = [];
+  const faults: PeerFault[] = [];
+  let holding = false;
+  // sid -> when it leaves the queue (undefined while held)
+  const sendAt = new Map<string, number | undefined>();
+  const view = (message: PeerMessage): PeerMessage => {
+    if (!sendAt.has(message.sid)) return message;
+    const at = sendAt.get(message.sid);
+    if (at !== undefined && at <= Date.now()) {
+      sendAt.delete(message.sid);
+      message.status = 'sent';
+      message.date_sent = new Date(at).toUTCString();
+      message.date_updated = message.date_sent;
+      return message;
+    }
+    return { ...message, status: 'queued', date_sent: null };
+  };
   const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
   const base = `/2010-04-01/Accounts/${options.accountSid}/Messages`;
 
@@ -62,7 +95,7 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://peer');
     if (url.pathname === '/_peer/messages' && request.method === 'GET') {
-      return reply(response, 200, { messages });
+      return reply(response, 200, { messages: messages.map(view) });
     }
     if (request.headers.authorization !== expectedAuth) {
       return reply(response, 401, twilioError(401, 20003, 'Authentication Error - invalid username'));
@@ -72,50 +105,52 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     }
     const fault = faults.shift();
     if (fault !== undefined) {
-      const code = fault === 429 ? 20429 : 20500;
+      if (fault.afterCreate && url.pathname === `${base}.json` && request.method === 'POST') {
+        await create(new URLSearchParams(await readBody(request)));
+      }
+      const code = fault.code ?? (fault.status === 429 ? 20429 : 20500);
       return reply(
         response,
-        fault,
-        twilioError(fault, code, fault === 429 ? 'Too Many Requests' : 'Internal Error'),
+        fault.status,
+        twilioError(fault.status, code, FAULT_MESSAGES[code] ?? 'Internal Error'),
+        fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
       );
     }
     if (url.pathname === `${base}.json` && request.method === 'POST') {
-      return create(new URLSearchParams(await readBody(request)), response);
+      const [status, body] = await create(new URLSearchParams(await readBody(request)));
+      return reply(response, status, body);
     }
     if (url.pathname === `${base}.json` && request.method === 'GET') {
       return list(url.searchParams, response);
     }
     const single = url.pathname.match(new RegExp(`^${base}/(SM[0-9a-f]{32})\\.json$`));
     const found = single && messages.find((message) => message.sid === single[1]);
-    if (found && request.method === 'GET') return reply(response, 200, found);
+    if (found && request.method === 'GET') return reply(response, 200, view(found));
     return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
   }
 
-  async function create(form: URLSearchParams, response: http.ServerResponse): Promise<void> {
+  /** Validates and stores a message like Twilio; the answer the API gives. */
+  async function create(form: URLSearchParams): Promise<[status: number, body: unknown]> {
     const to = form.get('To') ?? '';
     const from = form.get('From');
     const service = form.get('MessagingServiceSid');
     const body = form.get('Body') ?? '';
-    if (!to) return reply(response, 400, twilioError(400, 21604, "A 'To' phone number is required."));
+    if (!to) return [400, twilioError(400, 21604, "A 'To' phone number is required.")];
     if (!isValidPhoneNumber(to)) {
-      return reply(
-        response,
-        400,
-        twilioError(400, 21211, `The 'To' number ${'*'.repeat(4)} is not a valid phone number.`),
-      );
+      return [400, twilioError(400, 21211, `The 'To' number ${'*'.repeat(4)} is not a valid phone number.`)];
     }
     if (!from && !service) {
-      return reply(response, 400, twilioError(400, 21603, "A 'From' phone number is required."));
+      return [400, twilioError(400, 21603, "A 'From' phone number is required.")];
     }
-    if (!body) return reply(response, 400, twilioError(400, 21602, 'Message body is required.'));
+    if (!body) return [400, twilioError(400, 21602, 'Message body is required.')];
     if (body.length > 1600) {
-      return reply(
-        response,
+      return [
         400,
         twilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'),
-      );
+      ];
     }
     const now = new Date().toUTCString();
+    const created = Date.now();
     const sid = `SM${randomBytes(16).toString('hex')}`;
     const message: PeerMessage = {
       sid,
@@ -124,11 +159,11 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
       from: from ?? null,
       messaging_service_sid: service ?? null,
       body,
-      status: 'sent',
+      status: 'queued',
       direction: 'outbound-api',
       num_segments: String(Math.ceil(body.length / 153) || 1),
       date_created: now,
-      date_sent: now,
+      date_sent: null,
       date_updated: now,
       error_code: null,
       error_message: null,
@@ -141,14 +176,18 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     await fs.writeFile(`${file}.tmp`, JSON.stringify(message, null, 2));
     await fs.rename(`${file}.tmp`, file);
     messages.push(message);
-    reply(response, 201, { ...message, status: 'queued', date_sent: null });
+    sendAt.set(sid, holding ? undefined : created + QUEUED_FOR_MS);
+    return [201, view(message)];
   }
 
   function list(query: URLSearchParams, response: http.ServerResponse): void {
     const to = query.get('To');
     const sentAfter = query.get('DateSent>');
     const pageSize = Number(query.get('PageSize') ?? 50);
+    // Newest first, as Twilio lists them.
     const selected = messages
+      .map(view)
+      .reverse()
       .filter((message) => !to || message.to === to)
       .filter(
         (message) =>
@@ -177,9 +216,16 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    messages: () => [...messages],
-    failNext(status, count = 1) {
-      for (let i = 0; i < count; i++) faults.push(status);
+    messages: () => messages.map(view),
+    failNext(fault, count = 1) {
+      for (let i = 0; i < count; i++) faults.push(typeof fault === 'number' ? { status: fault } : fault);
+    },
+    holdQueued() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const [sid, at] of sendAt) if (at === undefined) sendAt.set(sid, Date.now());
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -200,6 +246,11 @@ async function loadMessages(dir: string): Promise<PeerMessage[]> {
   const messages = await Promise.all(
     names.map(async (name) => JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as PeerMessage),
   );
+  // A message still queued when the peer stopped has been sent by the time it starts again.
+  for (const message of messages) {
+    if (message.date_sent === null)
+      Object.assign(message, { status: 'sent', date_sent: message.date_created });
+  }
   return messages.sort((a, b) => Date.parse(a.date_created) - Date.parse(b.date_created));
 }
 
@@ -207,8 +258,20 @@ function twilioError(status: number, code: number, message: string) {
   return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
 }
 
-function reply(response: http.ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
+const FAULT_MESSAGES: Record<number, string> = {
+  20003: 'Authentication Error - invalid username',
+  20429: 'Too Many Requests',
+  21610: 'Attempt to send to unsubscribed recipient',
+  21611: "This 'From' number has exceeded the maximum number of queued messages",
+};
+
+function reply(
+  response: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
 }
 

@@ -1,5 +1,5 @@
 // Time in the patient's zone, as epoch milliseconds for workflows (which may not do zone arithmetic).
-import { DateTime, Duration } from 'luxon';
+import { DateTime, Duration, IANAZone } from 'luxon';
 import { CarebellError } from '../domain/errors';
 
 /** A signed ISO-8601 duration (`-P3D`, `P1D`) as a luxon Duration. */
@@ -53,4 +53,13 @@ export function localTimeToEpochMs(date: string, time: string, timeZone: string)
     if (earlier.toFormat("yyyy-MM-dd'T'HH:mm") === wall) return earlier.toMillis();
   }
   return local.toMillis();
+}
+
+/**
+ * Refuses a zone that is not IANA's where it is written: luxon would turn it into NaN times, and a NaN
+ * compares as inside every sending window.
+ */
+export function assertTimeZone(field: string, zone: string): void {
+  if (!IANAZone.isValidZone(zone))
+    throw new CarebellError('InvalidInput', `${field}: must be an IANA time zone such as America/New_York`);
 }

@@ -6,7 +6,9 @@ import type { Database } from '../db/client';
 import { claimEnrollment } from '../db/queries/enrollments';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { withClinic, type Queryable } from '../db/tenant';
-import { builtInJourneys } from '../journeys/built-in';
+import { CarebellError } from '../domain/errors';
+import { builtInJourneys, templatesOf } from '../journeys/built-in';
+import { missingValues } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
 import { journeyWorkflowId } from '../domain/journey';
@@ -57,6 +59,13 @@ export interface Enrolled {
 
 export async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Enrolled> {
   const { clinicId, patientId, journey } = request;
+  const missing = missingValues(templatesOf(journey), request.facts ?? {});
+  if (missing.length > 0) {
+    throw new CarebellError(
+      'EventRejected',
+      `facts: ${journey.key} needs ${missing.map((entry) => entry.split(': ')[1]).join(', ')} (${missing.join('; ')})`,
+    );
+  }
   const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
   const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
   const { enrollment, created, definition } = await withClinic(deps.db, clinicId, async (tx) => {

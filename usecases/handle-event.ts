@@ -8,7 +8,9 @@ import { recordScreening } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { eventSignal } from '../domain/journey';
+import { templatesOf } from '../journeys/built-in';
 import type { ClinicEvent } from '../journeys/events';
+import { missingValues } from '../locales';
 import { clinicJourneys, enroll, type Enrolled, type EnrollmentDeps } from './enroll';
 
 /** Recorded as a screening, so the daily check counts the next one from it. */
@@ -55,6 +57,13 @@ export async function handleEvent(
         'EventRejected',
         `anchorDate: ${event.type} starts ${needs}, which count from that date`,
       );
+    }
+    for (const journey of triggered) {
+      const missing = missingValues(templatesOf(journey), event.facts ?? {});
+      if (missing.length > 0) {
+        const names = [...new Set(missing.map((entry) => entry.split(': ')[1]))].join(', ');
+        throw new CarebellError('EventRejected', `facts: ${journey.key} needs ${names}`);
+      }
     }
     if (event.type === SCREENING_DONE) {
       if (!event.subject || !event.occurredOn)

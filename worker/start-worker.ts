@@ -52,6 +52,7 @@ export async function startWorker(
       translator: await createTranslator(),
       publicUrl: options.publicUrl,
       log: options.log,
+      clock: Date.now,
       temporal: { client, taskQueue },
     }),
     shutdownGraceTime: '10 seconds',

@@ -1,6 +1,7 @@
 // The journey interpreter: one workflow runs any journey definition, step by step. Time-zone arithmetic
 // and every rule about sending happen in activities; this file only decides what comes next.
 import {
+  ActivityFailure,
   condition,
   continueAsNew,
   patched,
@@ -26,6 +27,8 @@ import {
   type PlanJourneyTimeInput,
 } from '../domain/journey';
 import type { Activities } from '../activities';
+import { isFailureOf } from '../domain/errors';
+import { unsentReason } from './unsent-reason';
 import { chooseVariant } from './variant';
 
 const retry = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' };
@@ -44,6 +47,8 @@ const { recordJourneyEnd } = proxyLocalActivities<Activities>({
 
 // Well below Temporal's history limits; the state needed to go on is small and carried over.
 const STEPS_PER_RUN = 100;
+// A send whose moment passed longer ago than this is skipped rather than sent late.
+const STALE_AFTER_MS = 24 * 3600 * 1000;
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
   const { definition } = input;
@@ -54,6 +59,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   let optedOut = false;
   let nextSend: number | null = null;
   let preferencesChanged = false;
+  let failed = false;
 
   setHandler(eventSignal, (name) => {
     state.events.push(name);
@@ -79,7 +85,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   setHandler(nextSendQuery, () => nextSend);
   setHandler(timelineQuery, () => state.timeline);
 
-  const stopped = () => goalMet || cancelled || (optedOut && definition.category === 'marketing');
+  const stopped = () => goalMet || cancelled || failed || (optedOut && definition.category === 'marketing');
   const indexOf = (id: string | undefined, fallback: number) =>
     id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
   const planTime = (
@@ -130,17 +136,30 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     switch (step.type) {
       case 'wait': {
         const from = Date.now();
+        const following = definition.steps[next];
         let waited: Awaited<ReturnType<typeof waitUntil>>;
+        let stale: boolean;
         do {
           const at = await planTime({
-            beforeSend: definition.steps[next]?.type === 'send',
+            beforeSend: following?.type === 'send',
             from,
             until: step.until,
             for: step.for,
           });
-          waited = await waitUntil(at);
+          // Enrolled late (a sweep after the date, an event sent days after it happened): the message meant
+          // for that moment would say what is no longer true. Journeys from before this rule replay as they ran.
+          stale =
+            step.until !== undefined &&
+            following?.type === 'send' &&
+            at < Date.now() - STALE_AFTER_MS &&
+            patched('skip-stale-sends');
+          waited = stale ? 'due' : await waitUntil(at);
         } while (waited === 'replan');
         if (waited === 'stop') continue;
+        if (stale && following) {
+          state.timeline.push({ at: Date.now(), step: following.id, outcome: 'skipped', reason: 'stale' });
+          next += 1;
+        }
         break;
       }
       case 'send': {
@@ -164,7 +183,21 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         };
         for (;;) {
           nextSend = dueAt;
-          const outcome = await sendJourneyStep({ ...send, dueAt });
+          let outcome: Awaited<ReturnType<typeof sendJourneyStep>>;
+          try {
+            outcome = await sendJourneyStep({ ...send, dueAt });
+          } catch (error) {
+            // Journeys that began before failed sends were closed here fail as they always did.
+            if (!(error instanceof ActivityFailure) || !patched('close-failed-send')) throw error;
+            // Retries ran out (or the patient is gone): the due step still ends as one delivery row.
+            if (!isFailureOf(error, 'PatientNotFound')) {
+              state.timeline.push(
+                await closeDeferredSend({ ...send, dueAt, reason: unsentReason(error), status: 'failed' }),
+              );
+            }
+            failed = true;
+            break;
+          }
           if (outcome.kind === 'defer') {
             nextSend = outcome.until;
             // Quiet hours or frequency caps: the same send, later; never dropped.
@@ -252,11 +285,13 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   }
   const outcome: JourneyOutcome = goalMet
     ? 'goal-met'
-    : cancelled
-      ? 'cancelled'
-      : optedOut && definition.category === 'marketing'
-        ? 'opted-out'
-        : 'completed';
+    : failed
+      ? 'failed'
+      : cancelled
+        ? 'cancelled'
+        : optedOut && definition.category === 'marketing'
+          ? 'opted-out'
+          : 'completed';
   // Journeys that began before enrollments recorded their end replay without this call.
   if (patched('record-journey-end'))
     await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome });

@@ -2,6 +2,7 @@ import { ActivityFailure, proxyActivities, sleep, workflowInfo } from '@temporal
 import type { Activities } from '../activities';
 import { isFailureOf, nonRetryableErrorTypes } from '../domain/errors';
 import type { ReminderInput, ReminderResult } from '../domain/reminder';
+import { unsentReason } from './unsent-reason';
 
 const { resolveDueTime } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -31,25 +32,28 @@ const { recordUnsentDelivery } = proxyActivities<Activities>({
 });
 
 export async function reminderWorkflow(input: ReminderInput): Promise<ReminderResult> {
-  const dueAt =
+  let dueAt =
     input.due.kind === 'after'
       ? Date.now() + input.due.milliseconds
       : await resolveDueTime({ clinicId: input.clinicId, patientId: input.patientId, due: input.due });
-  if (dueAt > Date.now()) await sleep(dueAt - Date.now());
-
   const send = {
     clinicId: input.clinicId,
     patientId: input.patientId,
     template: input.template,
-    dueAt,
     idempotencyKey: `${workflowInfo().workflowId}:send`,
   };
-  try {
-    return await sendReminder(send);
-  } catch (error) {
-    if (error instanceof ActivityFailure && !isFailureOf(error, 'PatientNotFound')) {
-      return await recordUnsentDelivery({ ...send, reason: 'provider-unavailable' });
+  for (;;) {
+    if (dueAt > Date.now()) await sleep(dueAt - Date.now());
+    try {
+      const outcome = await sendReminder({ ...send, dueAt });
+      if (outcome.kind === 'done') return outcome.result;
+      // Quiet hours or the caps, at the moment of sending: the same delivery, at the next allowed time.
+      dueAt = outcome.until;
+    } catch (error) {
+      if (error instanceof ActivityFailure && !isFailureOf(error, 'PatientNotFound')) {
+        return await recordUnsentDelivery({ ...send, dueAt, reason: unsentReason(error) });
+      }
+      throw error;
     }
-    throw error;
   }
 }

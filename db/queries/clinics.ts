@@ -1,11 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { clinics, type Clinic } from '../schema';
+import { assertTimeZone } from '../../rules/time';
 import type { Queryable } from '../tenant';
 
 export async function insertClinic(
   db: Queryable,
   values: Omit<typeof clinics.$inferInsert, 'createdAt'>,
 ): Promise<Clinic> {
+  assertTimeZone('timeZone', values.timeZone);
   const [clinic] = await db.insert(clinics).values(values).returning();
   return clinic!;
 }

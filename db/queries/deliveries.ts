@@ -1,4 +1,5 @@
-import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, ne, or, sql } from 'drizzle-orm';
+import type { EarlierSend } from '../../rules/sending';
 import type { Queryable } from '../tenant';
 import type { Category, Channel, DeliveryOutcome } from '../../domain/messaging';
 import { deliveries, type Delivery } from '../schema';
@@ -29,7 +30,7 @@ export async function claimDelivery(db: Queryable, claim: DeliveryClaim): Promis
 export async function recordAttempt(
   db: Queryable,
   deliveryId: string,
-  values: { channel: Channel; language: string },
+  values: { channel: Channel; addressIndex: string; language: string },
 ): Promise<void> {
   await db
     .update(deliveries)
@@ -42,6 +43,7 @@ export interface DeliveryCompletion {
   /** When it went out, if later than first due (deferred by quiet hours or caps); frequency caps count it. */
   dueAt?: Date;
   channel?: Channel;
+  addressIndex?: string;
   providerMessageId?: string;
   reason?: string;
 }
@@ -74,23 +76,58 @@ export async function getDeliveryByKey(
   return row;
 }
 
-/** When the patient's messages went out (any journey), for frequency caps. */
-export async function recentSends(
+// An attempt this recent may still be talking to the provider: it counts against the caps until it ends.
+const IN_FLIGHT_MS = 2 * 60_000;
+
+/**
+ * Sends that count against the caps since `since`: the patient's, and any to these addresses (family
+ * members sharing a phone), sent or in flight, other than `excluding` (the delivery being decided).
+ */
+export async function sendsForCaps(
   db: Queryable,
-  clinicId: string,
-  patientId: string,
-  since: Date,
-): Promise<{ at: number; category: Category }[]> {
+  options: {
+    clinicId: string;
+    patientId: string;
+    addressIndexes: string[];
+    since: Date;
+    now: Date;
+    excluding: string;
+  },
+): Promise<EarlierSend[]> {
+  const whose = options.addressIndexes.length
+    ? or(
+        eq(deliveries.patientId, options.patientId),
+        inArray(deliveries.addressIndex, options.addressIndexes),
+      )
+    : eq(deliveries.patientId, options.patientId);
   const rows = await db
-    .select({ dueAt: deliveries.dueAt, category: deliveries.category })
+    .select({
+      dueAt: deliveries.dueAt,
+      lastAttemptAt: deliveries.lastAttemptAt,
+      status: deliveries.status,
+      category: deliveries.category,
+      addressIndex: deliveries.addressIndex,
+      patientId: deliveries.patientId,
+    })
     .from(deliveries)
     .where(
       and(
-        eq(deliveries.clinicId, clinicId),
-        eq(deliveries.patientId, patientId),
-        inArray(deliveries.status, ['sent', 'delivered']),
-        gte(deliveries.dueAt, since),
+        eq(deliveries.clinicId, options.clinicId),
+        whose,
+        ne(deliveries.id, options.excluding),
+        or(
+          and(inArray(deliveries.status, ['sent', 'delivered']), gte(deliveries.dueAt, options.since)),
+          and(
+            eq(deliveries.status, 'pending'),
+            gte(deliveries.lastAttemptAt, new Date(options.now.getTime() - IN_FLIGHT_MS)),
+          ),
+        ),
       ),
     );
-  return rows.map((row) => ({ at: row.dueAt.getTime(), category: row.category }));
+  return rows.map((row) => ({
+    at: (row.status === 'pending' ? row.lastAttemptAt! : row.dueAt).getTime(),
+    category: row.category,
+    addressIndex: row.addressIndex,
+    mine: row.patientId === options.patientId,
+  }));
 }

@@ -64,7 +64,7 @@ export async function endEnrollment(
       status:
         outcome === 'cancelled'
           ? 'cancelled'
-          : outcome === 'opted-out' || outcome === 'terminated'
+          : outcome === 'opted-out' || outcome === 'terminated' || outcome === 'failed'
             ? 'exited'
             : 'completed',
       outcome,

@@ -5,6 +5,7 @@ import { and, asc, eq, gt } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
 import type { Channel } from '../../domain/messaging';
 import { channelPreferences, contactPoints, patients } from '../schema';
+import { assertTimeZone } from '../../rules/time';
 import type { Queryable } from '../tenant';
 import { appendAudit, type AuditEntry } from './audit';
 
@@ -28,7 +29,7 @@ export interface PatientRecord extends PatientProfile {
   id: string;
   clinicId: string;
   status: 'active' | 'inactive' | 'deceased';
-  contacts: (Contact & { id: string; verified: boolean; rank: number })[];
+  contacts: (Contact & { id: string; verified: boolean; rank: number; addressIndex: string })[];
 }
 
 /** Normalises an address the way its blind index expects (numbers arrive in E.164 already). */
@@ -46,6 +47,7 @@ export async function insertPatient(
   profile: PatientProfile,
   contacts: Contact[],
 ): Promise<string> {
+  assertTimeZone('timeZone', profile.timeZone);
   const id = randomUUID();
   const field = (column: string, value: string) =>
     cipher.encrypt(value, { clinicId, table: 'patients', column, rowId: id });
@@ -103,6 +105,7 @@ export async function updatePatientProfile(
   patientId: string,
   profile: Pick<PatientProfile, 'name' | 'dateOfBirth' | 'language' | 'timeZone' | 'preferredChannel'>,
 ): Promise<void> {
+  assertTimeZone('timeZone', profile.timeZone);
   const field = (column: string, value: string) =>
     cipher.encrypt(value, { clinicId, table: 'patients', column, rowId: patientId });
   await db
@@ -260,6 +263,7 @@ export async function getPatient(
       channel: contact.channel,
       verified: contact.verified,
       rank: contact.rank,
+      addressIndex: contact.addressIndex,
       address: cipher.decrypt(contact.addressEnc, {
         clinicId,
         table: 'contact_points',

@@ -14,7 +14,7 @@ import { enroll } from '../../usecases/enroll';
 import { startJourney } from '../../usecases/start-workflows';
 import type { journeyWorkflow } from '../../workflows/journey';
 import { cancelSignal, nextSendQuery } from '../../domain/journey';
-import { createPatient, createTestWorker } from '../support/fixtures';
+import { createPatient, createTestWorker, daytimeZone } from '../support/fixtures';
 import {
   connectTestTemporal,
   createTestDatabase,
@@ -24,21 +24,6 @@ import {
   waitFor,
 } from '../support/harness';
 import { sendNow } from '../support/journeys';
-
-// A zone where it is daytime now, so the sending window is open while the test runs.
-const daytimeZone =
-  [
-    'Pacific/Kiritimati',
-    'Asia/Tokyo',
-    'Asia/Kolkata',
-    'Europe/London',
-    'America/New_York',
-    'America/Los_Angeles',
-    'Pacific/Honolulu',
-  ].find((zone) => {
-    const hour = DateTime.now().setZone(zone).hour;
-    return hour >= 9 && hour < 19;
-  }) ?? 'UTC';
 
 /** A journey that sends after `wait` (an ISO duration), so its send is planned ahead. */
 const sendAfter = (key: string, wait: string): JourneyDefinition => ({

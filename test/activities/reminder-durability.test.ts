@@ -117,8 +117,13 @@ describe('reminder durability on the Temporal dev server', () => {
       `update deliveries set status = 'pending', completed_at = null, provider_message_id = null where id = '${delivery!.id}'`,
     );
     const retried = await send(input);
-    assert.equal(retried.status, 'sent');
-    assert.equal(retried.providerMessageId, delivery!.providerMessageId, 'the earlier message was found');
+    assert.ok(retried.kind === 'done');
+    assert.equal(retried.result.status, 'sent');
+    assert.equal(
+      retried.result.providerMessageId,
+      delivery!.providerMessageId,
+      'the earlier message was found',
+    );
     assert.equal(messagesTo('+14155550204').length, 1);
   });
 

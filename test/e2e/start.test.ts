@@ -13,6 +13,7 @@ import { getDeliveryByKey } from '../../db/queries/deliveries';
 import { freePort } from '../../infra/free-port';
 import { runCarebell, tempDir } from '../support/harness';
 import { CANARY, canaryForms } from '../support/phi-canary';
+import { daytimeZone } from '../support/fixtures';
 
 // The embedded default's fixed ports, picked where no ephemeral (port 0) bind can take them first.
 const FIXED_PORTS = { from: 20000, to: 32000 };
@@ -86,16 +87,20 @@ describe('npm start (embedded default)', () => {
 
   const carebell = (...args: string[]) => runCarebell(args, env);
 
-  const demo = (channel: 'sms' | 'email') =>
+  // Each demo is its own patient and number: the frequency caps (1 a day per patient and per number)
+  // would rightly hold a second reminder to the same one until tomorrow. The first is the canary.
+  const demo = (channel: 'sms' | 'email', n: number) =>
     carebell(
       'demo',
       'remind',
       '--name',
       CANARY.name,
       '--phone',
-      CANARY.phone,
+      n === 0 ? CANARY.phone : `+1415555090${n}`,
       '--email',
-      CANARY.email,
+      n === 0 ? CANARY.email : `demo${n}@example.org`,
+      '--time-zone',
+      daytimeZone,
       '--dob',
       CANARY.dateOfBirth,
       '--language',
@@ -109,14 +114,14 @@ describe('npm start (embedded default)', () => {
     );
 
   it('refuses a demo when nothing is running, saying why', async () => {
-    const result = await demo('sms');
+    const result = await demo('sms', 0);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no carebell is running on .*: start one with `npm start`/);
   });
 
   it('runs, sends by SMS and email through the CLI, stops cleanly and keeps its state', async () => {
     const first = await start();
-    const sms = await demo('sms');
+    const sms = await demo('sms', 0);
     assert.equal(sms.code, 0, sms.stderr);
     const smsResult = JSON.parse(sms.stdout) as {
       workflowId: string;
@@ -128,7 +133,7 @@ describe('npm start (embedded default)', () => {
     assert.equal(smsResult.delivery.channel, 'sms');
     assert.equal(smsResult.atPeer, true);
 
-    const email = await demo('email');
+    const email = await demo('email', 1);
     assert.equal(email.code, 0, email.stderr);
     const emailResult = JSON.parse(email.stdout) as { delivery: { channel: string }; atPeer: boolean };
     assert.equal(emailResult.delivery.channel, 'email');
@@ -146,8 +151,9 @@ describe('npm start (embedded default)', () => {
       (JSON.parse(rotated.stdout) as { total: number }).total >= 4,
       'name, birth date, phone and email',
     );
-    // The running worker has never seen the new key: it picks it up from the data dir on first use.
-    const afterRotation = await demo('email');
+    // The running worker has never seen the new key: it picks it up from the data dir on first use
+    // (this patient is written under it).
+    const afterRotation = await demo('email', 2);
     assert.equal(afterRotation.code, 0, afterRotation.stderr);
 
     const runtime = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as {
@@ -173,8 +179,8 @@ describe('npm start (embedded default)', () => {
       );
       await database.close();
       assert.equal(delivery?.providerMessageId, smsResult.delivery.providerMessageId);
-      // Workers started after the rotation read the re-encrypted patient.
-      const again = await demo('sms');
+      // Workers started after the rotation send under the new key.
+      const again = await demo('sms', 3);
       assert.equal(again.code, 0, again.stderr);
     } finally {
       assert.equal(await stop(second), 0);
@@ -203,7 +209,7 @@ describe('npm start (embedded default)', () => {
   it('runs journeys through the CLI: publish a clinic version, send EHR events, run a sweep', async () => {
     const started = await start();
     try {
-      const demoRun = await demo('sms');
+      const demoRun = await demo('sms', 4);
       assert.equal(demoRun.code, 0, demoRun.stderr);
       const { clinicId, patientId } = JSON.parse(demoRun.stdout) as { clinicId: string; patientId: string };
       const json = async (...args: string[]) => {

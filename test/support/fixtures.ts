@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -14,6 +15,21 @@ import { createTranslator } from '../../locales';
 import type { LocalPeers } from '../../infra/local-peers';
 import { workflowsPath } from '../../worker/workflow-bundle';
 import { temporalAddress, testCipher, testDataConverter, testLog } from './harness';
+
+// A zone where it is daytime now, so the sending window is open while the test runs.
+export const daytimeZone =
+  [
+    'Pacific/Kiritimati',
+    'Asia/Tokyo',
+    'Asia/Kolkata',
+    'Europe/London',
+    'America/New_York',
+    'America/Los_Angeles',
+    'Pacific/Honolulu',
+  ].find((zone) => {
+    const hour = DateTime.now().setZone(zone).hour;
+    return hour >= 9 && hour < 19;
+  }) ?? 'UTC';
 
 /** A new clinic with one patient, written through the application role like production does. */
 export async function createPatient(
@@ -38,7 +54,7 @@ export async function createPatient(
       await insertClinic(tx, {
         id: clinicId,
         name: 'Test Clinic',
-        timeZone: options.timeZone ?? 'America/New_York',
+        timeZone: options.timeZone ?? daytimeZone,
       });
     }
     const patientId = await insertPatient(
@@ -50,7 +66,7 @@ export async function createPatient(
         name: options.name ?? 'Test Patient',
         dateOfBirth: options.dateOfBirth ?? '1980-01-01',
         language: options.language ?? 'en',
-        timeZone: options.timeZone ?? 'America/New_York',
+        timeZone: options.timeZone ?? daytimeZone,
         preferredChannel: options.channel ?? 'sms',
         sexAtBirth: options.sexAtBirth,
         externalId: options.externalId,
@@ -75,6 +91,7 @@ export async function activitiesFor(
     client: new Client({ connection: Connection.lazy({ address: temporalAddress() }) }),
     taskQueue: 'unused',
   },
+  overrides: Partial<ActivityDeps> = {},
 ) {
   return createActivities({
     db,
@@ -84,7 +101,9 @@ export async function activitiesFor(
     translator: await createTranslator(),
     publicUrl: 'https://carebell.test',
     log: testLog,
+    clock: Date.now,
     temporal,
+    ...overrides,
   });
 }
 
@@ -94,12 +113,13 @@ export async function createTestWorker(
   db: Database,
   peers: LocalPeers,
   client?: Client,
+  overrides: Partial<ActivityDeps> = {},
 ) {
   return Worker.create({
     connection,
     taskQueue,
     workflowsPath,
     dataConverter: testDataConverter,
-    activities: await activitiesFor(db, peers, client && { client, taskQueue }),
+    activities: await activitiesFor(db, peers, client && { client, taskQueue }, overrides),
   });
 }

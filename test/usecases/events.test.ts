@@ -193,6 +193,11 @@ describe('EHR events into journeys', () => {
         { type: 'visit.missed', patient: { ehrId: 'nobody' }, anchorDate: inDays(0) },
         /^patient: no such patient in this clinic$/,
       ],
+      // A template value the event does not carry is refused, never rendered as an empty gap.
+      [
+        { type: 'coverage.ending', patient: { id: patient.patientId }, anchorDate: inDays(60) },
+        /^facts: insurance-reenrollment needs deadline$/,
+      ],
     ];
     for (const [event, message] of cases) {
       await assert.rejects(handleEvent(deps, patient.clinicId, event), (error: Error) => {

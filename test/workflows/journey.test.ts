@@ -4,6 +4,7 @@
 // duplicate trigger.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createSimulationActivities, type SamplePatient } from '../../activities/simulation';
@@ -178,6 +179,65 @@ describe('journey interpreter rules', () => {
     });
     return worker.runUntil(run(taskQueue));
   }
+
+  it('closes a send that fails for good as one failed delivery, and ends the journey failed', async () => {
+    const twoSends = definition([
+      { id: 'first', type: 'send', template: 'reminder', channels: 'preferred' },
+      { id: 'second', type: 'send', template: 'reminder', channels: 'preferred' },
+    ]);
+    const closed: { step: string; status?: string; reason: string }[] = [];
+    const simulation = createSimulationActivities(newYork);
+    const taskQueue = uniqueTaskQueue('journey-failed');
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath,
+      activities: {
+        ...simulation,
+        // The provider never recovers within the retry budget.
+        sendJourneyStep: () =>
+          Promise.reject(ApplicationFailure.nonRetryable('still down', 'ChannelUnavailable')),
+        closeDeferredSend: (closing: Parameters<typeof simulation.closeDeferredSend>[0]) => {
+          closed.push({ step: closing.stepId, status: closing.status, reason: closing.reason });
+          return simulation.closeDeferredSend(closing);
+        },
+      },
+    });
+    const result = await worker.runUntil(async () => {
+      const handle = await startJourney(env.client, taskQueue, input(twoSends, 'p-failed', '2027-05-10'));
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'failed');
+    assert.deepEqual(closed, [{ step: 'first', status: 'failed', reason: 'provider-unavailable' }]);
+    assert.deepEqual(
+      result.timeline.map((entry) => [entry.step, entry.outcome]),
+      [['first', 'failed']],
+      'the second step is never reached',
+    );
+  });
+
+  it('skips a send whose moment passed long before the journey reached it, and says so', async () => {
+    const countdown = definition([
+      { id: 'month-before', type: 'wait', until: { offset: '-P30D', at: '10:00' } },
+      { id: 'first-notice', type: 'send', template: 'reminder', channels: 'preferred' },
+      { id: 'day-before', type: 'wait', until: { offset: '-P1D', at: '10:00' } },
+      { id: 'last-notice', type: 'send', template: 'reminder', channels: 'preferred' },
+    ]);
+    // Enrolled ten days before the anchor: the month-before notice is twenty days stale.
+    const start = new Date(await env.currentTimeMs());
+    const anchor = new Date(start.getTime() + 10 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const result = await withWorker(newYork, async (taskQueue) => {
+      const handle = await startJourney(env.client, taskQueue, input(countdown, 'p-stale', anchor));
+      return handle.result();
+    });
+    assert.deepEqual(
+      result.timeline.map((entry) => [entry.step, entry.outcome, entry.reason ?? null]),
+      [
+        ['first-notice', 'skipped', 'stale'],
+        ['last-notice', 'sent', null],
+      ],
+    );
+  });
 
   it('defers a send in quiet hours to 08:00 the next local morning, across the spring change', async () => {
     const late = definition([

@@ -102,10 +102,11 @@ describe('reminder on the time-skipping server', () => {
     assert.doesNotMatch(raw, /Test Patient|1980-01-01/);
   });
 
-  it('places a reminder inside the spring-forward gap just after it', async () => {
+  it('places a reminder in the spring-forward gap just after it, then holds it for quiet hours', async () => {
     const patient = await createPatient(database.db, { timeZone: 'America/New_York', phone: '+14155550102' });
     const { result } = await runReminder(patient, '2027-03-14', '02:30');
-    assert.equal(result.dueAt, Date.UTC(2027, 2, 14, 7, 30));
+    // 02:30 does not exist that night: 03:30 EDT, which is quiet, so it leaves at 08:00 EDT (12:00 UTC).
+    assert.equal(result.dueAt, Date.UTC(2027, 2, 14, 12, 0));
     assert.equal(result.status, 'sent');
   });
 });

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
+import type { Category, Channel } from '../../domain/messaging';
+import { supportedLanguages } from '../../locales';
+import {
+  DEFAULT_CAPS,
+  DEFAULT_WINDOW,
+  decideSend,
+  effectiveCaps,
+  effectiveWindow,
+  usState,
+  type SendFacts,
+} from '../../rules/sending';
+import { smsLength } from '../../rules/sms-segments';
+
+const zone = 'America/New_York';
+const at = (iso: string) => DateTime.fromISO(iso, { zone }).toMillis();
+const sms = { channel: 'sms' as const, address: '+14155550100', addressIndex: 'phone-1' };
+const email = { channel: 'email' as const, address: 'p@example.org', addressIndex: 'email-1' };
+
+const facts = (overrides: Partial<SendFacts> = {}): SendFacts => ({
+  now: at('2027-02-10T12:00'),
+  category: 'transactional',
+  patient: { status: 'active', timeZone: zone },
+  order: ['sms', 'email'],
+  contacts: [sms, email],
+  suppressed: new Set(),
+  consentAllows: () => true,
+  window: DEFAULT_WINDOW,
+  caps: DEFAULT_CAPS,
+  earlier: [],
+  plannedTransactional: [],
+  ...overrides,
+});
+
+describe('the one send decision', () => {
+  it('ranks the rules: patient, contact point, suppression, consent, then the window and caps', () => {
+    const cases: [string, Partial<SendFacts>, unknown][] = [
+      ['inactive patient', { patient: { status: 'inactive', timeZone: zone } }, 'patient-inactive'],
+      ['deceased patient', { patient: { status: 'deceased', timeZone: zone } }, 'patient-deceased'],
+      ['no contact point', { contacts: [] }, 'no-contact-point'],
+      ['only the other channel', { contacts: [email], order: ['sms'] }, 'no-contact-point'],
+      ['every address suppressed', { suppressed: new Set(['phone-1', 'email-1']) }, 'suppressed-address'],
+      ['opted out of both', { consentAllows: () => false }, 'opted-out'],
+      [
+        'marketing without opt-in',
+        { category: 'marketing', consentAllows: (_c: Channel, k: Category) => k !== 'marketing' },
+        'no-marketing-consent',
+      ],
+      // Even outside the window, a patient who cannot be sent to is suppressed at once, not deferred.
+      [
+        'deceased at night',
+        { now: at('2027-02-10T23:00'), patient: { status: 'deceased', timeZone: zone } },
+        'patient-deceased',
+      ],
+    ];
+    for (const [name, override, reason] of cases) {
+      assert.deepEqual(decideSend(facts(override)), { kind: 'suppress', reason }, name);
+    }
+  });
+
+  it('sends on the routes left, in order: a suppressed or opted-out channel falls to the next', () => {
+    assert.deepEqual(decideSend(facts()), { kind: 'send', routes: [sms, email] });
+    assert.deepEqual(decideSend(facts({ suppressed: new Set(['phone-1']) })), {
+      kind: 'send',
+      routes: [email],
+    });
+    assert.deepEqual(decideSend(facts({ consentAllows: (channel) => channel === 'email' })), {
+      kind: 'send',
+      routes: [email],
+    });
+  });
+
+  it('defers at the moment of the attempt: quiet hours, then the caps', () => {
+    assert.deepEqual(decideSend(facts({ now: at('2027-02-10T21:00') })), {
+      kind: 'defer',
+      until: at('2027-02-11T08:00'),
+      reason: 'quiet-hours',
+    });
+    const earlier = [
+      { at: at('2027-02-10T09:00'), category: 'transactional' as const, addressIndex: 'phone-1', mine: true },
+    ];
+    assert.deepEqual(decideSend(facts({ earlier })), {
+      kind: 'defer',
+      until: at('2027-02-11T08:00'),
+      reason: 'frequency-cap',
+    });
+  });
+
+  it('counts sends to a shared number, whoever they were for', () => {
+    // A family member's reminder to the same phone today: this patient's goes tomorrow.
+    const sibling = {
+      at: at('2027-02-10T10:00'),
+      category: 'transactional' as const,
+      addressIndex: 'phone-1',
+      mine: false,
+    };
+    const decision = decideSend(facts({ earlier: [sibling] }));
+    assert.equal(decision.kind, 'defer');
+    // Preferring email, the shared phone does not hold it back.
+    assert.deepEqual(decideSend(facts({ earlier: [sibling], order: ['email', 'sms'], contacts: [email] })), {
+      kind: 'send',
+      routes: [email],
+    });
+  });
+
+  it('never sends outside 08:00-21:00 local, whatever the clinic, the zone or the moment', () => {
+    const zones = [
+      'America/New_York',
+      'America/Phoenix',
+      'Pacific/Honolulu',
+      'Asia/Kolkata',
+      'Australia/Lord_Howe',
+    ];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: at('2026-01-01T00:00'), max: at('2028-12-31T00:00') }),
+        fc.constantFrom(...zones),
+        fc.constantFrom('05:00', '07:30', '08:00', '09:15', 'garbage'),
+        fc.constantFrom('20:00', '21:00', '22:30', '23:59', '25:00'),
+        fc.constantFrom<Category>('transactional', 'marketing'),
+        fc.constantFrom(undefined, 'FL', 'TX', 'CA'),
+        (now, timeZone, opens, closes, category, state) => {
+          const decision = decideSend(
+            facts({
+              now,
+              category,
+              patient: { status: 'active', timeZone },
+              window: effectiveWindow({ opens, closes }, category, state),
+            }),
+          );
+          const when =
+            decision.kind === 'send' ? now : decision.kind === 'defer' ? decision.until : undefined;
+          if (when === undefined) return;
+          const local = DateTime.fromMillis(when, { zone: timeZone }).toFormat('HH:mm');
+          assert.ok(local >= '08:00' && local < '21:00', `${local} in ${timeZone}`);
+          if (category === 'marketing' && (state === 'FL' || state === 'TX'))
+            assert.ok(
+              local < (state === 'FL' ? '20:00' : '21:00') && local >= (state === 'TX' ? '09:00' : '08:00'),
+            );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('clinic settings have floors', () => {
+  it('never widens the window past 08:00-21:00, and narrows marketing by state', () => {
+    assert.deepEqual(
+      effectiveWindow({ opens: '06:00', closes: '23:00' }, 'transactional', undefined),
+      DEFAULT_WINDOW,
+    );
+    assert.deepEqual(effectiveWindow({ opens: '09:00', closes: '18:00' }, 'transactional', 'FL'), {
+      opens: '09:00',
+      closes: '18:00',
+    });
+    assert.deepEqual(effectiveWindow(DEFAULT_WINDOW, 'transactional', 'FL'), DEFAULT_WINDOW);
+    assert.deepEqual(effectiveWindow(DEFAULT_WINDOW, 'marketing', 'FL'), { opens: '08:00', closes: '20:00' });
+    assert.deepEqual(effectiveWindow(DEFAULT_WINDOW, 'marketing', 'CT'), { opens: '09:00', closes: '20:00' });
+  });
+
+  it('never lets transactional caps exceed 1 a day and 3 a week', () => {
+    assert.deepEqual(effectiveCaps({ perDay: 5, perWeek: 20 }, 'transactional'), { perDay: 1, perWeek: 3 });
+    assert.deepEqual(effectiveCaps({ perDay: 5, perWeek: 20 }, 'marketing'), { perDay: 5, perWeek: 20 });
+    assert.deepEqual(effectiveCaps({ perDay: Number.NaN, perWeek: -1 }, 'marketing'), DEFAULT_CAPS);
+  });
+
+  it('reads the state from a US postal address', () => {
+    assert.equal(usState('12 Ocean Dr, Miami, FL 33139'), 'FL');
+    assert.equal(usState('1 Main St\nAustin, TX 78701-1234, USA'), 'TX');
+    assert.equal(usState('10 Downing Street, London'), undefined);
+    assert.equal(usState(undefined), undefined);
+  });
+});
+
+describe('SMS length', () => {
+  it('counts GSM-7 and UCS-2 segments as carriers do', () => {
+    assert.deepEqual(smsLength('a'.repeat(160)), { encoding: 'GSM-7', units: 160, segments: 1 });
+    assert.deepEqual(smsLength('a'.repeat(161)), { encoding: 'GSM-7', units: 161, segments: 2 });
+    assert.equal(smsLength('€'.repeat(80)).segments, 1, 'an extended character takes two septets');
+    assert.equal(smsLength('€'.repeat(81)).segments, 2);
+    assert.deepEqual(smsLength('más'), { encoding: 'UCS-2', units: 3, segments: 1 });
+    assert.equal(smsLength('á'.repeat(71)).segments, 2);
+  });
+
+  it('fits every shipped SMS in one segment with a long clinic name, the short link and a date', () => {
+    const dir = path.join(import.meta.dirname, '..', '..', 'locales');
+    const values: Record<string, string> = {
+      clinic: 'Riverside Family Health Clinic',
+      link: 'https://remind.example-clinic.org/m/AbCdEfGhIjKl',
+      deadline: '15 de diciembre',
+      phone: '+1 415 555 0100',
+    };
+    for (const language of supportedLanguages()) {
+      for (const file of fs.readdirSync(path.join(dir, language)).filter((name) => name.endsWith('.json'))) {
+        const { sms: template } = JSON.parse(fs.readFileSync(path.join(dir, language, file), 'utf8')) as {
+          sms: string;
+        };
+        const text = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '');
+        const length = smsLength(text);
+        assert.equal(length.segments, 1, `${language}/${file}: ${length.units} ${length.encoding} units`);
+      }
+    }
+  });
+});
+
+describe('time zones', () => {
+  it('refuses an invalid zone where it is written and never treats it as inside the window', async () => {
+    const { assertTimeZone } = await import('../../rules/time');
+    const { nextInWindow } = await import('../../rules/sending');
+    assert.throws(() => assertTimeZone('timeZone', 'Mars/Olympus'), /timeZone: must be an IANA time zone/);
+    assert.doesNotThrow(() => assertTimeZone('timeZone', 'America/Chicago'));
+    assert.throws(() => nextInWindow(Date.now(), 'Mars/Olympus'), /timeZone/);
+  });
+});
