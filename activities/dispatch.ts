@@ -5,6 +5,7 @@
 // that works, falling back on a recipient's permanent failure. Every due send ends as one delivery row.
 import { Context } from '@temporalio/activity';
 import { sql } from 'drizzle-orm';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { DateTime } from 'luxon';
 import { ChannelError } from '../channels/channel-error';
 import type { SentMessage } from '../channels/sms-sender';
@@ -15,6 +16,7 @@ import {
   claimDelivery,
   completeDelivery,
   recordAttempt,
+  recordAttemptEnded,
   sendsForCaps,
   type DeliveryCompletion,
 } from '../db/queries/deliveries';
@@ -41,6 +43,8 @@ const DAY_MS = 24 * 3600 * 1000;
 const WEEK_MS = 7 * DAY_MS;
 // Twilio's clock and ours may differ a little; the look-up starts this much before the row was claimed.
 const RECONCILE_SLACK_MS = 5 * 60_000;
+// Longer than an SMTP conversation may last (channels/smtp-email.ts gives up after 40 s).
+const EMAIL_ATTEMPT_MS = 60_000;
 
 export interface SendRequest {
   clinicId: string;
@@ -208,6 +212,10 @@ export function createSendPath(deps: ActivityDeps) {
         const context = { deliveryId: delivery.id, channel: route.channel, code: error.code };
         if (error.kind === 'transient') {
           log.warn(context, 'provider unavailable; will retry');
+          // A 4xx reply is a definite "not accepted": the next attempt need not wait for this one.
+          if (/^smtp-4\d\d$/.test(error.code)) {
+            await inClinic(request.clinicId, (tx) => recordAttemptEnded(tx, delivery.id));
+          }
           throw new CarebellError('ChannelUnavailable', error.message, { retryAfterMs: error.retryAfterMs });
         }
         if (error.kind === 'opted-out') {
@@ -274,10 +282,12 @@ export function createSendPath(deps: ActivityDeps) {
     );
     // Minimum necessary: the clinic's display name (never a legal name that may disclose a condition), its
     // phone, and a short link to the pickup page, where the patient proves who they are before any detail.
+    const phone = clinic.contactPhone ? displayPhone(clinic.contactPhone) : undefined;
     const values = {
       ...dates,
       clinic: clinic.displayName ?? clinic.name,
-      phone: clinic.contactPhone ?? '',
+      // The FCC's healthcare exemption asks for the sender's contact in every message.
+      contact: phone ? t('common:contact', { phone }) : '',
       link: `${deps.publicUrl}/m/${linkToken(delivery)}`,
     };
     return {
@@ -310,7 +320,22 @@ export function createSendPath(deps: ActivityDeps) {
       }
       return deps.sms.send({ to: route.address, body: message.sms, from: clinic.smsSender ?? undefined });
     }
-    // Email has no provider look-up; a resend keeps the Message-ID so receivers can drop the duplicate.
+    // SMTP has no look-up. An earlier attempt may still be talking to the relay: wait until it cannot be
+    // (two conversations never overlap); then resend under the same Message-ID, which receivers use to
+    // drop a duplicate, rather than risk a reminder lost.
+    if (delivery.lastAttemptAt && delivery.channel === 'email') {
+      const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - deps.clock();
+      if (busyFor > 0) {
+        throw new ChannelError(
+          'an earlier email attempt may still be in flight',
+          'email-in-flight',
+          'transient',
+          {
+            retryAfterMs: busyFor,
+          },
+        );
+      }
+    }
     return deps.email.send({
       to: route.address,
       from: clinic.emailSender ?? undefined,
@@ -321,6 +346,13 @@ export function createSendPath(deps: ActivityDeps) {
   }
 
   return { send, close, inClinic };
+}
+
+/** A number as people write it at home: (415) 555-0100 in the US, +44 20 7946 0000 elsewhere. */
+function displayPhone(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return e164;
+  return parsed.country === 'US' ? parsed.formatNational() : parsed.formatInternational();
 }
 
 /** A transaction-scoped advisory lock: released at commit, so a crashed worker never holds it. */

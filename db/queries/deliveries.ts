@@ -38,6 +38,14 @@ export async function recordAttempt(
     .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending')));
 }
 
+/** The last attempt ended without the provider taking the message (a definite refusal, not a crash). */
+export async function recordAttemptEnded(db: Queryable, deliveryId: string): Promise<void> {
+  await db
+    .update(deliveries)
+    .set({ lastAttemptAt: null })
+    .where(and(eq(deliveries.id, deliveryId), eq(deliveries.status, 'pending')));
+}
+
 export interface DeliveryCompletion {
   status: DeliveryOutcome;
   /** When it went out, if later than first due (deferred by quiet hours or caps); frequency caps count it. */

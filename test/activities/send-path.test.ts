@@ -246,11 +246,37 @@ describe('the send path at the moment of sending', () => {
     }
   });
 
-  it('sends one short SMS with the clinic display name and a short link, never the legal name', async () => {
+  it('never overlaps two email attempts, and resends an ambiguous one under the same Message-ID', async () => {
+    const patient = await createPatient(database.db, { channel: 'email', email: 'ambiguous@example.org' });
+    let skew = 0;
+    const activities = await activitiesFor(database.db, peers, undefined, { clock: () => Date.now() + skew });
+    const input = reminderInput(patient);
+    await attempt(activities.sendReminder.bind(activities), input);
+    // The relay said 250 and the worker died before completing the row.
+    await database.owner.db.execute(
+      sql`update deliveries set status = 'pending', completed_at = null, provider_message_id = null
+          where idempotency_key = ${input.idempotencyKey}`,
+    );
+    await assert.rejects(attempt(activities.sendReminder.bind(activities), input, 2), (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, 'ChannelUnavailable', 'waits while the first conversation may be running');
+      assert.ok(Number(error.nextRetryDelay) > 50_000);
+      return true;
+    });
+    skew = 61_000;
+    const resent = await attempt(activities.sendReminder.bind(activities), input, 3);
+    assert.equal(resent.kind === 'done' && resent.result.status, 'sent');
+    const copies = await emailsTo('ambiguous@example.org');
+    assert.equal(copies.length, 2);
+    const ids = copies.map((raw) => /^Message-ID: (.+)$/m.exec(raw)?.[1]);
+    assert.equal(ids[0], ids[1], 'the same Message-ID, so the mailbox drops the duplicate');
+  });
+
+  it('sends one short SMS with the display name, phone and a short link, never the legal name', async () => {
     const patient = await createPatient(database.db, { phone: '+14155550610', language: 'es' });
     await database.owner.db.execute(
-      sql`update clinics set name = 'Hope Oncology and Addiction Center', display_name = 'Hope Clinic'
-          where id = ${patient.clinicId}`,
+      sql`update clinics set name = 'Hope Oncology and Addiction Center', display_name = 'Hope Clinic',
+          contact_phone = '+14155550100' where id = ${patient.clinicId}`,
     );
     const activities = await activitiesFor(database.db, peers);
     await attempt(activities.sendReminder.bind(activities), reminderInput(patient));
@@ -258,6 +284,7 @@ describe('the send path at the moment of sending', () => {
     assert.ok(message);
     assert.match(message.body, /^Hope Clinic: /);
     assert.doesNotMatch(message.body, /Oncology|Addiction/);
+    assert.match(message.body, / Tel\. \(415\) 555-0100\. Responda STOP/, "the clinic's phone, in Spanish");
     assert.match(message.body, /https:\/\/carebell\.test\/m\/[A-Za-z0-9_-]{12} /);
     assert.equal(smsLength(message.body).segments, 1);
   });

