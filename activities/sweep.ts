@@ -63,7 +63,10 @@ export function createSweepActivities(deps: ActivityDeps) {
             sweep,
             {
               ...patient,
-              lastScreenings: screenings.get(patient.id) ?? {},
+              screenings: Object.entries(screenings.get(patient.id) ?? {}).map(([test, date]) => ({
+                test,
+                date,
+              })),
               marketingOptIn: optedIn.has(patient.id),
             },
             today,

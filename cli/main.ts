@@ -97,6 +97,23 @@ program
     (await import('./journeys')).simulateCommand(loadConfig(), options),
   );
 
+program
+  .command('screenings')
+  .description('preventive screenings (USPSTF, by test method)')
+  .command('due')
+  .description(
+    "the screenings a patient is due for, with due dates and whether overdue (the daily sweep's rule)",
+  )
+  .requiredOption(
+    '--patient <file>',
+    'patient (JSON): dateOfBirth, sexAtBirth, screenings [{test, date, status}], exclusions [{test, date}]',
+  )
+  .option('--on <YYYY-MM-DD>', 'the day to judge on (default today)')
+  .option('--json', 'print the result as JSON')
+  .action(async (options: { patient: string; on?: string; json?: boolean }) =>
+    (await import('./screenings')).screeningsDueCommand(options),
+  );
+
 const events = program.command('events').description('EHR events that start, advance or end journeys');
 events
   .command('send')

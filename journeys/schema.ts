@@ -42,6 +42,11 @@ const waitStep = z
       .optional(),
     /** Or simply for a duration. */
     for: isoDuration(false).optional(),
+    /**
+     * When the journey reaches this wait more than a day after its moment (enrolled late): `send` the
+     * next step anyway (the default), or `skip` it, for a message whose words belong to that moment.
+     */
+    ifPassed: z.enum(['send', 'skip']).optional(),
   })
   .strict()
   .refine((step) => Boolean(step.until) !== Boolean(step.for), {

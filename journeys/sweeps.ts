@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { screeningsDue, type ScreeningRule } from './screening';
+import { screeningsDue, type ScreeningEntry, type ScreeningRules } from './screening';
 
 const sweep = z
   .object({
@@ -13,7 +13,14 @@ const sweep = z
     journey: z.string().min(1),
     select: z.discriminatedUnion('kind', [
       /** Patients with a screening due within `withinDays` (or overdue). */
-      z.object({ kind: z.literal('screening-due'), withinDays: z.number().int().min(0).max(365) }).strict(),
+      z
+        .object({
+          kind: z.literal('screening-due'),
+          withinDays: z.number().int().min(0).max(365),
+          /** An overdue patient's recall is anchored this many days ahead (the journey counts back from it). */
+          recallAnchorInDays: z.number().int().min(0).max(365),
+        })
+        .strict(),
       /** Patients who opted in to marketing on some channel, counting down to the next `deadline` (MM-DD). */
       z
         .object({
@@ -52,7 +59,7 @@ export function sweepByKey(key: string): Sweep {
 export interface SweepPatient {
   dateOfBirth: string;
   sexAtBirth?: string;
-  lastScreenings: Record<string, string>;
+  screenings: ScreeningEntry[];
   marketingOptIn: boolean;
 }
 
@@ -69,18 +76,27 @@ export function selectForSweep(
   sweep: Sweep,
   patient: SweepPatient,
   today: string,
-  rules?: ScreeningRule[],
+  rules?: ScreeningRules,
 ): SweepPick[] {
   const { select } = sweep;
   if (select.kind === 'screening-due') {
     const horizon = DateTime.fromISO(today).plus({ days: select.withinDays }).toISODate()!;
     return screeningsDue(patient, today, rules)
       .filter((due) => due.dueDate <= horizon)
-      .map((due) => ({
-        occurrence: `${sweep.key}|${due.test}|${due.dueDate}`,
-        anchorDate: due.dueDate,
-        subject: due.test,
-      }));
+      .map((due) =>
+        due.recallFrom
+          ? // Overdue: one recall in each recall period, counted from now rather than a date long past.
+            {
+              occurrence: `${sweep.key}|${due.program}|recall|${due.recallFrom}`,
+              anchorDate: DateTime.fromISO(today).plus({ days: select.recallAnchorInDays }).toISODate()!,
+              subject: due.program,
+            }
+          : {
+              occurrence: `${sweep.key}|${due.program}|${due.dueDate}`,
+              anchorDate: due.dueDate,
+              subject: due.program,
+            },
+      );
   }
   if (!patient.marketingOptIn) return [];
   const [month, day] = select.deadline.split('-').map(Number) as [number, number];

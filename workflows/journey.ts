@@ -146,10 +146,10 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
             until: step.until,
             for: step.for,
           });
-          // Enrolled late (a sweep after the date, an event sent days after it happened): the message meant
-          // for that moment would say what is no longer true. Journeys from before this rule replay as they ran.
+          // Enrolled late (a sweep after the date, an event sent days after it happened): a message whose
+          // words belong to that moment is skipped. Journeys from before this rule replay as they ran.
           stale =
-            step.until !== undefined &&
+            step.ifPassed === 'skip' &&
             following?.type === 'send' &&
             at < Date.now() - STALE_AFTER_MS &&
             patched('skip-stale-sends');

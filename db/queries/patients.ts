@@ -5,6 +5,8 @@ import { and, asc, eq, gt } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
 import type { Channel } from '../../domain/messaging';
 import { channelPreferences, contactPoints, patients } from '../schema';
+import { CarebellError } from '../../domain/errors';
+import { normaliseSexAtBirth } from '../../domain/patient';
 import { assertTimeZone } from '../../rules/time';
 import type { Queryable } from '../tenant';
 import { appendAudit, type AuditEntry } from './audit';
@@ -48,6 +50,9 @@ export async function insertPatient(
   contacts: Contact[],
 ): Promise<string> {
   assertTimeZone('timeZone', profile.timeZone);
+  const sexAtBirth = profile.sexAtBirth === undefined ? undefined : normaliseSexAtBirth(profile.sexAtBirth);
+  if (profile.sexAtBirth !== undefined && sexAtBirth === undefined)
+    throw new CarebellError('InvalidInput', 'sexAtBirth: must be female, male or unknown (F, M, U)');
   const id = randomUUID();
   const field = (column: string, value: string) =>
     cipher.encrypt(value, { clinicId, table: 'patients', column, rowId: id });
@@ -58,7 +63,7 @@ export async function insertPatient(
     clinicId,
     nameEnc: field('name_enc', profile.name),
     dateOfBirthEnc: field('date_of_birth_enc', profile.dateOfBirth),
-    sexAtBirthEnc: optional('sex_at_birth_enc', profile.sexAtBirth),
+    sexAtBirthEnc: optional('sex_at_birth_enc', sexAtBirth),
     postalAddressEnc: optional('postal_address_enc', profile.postalAddress),
     externalIdEnc: optional('external_id_enc', profile.externalId),
     externalIdIndex:

@@ -216,9 +216,9 @@ describe('journey interpreter rules', () => {
     );
   });
 
-  it('skips a send whose moment passed long before the journey reached it, and says so', async () => {
+  it('skips a send marked ifPassed: skip whose moment passed before the journey reached it, and says so', async () => {
     const countdown = definition([
-      { id: 'month-before', type: 'wait', until: { offset: '-P30D', at: '10:00' } },
+      { id: 'month-before', type: 'wait', until: { offset: '-P30D', at: '10:00' }, ifPassed: 'skip' },
       { id: 'first-notice', type: 'send', template: 'reminder', channels: 'preferred' },
       { id: 'day-before', type: 'wait', until: { offset: '-P1D', at: '10:00' } },
       { id: 'last-notice', type: 'send', template: 'reminder', channels: 'preferred' },
