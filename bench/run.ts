@@ -15,6 +15,7 @@ import { connectDatabase } from '../db/client';
 import { insertClinic } from '../db/queries/clinics';
 import { insertPatient } from '../db/queries/patients';
 import { withClinic } from '../db/tenant';
+import { daytimeZone } from '../test/support/daytime-zone';
 import { sendNow } from '../test/support/journeys';
 import { createLogger } from '../infra/logger';
 import { startServices } from '../infra/services';
@@ -106,38 +107,38 @@ try {
   const plain = new Client({ connection });
   const encrypted = new Client({ connection, dataConverter });
 
-  // One clinic that sends around the clock without caps, so the rules never defer a bench send.
+  // Every bench send is due now and passes every rule: its own patient and number (the caps allow one a
+  // day), in a zone where it is daytime (the window is 08:00-21:00 local at the widest).
   const database = connectDatabase(endpoints.databaseUrl, { max: 4 });
   stops.push(database.close);
   const cipher = new FieldCipher(keyRing);
   const clinicId = randomUUID();
+  const zone = daytimeZone;
+  const sends = (Math.min(20, workflows) + workflows * rounds) * 2;
   const patientIds = await withClinic(database.db, clinicId, async (tx) => {
-    await insertClinic(tx, {
-      id: clinicId,
-      name: 'Bench Clinic',
-      timeZone: 'UTC',
-      quietHoursEnd: '00:00',
-      quietHoursStart: '23:59',
-      maxPerDay: 1_000_000,
-      maxPerWeek: 1_000_000,
-    });
+    await insertClinic(tx, { id: clinicId, name: 'Bench Clinic', timeZone: zone });
     const ids: string[] = [];
-    for (let index = 0; index < 20; index++) {
+    for (let index = 0; index < sends; index++) {
       const profile = {
         name: `Bench Patient ${index}`,
         dateOfBirth: '1970-01-01',
         language: 'en',
-        timeZone: 'UTC',
+        timeZone: zone,
         preferredChannel: 'sms' as const,
       };
-      const phone = `+1415555${String(1000 + index).padStart(4, '0')}`;
+      const phone = `+1415${String(2_000_000 + index).padStart(7, '0')}`;
       ids.push(
         await insertPatient(tx, cipher, 'bench', clinicId, profile, [{ channel: 'sms', address: phone }]),
       );
     }
     return ids;
   });
-  const patientId = (index: number) => patientIds[index % patientIds.length]!;
+  let used = 0;
+  const nextPatient = () => {
+    const id = patientIds[used++];
+    if (!id) throw new Error('the bench ran out of patients');
+    return id;
+  };
   const enrollment = { db: database.db, cipher, client: encrypted, taskQueue: endpoints.temporal.taskQueue };
   const expectSent = (status: string) => {
     if (status !== 'sent' && status !== 'delivered') throw new Error(`a bench send ended ${status}`);
@@ -155,10 +156,10 @@ try {
     { name: 'raw workflow, encrypted payloads', run: rawWorkflow(encrypted, 'bench-raw-1') },
     {
       name: 'reminder: rules, delivery row, SMS, audit',
-      run: async (index) => {
+      run: async () => {
         const handle = await startReminder(encrypted, endpoints.temporal.taskQueue, {
           clinicId,
-          patientId: patientId(index),
+          patientId: nextPatient(),
           journey: 'bench',
           episode: randomUUID(),
           template: 'reminder',
@@ -169,10 +170,10 @@ try {
     },
     {
       name: 'journey: enrolled, one send step, end recorded',
-      run: async (index) => {
+      run: async () => {
         const enrolled = await enroll(enrollment, {
           clinicId,
-          patientId: patientId(index),
+          patientId: nextPatient(),
           journey: sendNow('bench'),
           anchorDate: DateTime.utc().toISODate(),
           occurrence: randomUUID(),

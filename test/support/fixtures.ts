@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DateTime } from 'luxon';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -14,22 +13,10 @@ import { withClinic } from '../../db/tenant';
 import { createTranslator } from '../../locales';
 import type { LocalPeers } from '../../infra/local-peers';
 import { workflowsPath } from '../../worker/workflow-bundle';
+import { daytimeZone } from './daytime-zone';
 import { temporalAddress, testCipher, testDataConverter, testLog } from './harness';
 
-// A zone where it is daytime now, so the sending window is open while the test runs.
-export const daytimeZone =
-  [
-    'Pacific/Kiritimati',
-    'Asia/Tokyo',
-    'Asia/Kolkata',
-    'Europe/London',
-    'America/New_York',
-    'America/Los_Angeles',
-    'Pacific/Honolulu',
-  ].find((zone) => {
-    const hour = DateTime.now().setZone(zone).hour;
-    return hour >= 9 && hour < 19;
-  }) ?? 'UTC';
+export { daytimeZone };
 
 /** A new clinic with one patient, written through the application role like production does. */
 export async function createPatient(
