@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import type { Database } from '../db/client';
+import { parseJson } from '../lib/json-file';
 import { appendAudit } from '../db/queries/audit';
 import { EncryptionCodec } from './payload-codec';
 import type { KeyRing } from './key-ring';
@@ -80,7 +81,7 @@ export async function startCodecServer(options: {
     }
     let body: { payloads?: JsonPayload[] };
     try {
-      body = JSON.parse(await readBody(request)) as { payloads?: JsonPayload[] };
+      body = parseJson(await readBody(request), 'the body') as { payloads?: JsonPayload[] };
     } catch (error) {
       return problem(response, 400, 'invalid-body', (error as Error).message);
     }

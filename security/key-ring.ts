@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseJson } from '../lib/json-file';
 
 export interface KeyRing {
   current: { id: string; key: Buffer };
@@ -75,20 +76,20 @@ export async function loadOrCreateKeyRingFile(file: string, say: (line: string) 
     );
     text = await fs.readFile(file, 'utf8');
   }
-  const parsed = keyRingFileSchema.safeParse(JSON.parse(text));
+  const parsed = keyRingFileSchema.safeParse(parseJson(text, file));
   if (!parsed.success) throw new Error(`${file} is not a valid key ring: ${parsed.error.issues[0]?.message}`);
   return buildKeyRing(parsed.data.keys, parsed.data.blindIndexKey);
 }
 
 /** Synchronous read of a key ring file, for reloading when a value names a key this process lacks. */
 export function readKeyRingFileSync(file: string): KeyRing {
-  const parsed = keyRingFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = keyRingFileSchema.parse(parseJson(readFileSync(file, 'utf8'), file));
   return buildKeyRing(parsed.keys, parsed.blindIndexKey);
 }
 
 /** Adds a new newest key to a key ring file; the old keys stay, so existing data remains readable. */
 export async function addKeyToRingFile(file: string): Promise<string> {
-  const parsed = keyRingFileSchema.parse(JSON.parse(await fs.readFile(file, 'utf8')));
+  const parsed = keyRingFileSchema.parse(parseJson(await fs.readFile(file, 'utf8'), file));
   const id = newKeyId();
   const next = {
     keys: [

@@ -1,6 +1,7 @@
 // Screenings a patient has had. Which test and when are PHI: one encrypted value per record.
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
+import { parseJson } from '../../lib/json-file';
 import type { FieldCipher } from '../../security/field-cipher';
 import { screeningRecords } from '../schema';
 import type { Queryable } from '../tenant';
@@ -53,7 +54,10 @@ export async function lastScreenings(
     .from(screeningRecords)
     .where(and(eq(screeningRecords.clinicId, clinicId), inArray(screeningRecords.patientId, patientIds)));
   for (const row of rows) {
-    const record = JSON.parse(cipher.decrypt(row.recordEnc, where(clinicId, row.id))) as ScreeningRecord;
+    const record = parseJson(
+      cipher.decrypt(row.recordEnc, where(clinicId, row.id)),
+      `screening record ${row.id}`,
+    ) as ScreeningRecord;
     const tests = latest.get(row.patientId) ?? {};
     if (!tests[record.test] || tests[record.test]! < record.performedOn)
       tests[record.test] = record.performedOn;
