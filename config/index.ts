@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CarebellError } from '../domain/errors';
 import { describeIssues } from '../lib/zod-issues';
 import { parseKeyRingSpec, type KeyRing } from '../security/key-ring';
+import { MIN_OPERATOR_TOKEN_LENGTH } from '../security/operators';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalText = z
@@ -16,6 +17,8 @@ const flag = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((value) => value === 'true' || value === '1');
+
+const operatorEntry = `[\\w.@-]+:[^,:\\s]{${MIN_OPERATOR_TOKEN_LENGTH},}`;
 
 const envSchema = z
   .object({
@@ -78,8 +81,8 @@ const envSchema = z
       z
         .string()
         .regex(
-          /^[\w.@-]+:[^,:\s]{24,}(,[\w.@-]+:[^,:\s]{24,})*$/,
-          'expected name:token[,name:token…], tokens of 24+ characters',
+          new RegExp(`^${operatorEntry}(,${operatorEntry})*$`),
+          `expected name:token[,name:token…], tokens of ${MIN_OPERATOR_TOKEN_LENGTH}+ characters`,
         )
         .optional(),
     ),

@@ -10,11 +10,7 @@ import { parseJson } from '../lib/json-file';
 import { appendAudit } from '../db/queries/audit';
 import { EncryptionCodec } from './payload-codec';
 import type { KeyRing } from './key-ring';
-
-export interface Operator {
-  name: string;
-  token: string;
-}
+import { checkOperatorTokens, type Operator } from './operators';
 
 export interface CodecServer {
   url: string;
@@ -39,11 +35,12 @@ export async function startCodecServer(options: {
   /** Application connection, for the audit log. */
   db: Database;
 }): Promise<CodecServer> {
+  const operators = checkOperatorTokens(options.operators, 'codec endpoint');
   const codec = new EncryptionCodec(options.keyRing, options.reloadKeyRing);
 
   function operatorFor(header: string | undefined): Operator | undefined {
     const presented = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');
-    return options.operators.find((operator) => {
+    return operators.find((operator) => {
       const expected = Buffer.from(operator.token);
       return expected.length === presented.length && timingSafeEqual(expected, presented);
     });

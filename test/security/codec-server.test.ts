@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { loadConfig } from '../../config';
+import { isFailureOf } from '../../domain/errors';
+import { resolveOperators } from '../../infra/key-ring-source';
 import { startCodecServer, type CodecServer } from '../../security/codec-server';
 import { EncryptionCodec } from '../../security/payload-codec';
-import { createTestDatabase, testKeyRing } from '../support/harness';
+import { createTestDatabase, tempDir, testKeyRing } from '../support/harness';
 
 describe('payload codec endpoint for the Temporal UI', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -88,5 +93,49 @@ describe('payload codec endpoint for the Temporal UI', () => {
     });
     assert.equal(response.status, 400);
     assert.match(((await response.json()) as { detail: string }).detail, /expected \{"payloads"/);
+  });
+
+  it('refuses an empty or short operator-token file when it is loaded', async () => {
+    const dataDir = await tempDir('operator-token');
+    try {
+      const config = loadConfig({ CAREBELL_DATA_DIR: dataDir });
+      for (const content of ['', '\n', 'short-token']) {
+        await fs.writeFile(path.join(dataDir, 'operator-token'), content, { mode: 0o600 });
+        await assert.rejects(resolveOperators(config), (error: Error) => {
+          assert.ok(isFailureOf(error, 'InvalidConfiguration'), error.message);
+          assert.match(
+            error.message,
+            /operator-token \(delete it to have a new token generated\): .* tokens need 24 or more/,
+          );
+          return true;
+        });
+      }
+      await fs.rm(path.join(dataDir, 'operator-token'));
+      const [generated] = await resolveOperators(config);
+      assert.ok(generated!.token.length >= 24, 'a fresh file gets a long token');
+    } finally {
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('will not start with an empty token, which would match a request that has none', async () => {
+    await assert.rejects(
+      startCodecServer({
+        port: 0,
+        keyRing: testKeyRing,
+        operators: [{ name: 'local', token: '' }],
+        allowedOrigin: 'http://localhost:8233',
+        db: database.db,
+      }).then(async (opened) => {
+        // Today's code starts: show what that opens before failing.
+        const response = await fetch(`${opened.url}/decode`, {
+          method: 'POST',
+          body: JSON.stringify({ payloads: [await encrypted()] }),
+        });
+        await opened.close();
+        return response.status;
+      }),
+      (error: Error) => isFailureOf(error, 'InvalidConfiguration'),
+    );
   });
 });
