@@ -11,8 +11,7 @@ export const MIN_OPERATOR_TOKEN_LENGTH = 24;
 
 /** Throws, naming where the tokens came from and never the token, if any is too short to be a secret. */
 export function checkOperatorTokens(operators: Operator[], source: string): Operator[] {
-  if (operators.length === 0)
-    throw new CarebellError('InvalidConfiguration', `${source}: no operator token`);
+  if (operators.length === 0) throw new CarebellError('InvalidConfiguration', `${source}: no operator token`);
   for (const operator of operators) {
     if (operator.token.length < MIN_OPERATOR_TOKEN_LENGTH)
       throw new CarebellError(
