@@ -10,6 +10,7 @@ import { builtInJourneys } from '../journeys/built-in';
 import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
 import { journeyWorkflowId } from '../domain/journey';
+import { normaliseSubject } from '../domain/subject';
 import { startJourney } from './start-workflows';
 
 export interface EnrollmentDeps {
@@ -33,6 +34,11 @@ async function pinnedVersion(db: Queryable, clinicId: string, key: string, versi
     builtInJourneys().find((journey) => journey.key === key && journey.version === version);
   if (!definition) throw new Error(`journey ${key} v${version} is pinned by an enrollment but missing`);
   return definition;
+}
+
+/** The keyed hash a journey's subject is stored and matched under. */
+export function subjectIndex(cipher: FieldCipher, clinicId: string, subject: string): string {
+  return cipher.blindIndex('subject', clinicId, normaliseSubject(subject));
 }
 
 export interface EnrollRequest {
@@ -67,8 +73,7 @@ export async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Prom
       journeyVersion: journey.version,
       category: journey.category,
       episode,
-      subject:
-        request.subject === undefined ? null : deps.cipher.blindIndex('subject', clinicId, request.subject),
+      subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
       workflowId,
     });
     const pinned =

@@ -9,7 +9,8 @@ import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { eventSignal } from '../domain/journey';
 import type { ClinicEvent } from '../journeys/events';
-import { clinicJourneys, enroll, type Enrolled, type EnrollmentDeps } from './enroll';
+import { normaliseSubject } from '../domain/subject';
+import { clinicJourneys, enroll, subjectIndex, type Enrolled, type EnrollmentDeps } from './enroll';
 
 /** Recorded as a screening, so the daily check counts the next one from it. */
 const SCREENING_DONE = 'screening.completed';
@@ -79,13 +80,15 @@ export async function handleEvent(
         journey,
         anchorDate: anchorDate!,
         facts: event.facts,
-        occurrence: event.eventId ?? `${event.type}|${event.subject ?? ''}|${anchorDate}`,
+        occurrence:
+          event.eventId ??
+          `${event.type}|${event.subject ? normaliseSubject(event.subject) : ''}|${anchorDate}`,
         subject: event.subject,
       }),
     );
   }
 
-  const subject = event.subject && deps.cipher.blindIndex('subject', clinicId, event.subject);
+  const subject = event.subject && subjectIndex(deps.cipher, clinicId, event.subject);
   const signalled: EventOutcome['signalled'] = [];
   for (const enrollment of active) {
     if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;

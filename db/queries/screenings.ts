@@ -1,6 +1,7 @@
 // Screenings a patient has had. Which test and when are PHI: one encrypted value per record.
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
+import { normaliseSubject } from '../../domain/subject';
 import { parseJson } from '../../lib/json-file';
 import type { FieldCipher } from '../../security/field-cipher';
 import { screeningRecords } from '../schema';
@@ -27,7 +28,8 @@ export async function recordScreening(
   record: ScreeningRecord,
 ): Promise<void> {
   const id = randomUUID();
-  const normalised = { ...record, test: record.test.trim().toLowerCase() };
+  // The test is the subject of the screening journey it ends: the same normalisation as everywhere else.
+  const normalised = { ...record, test: normaliseSubject(record.test) };
   await db
     .insert(screeningRecords)
     .values({

@@ -13,7 +13,7 @@ import { builtInJourneys } from '../../journeys/built-in';
 import type { ClinicEvent } from '../../journeys/events';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { isFailureOf } from '../../domain/errors';
-import type { EnrollmentDeps } from '../../usecases/enroll';
+import { enroll, type EnrollmentDeps } from '../../usecases/enroll';
 import { handleEvent } from '../../usecases/handle-event';
 import type { journeyWorkflow } from '../../workflows/journey';
 import { createPatient, createTestWorker } from '../support/fixtures';
@@ -26,6 +26,7 @@ import {
 } from '../support/harness';
 
 const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
+const screening = builtInJourneys().find((journey) => journey.key === 'screening')!;
 const inDays = (days: number) => DateTime.utc().plus({ days }).toISODate();
 
 describe('EHR events into journeys', () => {
@@ -159,6 +160,31 @@ describe('EHR events into journeys', () => {
       replied.signalled.some((signalled) => signalled.workflowId === next.started[0]!.workflowId),
       'the reply reached the journey about rx-1',
     );
+  });
+
+  it('ends the journey a sweep started about "mammogram" on a screening.completed about " Mammogram"', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550506', sexAtBirth: 'female' });
+    // As the screening sweep enrolls: the subject is the rule's test name.
+    const swept = await enroll(deps, {
+      clinicId: patient.clinicId,
+      patientId: patient.patientId,
+      journey: screening,
+      anchorDate: inDays(20),
+      occurrence: `screening-check|mammogram|${inDays(20)}`,
+      subject: 'mammogram',
+    });
+    const done = await handleEvent(deps, patient.clinicId, {
+      type: 'screening.completed',
+      patient: { id: patient.patientId },
+      subject: ' Mammogram',
+      occurredOn: inDays(-1),
+    });
+    assert.deepEqual(
+      done.signalled.map((signalled) => signalled.workflowId),
+      [swept.workflowId],
+    );
+    const ended = await client.workflow.getHandle<typeof journeyWorkflow>(swept.workflowId).result();
+    assert.equal(ended.outcome, 'goal-met');
   });
 
   it('finds the patient by EHR id and records a completed screening', async () => {
