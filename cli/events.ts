@@ -20,6 +20,8 @@ export async function eventsSendCommand(
     }),
   );
   if (options.json) return printJson(outcome);
+  if (outcome.repeat)
+    process.stdout.write('this event (same eventId) was acted on before: nothing signalled again\n');
   for (const started of outcome.started) {
     process.stdout.write(
       `${started.created ? 'started' : 'already enrolled'}  ${started.journey} v${started.version}  ${started.workflowId}\n`,

@@ -4,6 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { getClinic } from '../db/queries/clinics';
 import { activeEnrollments, endEnrollment } from '../db/queries/enrollments';
 import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
+import { rememberProcessedEvent, wasEventProcessed } from '../db/queries/processed-events';
 import { recordScreening } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
@@ -17,6 +18,8 @@ const SCREENING_DONE = 'screening.completed';
 
 export interface EventOutcome {
   patientId: string;
+  /** The EHR sent this event (same id) before and it was acted on then: nothing was signalled or recorded. */
+  repeat: boolean;
   started: Enrolled[];
   /** Running journeys the event was passed to (a goal event ends them). */
   signalled: { journey: string; workflowId: string }[];
@@ -25,7 +28,8 @@ export interface EventOutcome {
 /**
  * Acts on one EHR event: starts the clinic's journeys it triggers and passes it to the patient's running
  * journeys (other than those it starts), which end when it is their goal. Idempotent: a repeated event
- * finds the journeys the first one started.
+ * finds the journeys the first one started, and an event id seen before (after it was fully acted on)
+ * signals nothing, so a late repeat of an old dispense cannot end the journey a newer one started.
  */
 export async function handleEvent(
   deps: EnrollmentDeps,
@@ -33,43 +37,59 @@ export async function handleEvent(
   event: ClinicEvent,
 ): Promise<EventOutcome> {
   const { anchorDate } = event;
-  const { patientId, journeys, triggered, active } = await withClinic(deps.db, clinicId, async (tx) => {
-    if (!(await getClinic(tx, clinicId))) throw new CarebellError('EventRejected', `no clinic ${clinicId}`);
-    const patientId =
-      'id' in event.patient
-        ? event.patient.id
-        : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
-    const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
-    if (!patientId || !patient)
-      throw new CarebellError('EventRejected', 'patient: no such patient in this clinic');
-    const journeys = await clinicJourneys(tx, clinicId);
-    const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
-    if (triggered.length > 0 && patient.status !== 'active') {
-      throw new CarebellError(
-        'EventRejected',
-        `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
-      );
-    }
-    if (triggered.length > 0 && anchorDate === undefined) {
-      const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
-      throw new CarebellError(
-        'EventRejected',
-        `anchorDate: ${event.type} starts ${needs}, which count from that date`,
-      );
-    }
-    if (event.type === SCREENING_DONE) {
-      if (!event.subject || !event.occurredOn)
+  // Keyed like the other EHR ids: event ids may carry identifiers, and are only ever stored hashed.
+  const eventIndex =
+    event.eventId === undefined
+      ? undefined
+      : deps.cipher.blindIndex('event', clinicId, `${event.type}|${event.eventId}`);
+  const { patientId, journeys, triggered, active, repeat } = await withClinic(
+    deps.db,
+    clinicId,
+    async (tx) => {
+      if (!(await getClinic(tx, clinicId))) throw new CarebellError('EventRejected', `no clinic ${clinicId}`);
+      const patientId =
+        'id' in event.patient
+          ? event.patient.id
+          : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
+      const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
+      if (!patientId || !patient)
+        throw new CarebellError('EventRejected', 'patient: no such patient in this clinic');
+      const journeys = await clinicJourneys(tx, clinicId);
+      const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
+      if (triggered.length > 0 && patient.status !== 'active') {
         throw new CarebellError(
           'EventRejected',
-          `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`,
+          `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
         );
-      await recordScreening(tx, deps.cipher, clinicId, patientId, {
-        test: event.subject,
-        performedOn: event.occurredOn,
-      });
-    }
-    return { patientId, journeys, triggered, active: await activeEnrollments(tx, clinicId, patientId) };
-  });
+      }
+      if (triggered.length > 0 && anchorDate === undefined) {
+        const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
+        throw new CarebellError(
+          'EventRejected',
+          `anchorDate: ${event.type} starts ${needs}, which count from that date`,
+        );
+      }
+      const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
+      if (event.type === SCREENING_DONE && !repeat) {
+        if (!event.subject || !event.occurredOn)
+          throw new CarebellError(
+            'EventRejected',
+            `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`,
+          );
+        await recordScreening(tx, deps.cipher, clinicId, patientId, {
+          test: event.subject,
+          performedOn: event.occurredOn,
+        });
+      }
+      return {
+        patientId,
+        journeys,
+        triggered,
+        repeat,
+        active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
+      };
+    },
+  );
 
   const started: Enrolled[] = [];
   for (const journey of triggered) {
@@ -109,5 +129,8 @@ export async function handleEvent(
       );
     }
   }
-  return { patientId, started, signalled };
+  // Only once everything is done: an event cut short by a crash is acted on in full when it comes again.
+  if (eventIndex !== undefined && !repeat)
+    await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
+  return { patientId, repeat, started, signalled };
 }

@@ -13,6 +13,7 @@ import { builtInJourneys } from '../../journeys/built-in';
 import type { ClinicEvent } from '../../journeys/events';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { isFailureOf } from '../../domain/errors';
+import { timelineQuery } from '../../domain/journey';
 import { enroll, type EnrollmentDeps } from '../../usecases/enroll';
 import { handleEvent } from '../../usecases/handle-event';
 import type { journeyWorkflow } from '../../workflows/journey';
@@ -160,6 +161,54 @@ describe('EHR events into journeys', () => {
       replied.signalled.some((signalled) => signalled.workflowId === next.started[0]!.workflowId),
       'the reply reached the journey about rx-1',
     );
+  });
+
+  it('lets a late repeat of an old dispense change nothing (d1, d2, d1)', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550507' });
+    const d1: ClinicEvent = {
+      type: 'medication.dispensed',
+      patient: { id: patient.patientId },
+      eventId: 'dispense-d1',
+      subject: 'rx-9',
+      anchorDate: inDays(30),
+    };
+    const first = await handleEvent(deps, patient.clinicId, d1);
+    const second = await handleEvent(deps, patient.clinicId, {
+      ...d1,
+      eventId: 'dispense-d2',
+      anchorDate: inDays(60),
+    });
+    const [j1, j2] = [first.started[0]!.workflowId, second.started[0]!.workflowId];
+    assert.deepEqual(
+      second.signalled.map((signalled) => signalled.workflowId),
+      [j1],
+    );
+
+    assert.equal((await client.workflow.getHandle<typeof journeyWorkflow>(j1).result()).outcome, 'goal-met');
+
+    const late = await handleEvent(deps, patient.clinicId, d1);
+    assert.deepEqual(late.signalled, [], 'the repeat reaches no journey');
+    assert.equal(late.repeat, true);
+    assert.deepEqual(
+      late.started.map((enrolled) => [enrolled.workflowId, enrolled.created]),
+      [[j1, false]],
+    );
+    const timeline = await client.workflow.getHandle(j2).query(timelineQuery);
+    assert.ok(!timeline.some((entry) => entry.outcome === 'goal'), 'the refill journey of d2 goes on');
+    const rows = await enrollmentRows(patient.patientId);
+    assert.deepEqual(
+      [...rows].map((row) => [row.workflow_id, row.status, row.outcome]),
+      [
+        [j1, 'completed', 'goal-met'],
+        [j2, 'active', null],
+      ],
+    );
+    // Remembered as keyed hashes only, per clinic.
+    const stored = await database.owner.db.execute<{ event_index: string }>(
+      sql`select event_index from processed_events where clinic_id = ${patient.clinicId}`,
+    );
+    assert.equal(stored.length, 2);
+    assert.ok(stored.every((row) => !row.event_index.includes('dispense')));
   });
 
   it('ends the journey a sweep started about "mammogram" on a screening.completed about " Mammogram"', async () => {
