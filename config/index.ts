@@ -27,6 +27,7 @@ const envSchema = z
     CAREBELL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    CAREBELL_APP_DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     CAREBELL_POSTGRES_PORT: port.default(5433),
 
     TEMPORAL_ADDRESS: optionalText.pipe(
@@ -114,6 +115,17 @@ const envSchema = z
         message: 'required when any other TWILIO_ setting is set',
       });
     }
+    if (
+      env.DATABASE_URL &&
+      env.CAREBELL_APP_DATABASE_URL &&
+      new URL(env.DATABASE_URL).username === new URL(env.CAREBELL_APP_DATABASE_URL).username
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CAREBELL_APP_DATABASE_URL'],
+        message: "logs in as DATABASE_URL's user (the tables' owner); use carebell_app or a member of it",
+      });
+    }
     if (env.SMTP_URL && !env.SMTP_FROM) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_FROM'], message: 'required when SMTP_URL is set' });
     }
@@ -172,7 +184,10 @@ export interface Config {
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   publicUrl: string;
+  /** The tables' owner: migrations and operator jobs that span clinics (key rotation, audit). */
   databaseUrl?: string;
+  /** The application's own login (carebell_app or a member of it); unset, DATABASE_URL with SET ROLE. */
+  appDatabaseUrl?: string;
   temporal: TemporalSettings;
   twilio?: TwilioSettings;
   smtp?: SmtpSettings;
@@ -219,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     publicUrl: e.CAREBELL_PUBLIC_URL.replace(/\/$/, ''),
     databaseUrl: e.DATABASE_URL,
+    appDatabaseUrl: e.CAREBELL_APP_DATABASE_URL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -55,6 +55,9 @@ describe('PHI in the database', () => {
           sql`insert into suppressions (clinic_id, channel, address_index, reason) values (${clinicId}, 'sms', ${randomUUID()}, 'carrier-stop')`,
         );
         await tx.execute(
+          sql`insert into processed_events (clinic_id, event_index) values (${clinicId}, ${randomUUID()})`,
+        );
+        await tx.execute(
           sql`insert into api_keys (clinic_id, name, prefix, key_hash, scopes) values (${clinicId}, 'k', ${randomUUID().slice(0, 8)}, 'hash', '{events:write}')`,
         );
       });

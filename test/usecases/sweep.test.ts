@@ -146,6 +146,7 @@ describe('segment sweep', () => {
     const taskQueue = uniqueTaskQueue('sweepkill');
     const env = workerProcessEnv({
       databaseUrl: database.url,
+      appDatabaseUrl: database.appUrl,
       taskQueue,
       dataDir: await tempDir('sweepkill'),
       peers,
