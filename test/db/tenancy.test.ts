@@ -54,7 +54,13 @@ describe('tenancy of the application login', () => {
         await tx.execute(sql`set local role none`);
         await tx.execute(sql`create table public.smuggled (id int)`);
       }),
-      (error: Error) => /permission denied for schema public/.test(String(error.cause ?? error)),
+      (error: Error) => {
+        assert.match(
+          (error.cause as Error | undefined)?.message ?? error.message,
+          /permission denied for schema public/,
+        );
+        return true;
+      },
     );
   });
 
