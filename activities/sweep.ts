@@ -45,41 +45,60 @@ export function createSweepActivities(deps: ActivityDeps) {
     async sweepBatch(input: SweepBatchInput): Promise<SweepBatchResult> {
       const sweep = sweepByKey(input.sweep);
       const { clinicId } = input;
-      const page = await withClinic(deps.db, clinicId, async (tx) => {
-        const clinic = await getClinic(tx, clinicId);
-        const journey = (await clinicJourneys(tx, clinicId)).find((known) => known.key === sweep.journey);
-        if (!clinic || !journey) return undefined;
-        const patients = await activePatientsPage(tx, deps.cipher, ACTOR, clinicId, input.after, input.limit);
-        const ids = patients.map((patient) => patient.id);
-        const [screenings, optedIn] = await Promise.all([
-          sweep.select.kind === 'screening-due'
-            ? lastScreenings(tx, deps.cipher, clinicId, ids)
-            : new Map<string, Record<string, string>>(),
-          sweep.select.kind === 'marketing-opt-in' ? marketingOptedIn(tx, clinicId, ids) : new Set<string>(),
-        ]);
-        const today = DateTime.fromMillis(input.asOf, { zone: clinic.timeZone }).toISODate()!;
-        const requests: EnrollRequest[] = patients.flatMap((patient) =>
-          selectForSweep(
-            sweep,
-            {
-              ...patient,
-              lastScreenings: screenings.get(patient.id) ?? {},
-              marketingOptIn: optedIn.has(patient.id),
-            },
-            today,
-          ).map((pick) => ({ ...pick, clinicId, patientId: patient.id, journey })),
-        );
-        return { requests, scanned: patients.length, last: patients.at(-1)?.id ?? null };
-      });
+      const context = Context.current();
+      // Cancelled (the attempt timed out, the sweep was cancelled, the worker stops): stop the queries too.
+      const { cancellationSignal: signal } = context;
+      context.heartbeat();
+      const page = await withClinic(
+        deps.db,
+        clinicId,
+        async (tx) => {
+          const clinic = await getClinic(tx, clinicId);
+          const journey = (await clinicJourneys(tx, clinicId)).find((known) => known.key === sweep.journey);
+          if (!clinic || !journey) return undefined;
+          const patients = await activePatientsPage(
+            tx,
+            deps.cipher,
+            ACTOR,
+            clinicId,
+            input.after,
+            input.limit,
+          );
+          const ids = patients.map((patient) => patient.id);
+          const [screenings, optedIn] = await Promise.all([
+            sweep.select.kind === 'screening-due'
+              ? lastScreenings(tx, deps.cipher, clinicId, ids)
+              : new Map<string, Record<string, string>>(),
+            sweep.select.kind === 'marketing-opt-in'
+              ? marketingOptedIn(tx, clinicId, ids)
+              : new Set<string>(),
+          ]);
+          const today = DateTime.fromMillis(input.asOf, { zone: clinic.timeZone }).toISODate()!;
+          const requests: EnrollRequest[] = patients.flatMap((patient) =>
+            selectForSweep(
+              sweep,
+              {
+                ...patient,
+                lastScreenings: screenings.get(patient.id) ?? {},
+                marketingOptIn: optedIn.has(patient.id),
+              },
+              today,
+            ).map((pick) => ({ ...pick, clinicId, patientId: patient.id, journey })),
+          );
+          return { requests, scanned: patients.length, last: patients.at(-1)?.id ?? null };
+        },
+        { signal },
+      );
       if (!page) return { scanned: 0, enrolled: 0, alreadyEnrolled: 0, last: null };
 
       let enrolled = 0;
       let alreadyEnrolled = 0;
       for (const request of page.requests) {
-        const result = await enroll(enrollment, request);
+        signal.throwIfAborted();
+        const result = await enroll(enrollment, request, { signal });
         if (result.created) enrolled++;
         else alreadyEnrolled++;
-        Context.current().heartbeat();
+        context.heartbeat();
       }
       deps.log.info(
         { sweep: sweep.key, clinicId, scanned: page.scanned, enrolled, alreadyEnrolled },

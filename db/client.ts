@@ -18,6 +18,13 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 export const APP_ROLE = 'carebell_app';
 
 /**
+ * Bounds on every application statement, so a stalled query cannot hold an activity past its own timeout
+ * while Temporal starts another attempt: no statement runs longer than the shortest activity timeout
+ * (journey steps: 1 minute), a lock is waited for briefly, and a transaction left idle is ended.
+ */
+export const APP_TIMEOUTS = { statementMs: 30_000, lockMs: 10_000, idleInTransactionMs: 60_000 };
+
+/**
  * `app` connections (the default) run as carebell_app and see a clinic's rows only inside withClinic().
  * Their URL should log in as carebell_app itself (or a member of it): then there is no more privileged
  * role to return to. `owner` connections are for operator jobs that span clinics (key rotation, audit);
@@ -25,12 +32,22 @@ export const APP_ROLE = 'carebell_app';
  */
 export function connectDatabase(
   url: string,
-  options: { max?: number; as?: 'app' | 'owner' } = {},
+  options: { max?: number; as?: 'app' | 'owner'; timeouts?: typeof APP_TIMEOUTS } = {},
 ): DatabaseHandle {
+  const timeouts = options.timeouts ?? APP_TIMEOUTS;
   const sql = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: options.as === 'owner' ? { 'carebell.all_clinics': 'on' } : { role: APP_ROLE },
+    connection:
+      options.as === 'owner'
+        ? { 'carebell.all_clinics': 'on' }
+        : {
+            role: APP_ROLE,
+            // Milliseconds, PostgreSQL's unit for these settings.
+            statement_timeout: timeouts.statementMs,
+            lock_timeout: timeouts.lockMs,
+            idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+          },
   });
   return { db: drizzle(sql, { schema }), close: () => sql.end({ timeout: 5 }) };
 }

@@ -61,34 +61,47 @@ export interface Enrolled {
   created: boolean;
 }
 
-export async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Enrolled> {
+/** `signal`: the caller's cancellation (a sweep activity's), passed on to PostgreSQL and Temporal. */
+export async function enroll(
+  deps: EnrollmentDeps,
+  request: EnrollRequest,
+  options: { signal?: AbortSignal } = {},
+): Promise<Enrolled> {
+  const { signal } = options;
   const { clinicId, patientId, journey } = request;
   const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
   const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
-  const { enrollment, created, definition } = await withClinic(deps.db, clinicId, async (tx) => {
-    const claimed = await claimEnrollment(tx, {
+  const { enrollment, created, definition } = await withClinic(
+    deps.db,
+    clinicId,
+    async (tx) => {
+      const claimed = await claimEnrollment(tx, {
+        clinicId,
+        patientId,
+        journeyKey: journey.key,
+        journeyVersion: journey.version,
+        category: journey.category,
+        episode,
+        subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
+        workflowId,
+      });
+      const pinned =
+        claimed.enrollment.journeyVersion === journey.version
+          ? journey
+          : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
+      return { ...claimed, definition: pinned };
+    },
+    { signal },
+  );
+  const start = () =>
+    startJourney(deps.client, deps.taskQueue, {
       clinicId,
       patientId,
-      journeyKey: journey.key,
-      journeyVersion: journey.version,
-      category: journey.category,
       episode,
-      subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
-      workflowId,
+      definition,
+      anchorDate: request.anchorDate,
+      facts: request.facts,
     });
-    const pinned =
-      claimed.enrollment.journeyVersion === journey.version
-        ? journey
-        : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
-    return { ...claimed, definition: pinned };
-  });
-  await startJourney(deps.client, deps.taskQueue, {
-    clinicId,
-    patientId,
-    episode,
-    definition,
-    anchorDate: request.anchorDate,
-    facts: request.facts,
-  });
+  await (signal ? deps.client.withAbortSignal(signal, start) : start());
   return { journey: journey.key, version: enrollment.journeyVersion, workflowId, created };
 }
