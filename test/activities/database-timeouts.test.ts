@@ -7,6 +7,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import type { SweepBatchInput } from '../../activities/sweep';
 import { APP_TIMEOUTS, connectDatabase } from '../../db/client';
 import { withClinic } from '../../db/tenant';
 import { activitiesFor, createPatient } from '../support/fixtures';
@@ -94,11 +95,12 @@ describe('database timeouts and cancellation', () => {
       client: temporal.client,
       taskQueue: 'unused',
     });
+    const sweepBatch = (input: SweepBatchInput) => activities.sweepBatch(input);
     const environment = new MockActivityEnvironment();
     const release = await lockPatients();
     let page: Promise<unknown> | undefined;
     try {
-      page = environment.run(activities.sweepBatch, {
+      page = environment.run(sweepBatch, {
         sweep: 'screening-check',
         clinicId,
         after: null,
