@@ -8,6 +8,7 @@ export const errorTypes = {
   ChannelUnavailable: { retryable: true, summary: 'the provider is unavailable for now' },
   EventRejected: { retryable: false, summary: 'the event cannot be acted on as sent' },
   InvalidConfiguration: { retryable: false, summary: 'the configuration is invalid' },
+  SweepPageGaveUp: { retryable: false, summary: 'a sweep page kept failing; the next run starts over' },
 } as const;
 
 export type ErrorType = keyof typeof errorTypes;
@@ -22,8 +23,9 @@ export class CarebellError extends Error {
   constructor(
     readonly type: ErrorType,
     message: string = errorTypes[type].summary,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 
   get retryable(): boolean {

@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { normaliseSubject } from '../../domain/subject';
-import { parseJson } from '../../lib/json-file';
-import type { FieldCipher } from '../../security/field-cipher';
+import { JsonFileError, parseJson } from '../../lib/json-file';
+import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
 import { screeningRecords } from '../schema';
 import type { Queryable } from '../tenant';
 
@@ -42,28 +42,42 @@ export async function recordScreening(
     .onConflictDoNothing();
 }
 
-/** The latest date of each test, per patient: { patientId → { test → YYYY-MM-DD } }. */
+export interface LastScreenings {
+  /** { patientId → { test → YYYY-MM-DD } } */
+  latest: Map<string, Record<string, string>>;
+  /** Patients with a screening record that cannot be read: what is due for them is unknown. */
+  unreadable: Set<string>;
+}
+
+/** The latest date of each test, per patient; an unreadable record marks its patient unreadable. */
 export async function lastScreenings(
   db: Queryable,
   cipher: FieldCipher,
   clinicId: string,
   patientIds: string[],
-): Promise<Map<string, Record<string, string>>> {
-  const latest = new Map<string, Record<string, string>>();
-  if (patientIds.length === 0) return latest;
+): Promise<LastScreenings> {
+  const result: LastScreenings = { latest: new Map(), unreadable: new Set() };
+  if (patientIds.length === 0) return result;
   const rows = await db
     .select()
     .from(screeningRecords)
     .where(and(eq(screeningRecords.clinicId, clinicId), inArray(screeningRecords.patientId, patientIds)));
   for (const row of rows) {
-    const record = parseJson(
-      cipher.decrypt(row.recordEnc, where(clinicId, row.id)),
-      `screening record ${row.id}`,
-    ) as ScreeningRecord;
-    const tests = latest.get(row.patientId) ?? {};
+    let record: ScreeningRecord;
+    try {
+      record = parseJson(
+        cipher.decrypt(row.recordEnc, where(clinicId, row.id)),
+        `screening record ${row.id}`,
+      ) as ScreeningRecord;
+    } catch (error) {
+      if (!(error instanceof DecryptionError || error instanceof JsonFileError)) throw error;
+      result.unreadable.add(row.patientId);
+      continue;
+    }
+    const tests = result.latest.get(row.patientId) ?? {};
     if (!tests[record.test] || tests[record.test]! < record.performedOn)
       tests[record.test] = record.performedOn;
-    latest.set(row.patientId, tests);
+    result.latest.set(row.patientId, tests);
   }
-  return latest;
+  return result;
 }
