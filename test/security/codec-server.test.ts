@@ -138,4 +138,78 @@ describe('payload codec endpoint for the Temporal UI', () => {
       (error: Error) => isFailureOf(error, 'InvalidConfiguration'),
     );
   });
+
+  const latestAudit = async () => {
+    const [row] = await database.owner.db.execute<{ actor: string; outcome: string; object_id: string }>(
+      sql`select actor, outcome, object_id from audit_log order by id desc limit 1`,
+    );
+    return { ...row };
+  };
+
+  it('audits a decode that fails and a body that cannot be read', async () => {
+    const tampered = await encrypted();
+    const data = Buffer.from(tampered.data, 'base64');
+    data[data.length - 1]! ^= 1;
+    const cases: [string, string][] = [
+      [JSON.stringify({ payloads: [{ ...tampered, data: data.toString('base64') }] }), 'decode-failed'],
+      ['{"payloads": ', 'invalid-body'],
+      ['{"payloads": 5}', 'invalid-body'],
+    ];
+    for (const [body, reason] of cases) {
+      const response = await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      assert.equal(response.status, 400);
+      assert.deepEqual(await latestAudit(), {
+        actor: 'operator:alice',
+        outcome: 'failure',
+        object_id: reason,
+      });
+    }
+  });
+
+  it('audits refusals one by one up to a limit a minute, then answers 429 and audits their count', async () => {
+    const braked = await startCodecServer({
+      port: 0,
+      keyRing: testKeyRing,
+      operators: [{ name: 'alice', token }],
+      allowedOrigin: 'http://localhost:8233',
+      db: database.db,
+      refusalsAuditedPerMinute: 3,
+    });
+    const [before] = await database.owner.db.execute<{ id: string }>(
+      sql`select coalesce(max(id), 0) as id from audit_log`,
+    );
+    const statuses: number[] = [];
+    try {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const response = await fetch(`${braked.url}/decode`, {
+          method: 'POST',
+          headers: { authorization: `Bearer guess-${attempt}` },
+          body: '{"payloads": []}',
+        });
+        statuses.push(response.status);
+        if (response.status === 429) assert.ok(Number(response.headers.get('retry-after')) > 0);
+      }
+    } finally {
+      await braked.close();
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    const rows = await database.owner.db.execute<{
+      action: string;
+      outcome: string;
+      object_id: string | null;
+    }>(sql`select action, outcome, object_id from audit_log where id > ${before!.id} order by id`);
+    assert.deepEqual(
+      rows.map((row) => [row.action, row.outcome, row.object_id]),
+      [
+        ['temporal.decode', 'denied', null],
+        ['temporal.decode', 'denied', null],
+        ['temporal.decode', 'denied', null],
+        ['temporal.refusals-throttled', 'denied', '7'],
+      ],
+    );
+  });
 });
