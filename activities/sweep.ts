@@ -64,7 +64,7 @@ export function createSweepActivities(deps: ActivityDeps) {
         const ids = read.patients.map((patient) => patient.id);
         const [screenings, optedIn] = await Promise.all([
           sweep.select.kind === 'screening-due'
-            ? lastScreenings(tx, deps.cipher, clinicId, ids)
+            ? lastScreenings(tx, deps.cipher, ACTOR, clinicId, ids)
             : { latest: new Map<string, Record<string, string>>(), unreadable: new Set<string>() },
           sweep.select.kind === 'marketing-opt-in' ? marketingOptedIn(tx, clinicId, ids) : new Set<string>(),
         ]);

@@ -14,7 +14,7 @@ export async function eventsSendCommand(
   const event = await readInputFile(options.file, 'event', bySchema(clinicEvent, '(event)'));
 
   const outcome = await withCarebell(config, (carebell) =>
-    handleEvent(carebell, clinicId, event).catch((error: unknown) => {
+    handleEvent(carebell, clinicId, event, 'cli:events-send').catch((error: unknown) => {
       if (isFailureOf(error, 'EventRejected')) throw new CliError((error as Error).message, 2);
       throw error;
     }),

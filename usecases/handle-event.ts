@@ -10,6 +10,7 @@ import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { eventSignal } from '../domain/journey';
 import type { ClinicEvent } from '../journeys/events';
+import type { JourneyDefinition } from '../journeys/schema';
 import { normaliseSubject } from '../domain/subject';
 import { clinicJourneys, enroll, subjectIndex, type Enrolled, type EnrollmentDeps } from './enroll';
 
@@ -35,6 +36,8 @@ export async function handleEvent(
   deps: EnrollmentDeps,
   clinicId: string,
   event: ClinicEvent,
+  /** Who sent it, for the audit log: the EHR integration's API key, or the CLI. */
+  actor = 'ehr-event',
 ): Promise<EventOutcome> {
   const { anchorDate } = event;
   // Keyed like the other EHR ids: event ids may carry identifiers, and are only ever stored hashed.
@@ -42,54 +45,37 @@ export async function handleEvent(
     event.eventId === undefined
       ? undefined
       : deps.cipher.blindIndex('event', clinicId, `${event.type}|${event.eventId}`);
-  const { patientId, journeys, triggered, active, repeat } = await withClinic(
-    deps.db,
-    clinicId,
-    async (tx) => {
-      if (!(await getClinic(tx, clinicId))) throw new CarebellError('EventRejected', `no clinic ${clinicId}`);
-      const patientId =
-        'id' in event.patient
-          ? event.patient.id
-          : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
-      const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
-      if (!patientId || !patient)
-        throw new CarebellError('EventRejected', 'patient: no such patient in this clinic');
-      const journeys = await clinicJourneys(tx, clinicId);
-      const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
-      if (triggered.length > 0 && patient.status !== 'active') {
-        throw new CarebellError(
-          'EventRejected',
-          `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
-        );
-      }
-      if (triggered.length > 0 && anchorDate === undefined) {
-        const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
-        throw new CarebellError(
-          'EventRejected',
-          `anchorDate: ${event.type} starts ${needs}, which count from that date`,
-        );
-      }
-      const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
-      if (event.type === SCREENING_DONE && !repeat) {
-        if (!event.subject || !event.occurredOn)
-          throw new CarebellError(
-            'EventRejected',
-            `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`,
-          );
-        await recordScreening(tx, deps.cipher, clinicId, patientId, {
-          test: event.subject,
-          performedOn: event.occurredOn,
-        });
-      }
-      return {
-        patientId,
-        journeys,
-        triggered,
-        repeat,
-        active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
-      };
-    },
-  );
+  // A refusal is returned, not thrown, from the transaction: the audit rows of the look-ups made before
+  // it must be committed, whatever the outcome.
+  const checked = await withClinic(deps.db, clinicId, async (tx) => {
+    if (!(await getClinic(tx, clinicId))) return { rejected: `no clinic ${clinicId}` };
+    const patientId =
+      'id' in event.patient
+        ? event.patient.id
+        : await findPatientIdByExternalId(tx, deps.cipher, actor, clinicId, event.patient.ehrId);
+    const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
+    if (!patientId || !patient) return { rejected: 'patient: no such patient in this clinic' };
+    const journeys = await clinicJourneys(tx, clinicId);
+    const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
+    const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
+    const rejected = whyRejected(event, triggered, patient.status, repeat);
+    if (rejected) return { rejected };
+    if (event.type === SCREENING_DONE && !repeat) {
+      await recordScreening(tx, deps.cipher, actor, clinicId, patientId, {
+        test: event.subject!,
+        performedOn: event.occurredOn!,
+      });
+    }
+    return {
+      patientId,
+      journeys,
+      triggered,
+      repeat,
+      active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
+    };
+  });
+  if ('rejected' in checked) throw new CarebellError('EventRejected', checked.rejected);
+  const { patientId, journeys, triggered, active, repeat } = checked;
 
   const started: Enrolled[] = [];
   for (const journey of triggered) {
@@ -133,4 +119,22 @@ export async function handleEvent(
   if (eventIndex !== undefined && !repeat)
     await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
   return { patientId, repeat, started, signalled };
+}
+
+/** Why the event cannot be acted on as sent, if it cannot. */
+function whyRejected(
+  event: ClinicEvent,
+  triggered: JourneyDefinition[],
+  patientStatus: string,
+  repeat: boolean,
+): string | undefined {
+  if (triggered.length > 0 && patientStatus !== 'active')
+    return `patient: is ${patientStatus}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`;
+  if (triggered.length > 0 && event.anchorDate === undefined) {
+    const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
+    return `anchorDate: ${event.type} starts ${needs}, which count from that date`;
+  }
+  if (event.type === SCREENING_DONE && !repeat && (!event.subject || !event.occurredOn))
+    return `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`;
+  return undefined;
 }

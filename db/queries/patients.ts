@@ -124,6 +124,7 @@ export async function updatePatientProfile(
 export async function findPatientIdByContact(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   contact: Contact,
 ): Promise<string | undefined> {
@@ -143,12 +144,14 @@ export async function findPatientIdByContact(
       ),
     )
     .limit(1);
+  await auditLookup(db, actor, clinicId, `contact-${kindOf(contact.channel)}`, row?.patientId);
   return row?.patientId;
 }
 
 export async function findPatientIdByExternalId(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   externalId: string,
 ): Promise<string | undefined> {
@@ -161,7 +164,29 @@ export async function findPatientIdByExternalId(
         eq(patients.externalIdIndex, cipher.blindIndex('external-id', clinicId, externalId)),
       ),
     );
+  await auditLookup(db, actor, clinicId, 'external-id', row?.id);
   return row?.id;
+}
+
+/**
+ * A look-up by an identifier (EHR id, phone, email) links it to a patient: audited with what it was by
+ * (never the value) and the patient found, or a failure when none was.
+ */
+function auditLookup(
+  db: Queryable,
+  actor: string,
+  clinicId: string,
+  by: string,
+  patientId: string | undefined,
+): Promise<void> {
+  return appendAudit(db, {
+    actor,
+    clinicId,
+    action: `patient.lookup-by-${by}`,
+    objectType: 'patient',
+    objectId: patientId ?? null,
+    outcome: patientId ? 'success' : 'failure',
+  });
 }
 
 export interface SweepCandidate {

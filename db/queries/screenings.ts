@@ -6,6 +6,7 @@ import { JsonFileError, parseJson } from '../../lib/json-file';
 import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
 import { screeningRecords } from '../schema';
 import type { Queryable } from '../tenant';
+import { appendAudit } from './audit';
 
 export interface ScreeningRecord {
   test: string;
@@ -23,6 +24,7 @@ const where = (clinicId: string, rowId: string) => ({
 export async function recordScreening(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   patientId: string,
   record: ScreeningRecord,
@@ -40,6 +42,14 @@ export async function recordScreening(
       recordIndex: cipher.blindIndex('screening', clinicId, `${normalised.test}|${normalised.performedOn}`),
     })
     .onConflictDoNothing();
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'screening.create',
+    objectType: 'patient',
+    objectId: patientId,
+    outcome: 'success',
+  });
 }
 
 export interface LastScreenings {
@@ -49,10 +59,14 @@ export interface LastScreenings {
   unreadable: Set<string>;
 }
 
-/** The latest date of each test, per patient; an unreadable record marks its patient unreadable. */
+/**
+ * The latest date of each test, per patient; an unreadable record marks its patient unreadable. The read
+ * is audited once for the patients asked about (first..last id), and once more per unreadable patient.
+ */
 export async function lastScreenings(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   patientIds: string[],
 ): Promise<LastScreenings> {
@@ -62,6 +76,15 @@ export async function lastScreenings(
     .select()
     .from(screeningRecords)
     .where(and(eq(screeningRecords.clinicId, clinicId), inArray(screeningRecords.patientId, patientIds)));
+  const sorted = [...patientIds].sort();
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'screening.read',
+    objectType: 'patient-page',
+    objectId: `${sorted[0]}..${sorted[sorted.length - 1]}`,
+    outcome: 'success',
+  });
   for (const row of rows) {
     let record: ScreeningRecord;
     try {
@@ -78,6 +101,16 @@ export async function lastScreenings(
     if (!tests[record.test] || tests[record.test]! < record.performedOn)
       tests[record.test] = record.performedOn;
     result.latest.set(row.patientId, tests);
+  }
+  for (const patientId of result.unreadable) {
+    await appendAudit(db, {
+      actor,
+      clinicId,
+      action: 'screening.read',
+      objectType: 'patient',
+      objectId: patientId,
+      outcome: 'failure',
+    });
   }
   return result;
 }

@@ -47,7 +47,7 @@ describe('PHI in the database', () => {
         await tx.execute(
           sql`insert into enrollments (clinic_id, patient_id, journey_key, journey_version, category, episode, workflow_id) values (${clinicId}, ${patientId}, 'refill', 1, 'transactional', 'e1', ${randomUUID()})`,
         );
-        await recordScreening(tx, testCipher, clinicId, patientId, {
+        await recordScreening(tx, testCipher, 'test', clinicId, patientId, {
           test: 'mammogram',
           performedOn: CANARY.dateOfBirth,
         });

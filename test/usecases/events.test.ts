@@ -253,6 +253,46 @@ describe('EHR events into journeys', () => {
     assert.equal(Number(row?.count), 1, 'reported twice, kept once');
   });
 
+  it('audits the EHR-id look-up, found or not, and the screening it records', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550508', externalId: 'MRN-508' });
+    await handleEvent(
+      deps,
+      patient.clinicId,
+      {
+        type: 'screening.completed',
+        patient: { ehrId: 'MRN-508' },
+        subject: 'colorectal',
+        occurredOn: '2026-10-02',
+      },
+      'api-key:test',
+    );
+    await assert.rejects(
+      handleEvent(
+        deps,
+        patient.clinicId,
+        { type: 'visit.booked', patient: { ehrId: 'MRN-missing' } },
+        'api-key:test',
+      ),
+    );
+    const rows = await database.owner.db.execute<{
+      action: string;
+      object_id: string | null;
+      outcome: string;
+    }>(
+      sql`select action, object_id, outcome from audit_log
+          where clinic_id = ${patient.clinicId} and actor = 'api-key:test' order by id`,
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.action, row.object_id, row.outcome]),
+      [
+        ['patient.lookup-by-external-id', patient.patientId, 'success'],
+        ['screening.create', patient.patientId, 'success'],
+        ['patient.lookup-by-external-id', null, 'failure'],
+      ],
+    );
+    assert.ok(!JSON.stringify(rows).includes('MRN'), 'the EHR id itself is not in the audit log');
+  });
+
   it('refuses a bad event with the field and the reason, and writes or starts nothing', async () => {
     const patient = await createPatient(database.db, { phone: '+14155550503' });
     const cases: [ClinicEvent, RegExp][] = [

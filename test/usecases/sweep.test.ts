@@ -88,7 +88,7 @@ describe('segment sweep', () => {
       phone: '+14155550603',
     });
     await withClinic(database.db, clinicId, (tx) =>
-      recordScreening(tx, testCipher, clinicId, screened.patientId, {
+      recordScreening(tx, testCipher, 'test', clinicId, screened.patientId, {
         test: 'colorectal',
         performedOn: today.minus({ years: 2 }).toISODate()!,
       }),
@@ -224,6 +224,10 @@ describe('segment sweep', () => {
     const failed = await database.owner.db.execute<{ clinic_id: string; object_id: string }>(sql`
       select clinic_id, object_id from audit_log
       where actor = 'sweep' and action = 'patient.read' and outcome = 'failure' order by object_id`);
+    const [screeningReads] = await database.owner.db.execute<{ n: string }>(
+      sql`select count(*) as n from audit_log where actor = 'sweep' and action = 'screening.read'`,
+    );
+    assert.equal(Number(screeningReads!.n), 2, "each clinic's page of screening records was read, audited");
     assert.deepEqual(
       failed.map((row) => [row.clinic_id, row.object_id]).sort(),
       [
