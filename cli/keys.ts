@@ -22,7 +22,7 @@ export async function keysRotateCommand(config: Config, options: { json?: boolea
     let cipher = new FieldCipher(await resolveKeyRing(config, { create: false }));
     const stale = await countStale(owner.db, cipher);
     if (!config.keyRing && stale === 0) {
-      const id = await addKeyToRingFile(keyRingFile(config));
+      const id = await addKeyToRingFile(keyRingFile(config), progress);
       cipher = new FieldCipher(await resolveKeyRing(config, { create: false }));
       progress(`added key ${id} to ${keyRingFile(config)}; restart running workers so new writes use it`);
     } else if (stale > 0) {
