@@ -126,8 +126,14 @@ async function upsertDemoPatient(db: Database, cipher: FieldCipher, options: z.o
       preferredChannel: options.channel,
     };
     const existing =
-      (await findPatientIdByContact(tx, cipher, clinicId, { channel: 'sms', address: options.phone })) ??
-      (await findPatientIdByContact(tx, cipher, clinicId, { channel: 'email', address: options.email }));
+      (await findPatientIdByContact(tx, cipher, ACTOR, clinicId, {
+        channel: 'sms',
+        address: options.phone,
+      })) ??
+      (await findPatientIdByContact(tx, cipher, ACTOR, clinicId, {
+        channel: 'email',
+        address: options.email,
+      }));
     if (existing) {
       await updatePatientProfile(tx, cipher, ACTOR, clinicId, existing, profile);
       return { clinicId, patientId: existing };

@@ -14,12 +14,14 @@ export async function eventsSendCommand(
   const event = await readInputFile(options.file, 'event', bySchema(clinicEvent, '(event)'));
 
   const outcome = await withCarebell(config, (carebell) =>
-    handleEvent(carebell, clinicId, event).catch((error: unknown) => {
+    handleEvent(carebell, clinicId, event, 'cli:events-send').catch((error: unknown) => {
       if (isFailureOf(error, 'EventRejected')) throw new CliError((error as Error).message, 2);
       throw error;
     }),
   );
   if (options.json) return printJson(outcome);
+  if (outcome.repeat)
+    process.stdout.write('this event (same eventId) was acted on before: nothing signalled again\n');
   for (const started of outcome.started) {
     process.stdout.write(
       `${started.created ? 'started' : 'already enrolled'}  ${started.journey} v${started.version}  ${started.workflowId}\n`,

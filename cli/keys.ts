@@ -6,7 +6,7 @@ import { joinEndpoints } from '../infra/services';
 import { FieldCipher } from '../security/field-cipher';
 import { addKeyToRingFile } from '../security/key-ring';
 import { countStale, reencryptAll } from '../security/reencrypt';
-import { CliError, printJson, progress } from './output';
+import { CliError, ownerUrl, printJson, progress } from './output';
 
 /**
  * With the data dir's key ring: adds a new newest key (unless an earlier rotation is unfinished, which is
@@ -17,12 +17,12 @@ export async function keysRotateCommand(config: Config, options: { json?: boolea
   const endpoints = await joinEndpoints(config, { channels: false }).catch((error: Error) => {
     throw new CliError(error.message);
   });
-  const owner = connectDatabase(endpoints.databaseUrl, { max: 2, as: 'owner' });
+  const owner = connectDatabase(ownerUrl(endpoints), { max: 2, as: 'owner' });
   try {
     let cipher = new FieldCipher(await resolveKeyRing(config, { create: false }));
     const stale = await countStale(owner.db, cipher);
     if (!config.keyRing && stale === 0) {
-      const id = await addKeyToRingFile(keyRingFile(config));
+      const id = await addKeyToRingFile(keyRingFile(config), progress);
       cipher = new FieldCipher(await resolveKeyRing(config, { create: false }));
       progress(`added key ${id} to ${keyRingFile(config)}; restart running workers so new writes use it`);
     } else if (stale > 0) {

@@ -50,9 +50,12 @@ keys
 const audit = program.command('audit').description('the append-only, hash-chained audit log');
 audit
   .command('verify')
-  .description('recompute the hash chain; exit 0 when intact, otherwise name the first broken row')
+  .description(
+    'recompute the hash chain and print its head; exit 0 when intact, otherwise name the first broken row',
+  )
+  .option('--expect-head <hash>', 'a head printed earlier: fail unless the chain still contains it')
   .option('--json', 'print the result as JSON')
-  .action(async (options: { json?: boolean }) =>
+  .action(async (options: { json?: boolean; expectHead?: string }) =>
     (await import('./audit')).auditVerifyCommand(loadConfig(), options),
   );
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Endpoints } from '../infra/services';
 import { readJsonFile } from '../lib/json-file';
 import { describeIssues } from '../lib/zod-issues';
 
@@ -11,6 +12,13 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** Operator jobs span clinics: they need the tables' owner, not the application's login. */
+export function ownerUrl(endpoints: Endpoints): string {
+  if (!endpoints.ownerDatabaseUrl)
+    throw new CliError("this needs the tables' owner: set DATABASE_URL to the owner's connection");
+  return endpoints.ownerDatabaseUrl;
 }
 
 export function printJson(value: unknown): void {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CarebellError } from '../domain/errors';
 import { describeIssues } from '../lib/zod-issues';
 import { parseKeyRingSpec, type KeyRing } from '../security/key-ring';
+import { MIN_OPERATOR_TOKEN_LENGTH } from '../security/operators';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalText = z
@@ -17,6 +18,8 @@ const flag = z
   .optional()
   .transform((value) => value === 'true' || value === '1');
 
+const operatorEntry = `[\\w.@-]+:[^,:\\s]{${MIN_OPERATOR_TOKEN_LENGTH},}`;
+
 const envSchema = z
   .object({
     CAREBELL_DATA_DIR: z.string().trim().min(1).default('.carebell'),
@@ -24,6 +27,7 @@ const envSchema = z
     CAREBELL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    CAREBELL_APP_DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     CAREBELL_POSTGRES_PORT: port.default(5433),
 
     TEMPORAL_ADDRESS: optionalText.pipe(
@@ -78,8 +82,8 @@ const envSchema = z
       z
         .string()
         .regex(
-          /^[\w.@-]+:[^,:\s]{24,}(,[\w.@-]+:[^,:\s]{24,})*$/,
-          'expected name:token[,name:token…], tokens of 24+ characters',
+          new RegExp(`^${operatorEntry}(,${operatorEntry})*$`),
+          `expected name:token[,name:token…], tokens of ${MIN_OPERATOR_TOKEN_LENGTH}+ characters`,
         )
         .optional(),
     ),
@@ -109,6 +113,17 @@ const envSchema = z
         code: 'custom',
         path: ['TWILIO_ACCOUNT_SID'],
         message: 'required when any other TWILIO_ setting is set',
+      });
+    }
+    if (
+      env.DATABASE_URL &&
+      env.CAREBELL_APP_DATABASE_URL &&
+      new URL(env.DATABASE_URL).username === new URL(env.CAREBELL_APP_DATABASE_URL).username
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CAREBELL_APP_DATABASE_URL'],
+        message: "logs in as DATABASE_URL's user (the tables' owner); use carebell_app or a member of it",
       });
     }
     if (env.SMTP_URL && !env.SMTP_FROM) {
@@ -169,7 +184,10 @@ export interface Config {
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   publicUrl: string;
+  /** The tables' owner: migrations and operator jobs that span clinics (key rotation, audit). */
   databaseUrl?: string;
+  /** The application's own login (carebell_app or a member of it); unset, DATABASE_URL with SET ROLE. */
+  appDatabaseUrl?: string;
   temporal: TemporalSettings;
   twilio?: TwilioSettings;
   smtp?: SmtpSettings;
@@ -216,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     publicUrl: e.CAREBELL_PUBLIC_URL.replace(/\/$/, ''),
     databaseUrl: e.DATABASE_URL,
+    appDatabaseUrl: e.CAREBELL_APP_DATABASE_URL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

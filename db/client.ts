@@ -18,17 +18,36 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 export const APP_ROLE = 'carebell_app';
 
 /**
+ * Bounds on every application statement, so a stalled query cannot hold an activity past its own timeout
+ * while Temporal starts another attempt: no statement runs longer than the shortest activity timeout
+ * (journey steps: 1 minute), a lock is waited for briefly, and a transaction left idle is ended.
+ */
+export const APP_TIMEOUTS = { statementMs: 30_000, lockMs: 10_000, idleInTransactionMs: 60_000 };
+
+/**
  * `app` connections (the default) run as carebell_app and see a clinic's rows only inside withClinic().
- * `owner` connections are for migrations and operator jobs that span clinics (key rotation, audit).
+ * Their URL should log in as carebell_app itself (or a member of it): then there is no more privileged
+ * role to return to. `owner` connections are for operator jobs that span clinics (key rotation, audit);
+ * they declare it with carebell.all_clinics, without which row-level security shows them nothing either.
  */
 export function connectDatabase(
   url: string,
-  options: { max?: number; as?: 'app' | 'owner' } = {},
+  options: { max?: number; as?: 'app' | 'owner'; timeouts?: typeof APP_TIMEOUTS } = {},
 ): DatabaseHandle {
+  const timeouts = options.timeouts ?? APP_TIMEOUTS;
   const sql = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: options.as === 'owner' ? {} : { role: APP_ROLE },
+    connection:
+      options.as === 'owner'
+        ? { 'carebell.all_clinics': 'on' }
+        : {
+            role: APP_ROLE,
+            // Milliseconds, PostgreSQL's unit for these settings.
+            statement_timeout: timeouts.statementMs,
+            lock_timeout: timeouts.lockMs,
+            idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+          },
   });
   return { db: drizzle(sql, { schema }), close: () => sql.end({ timeout: 5 }) };
 }
@@ -42,4 +61,24 @@ export async function migrateDatabase(url: string): Promise<void> {
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * Lets carebell_app log in with `password` (the embedded default, which owns its cluster) and returns the
+ * application's URL: the owner's with carebell_app's credentials.
+ */
+export async function provisionAppLogin(ownerUrl: string, password: string): Promise<string> {
+  const sql = postgres(ownerUrl, { max: 1, onnotice: () => {} });
+  try {
+    // ALTER ROLE takes no parameters; format() quotes the password as a literal.
+    const [statement] = await sql<{ text: string }[]>`
+      select format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${APP_ROLE}::text, ${password}::text) as text`;
+    await sql.unsafe(statement!.text);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const url = new URL(ownerUrl);
+  url.username = APP_ROLE;
+  url.password = password;
+  return url.toString();
 }

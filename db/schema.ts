@@ -11,6 +11,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -188,6 +189,20 @@ export const enrollments = pgTable(
     uniqueIndex('enrollments_workflow').on(table.workflowId),
     index('enrollments_patient_active').on(table.clinicId, table.patientId, table.status),
   ],
+);
+
+/**
+ * EHR events already acted on, by keyed hash of the EHR's event id (and type), so a late repeat of an old
+ * event (a re-sent dispense) changes nothing instead of ending the journey a newer event started.
+ */
+export const processedEvents = pgTable(
+  'processed_events',
+  {
+    clinicId: clinicRef(),
+    eventIndex: text('event_index').notNull(),
+    processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.clinicId, table.eventIndex] })],
 );
 
 /** Screenings a patient has had (from the EHR), for the daily screening check. Test and date are PHI. */

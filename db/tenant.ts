@@ -8,14 +8,44 @@ export type Queryable = Database | Transaction;
 /**
  * Runs `work` in a transaction scoped to one clinic: row-level security shows and accepts only that
  * clinic's rows. Query functions also filter by clinic themselves; this is the second, independent wall.
+ *
+ * With `signal` (an activity's cancellation), an abort cancels the statement running in PostgreSQL, so a
+ * cancelled or timed-out activity stops its query instead of leaving it to run beside the next attempt.
  */
-export function withClinic<T>(
+export async function withClinic<T>(
   db: Database,
   clinicId: string,
   work: (tx: Transaction) => Promise<T>,
+  options: { signal?: AbortSignal } = {},
 ): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('carebell.clinic_id', ${clinicId}, true)`);
-    return work(tx);
-  });
+  const { signal } = options;
+  if (!signal) {
+    return db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('carebell.clinic_id', ${clinicId}, true)`);
+      return work(tx);
+    });
+  }
+  signal.throwIfAborted();
+  try {
+    return await db.transaction(async (tx) => {
+      const [backend] = await tx.execute<{ pid: number }>(
+        sql`select set_config('carebell.clinic_id', ${clinicId}, true), pg_backend_pid() as pid`,
+      );
+      // Only while this transaction holds the connection: afterwards it may serve someone else.
+      let holding = true;
+      const cancel = () => {
+        if (holding) void db.execute(sql`select pg_cancel_backend(${backend!.pid})`).catch(() => undefined);
+      };
+      signal.addEventListener('abort', cancel, { once: true });
+      try {
+        return await work(tx);
+      } finally {
+        holding = false;
+        signal.removeEventListener('abort', cancel);
+      }
+    });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    throw error;
+  }
 }

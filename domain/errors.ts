@@ -11,6 +11,7 @@ export const errorTypes = {
   EventRejected: { retryable: false, summary: 'the event cannot be acted on as sent' },
   InvalidInput: { retryable: false, summary: 'a value is not valid' },
   InvalidConfiguration: { retryable: false, summary: 'the configuration is invalid' },
+  SweepPageGaveUp: { retryable: false, summary: 'a sweep page kept failing; the next run starts over' },
 } as const;
 
 export type ErrorType = keyof typeof errorTypes;
@@ -25,10 +26,10 @@ export class CarebellError extends Error {
   constructor(
     readonly type: ErrorType,
     message: string = errorTypes[type].summary,
-    /** A provider's Retry-After, honoured by the activity's next attempt. */
-    readonly options: { retryAfterMs?: number } = {},
+    /** A provider's Retry-After, honoured by the activity's next attempt; the underlying cause. */
+    readonly options: { retryAfterMs?: number; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, { cause: options.cause });
   }
 
   get retryable(): boolean {

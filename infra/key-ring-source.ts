@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
 import { loadOrCreateKeyRingFile, readKeyRingFileSync, type KeyRing } from '../security/key-ring';
+import { checkOperatorTokens, type Operator } from '../security/operators';
 
 export const keyRingFile = (config: Config) => path.join(config.dataDir, 'keyring.json');
 
@@ -41,13 +42,16 @@ export function keyRingReloader(config: Config): (() => KeyRing) | undefined {
 }
 
 /** Configured operators, or the embedded default's single local operator token (created on first use). */
-export async function resolveOperators(config: Config): Promise<{ name: string; token: string }[]> {
-  if (config.operators) return config.operators;
+export async function resolveOperators(config: Config): Promise<Operator[]> {
+  if (config.operators) return checkOperatorTokens(config.operators, 'CAREBELL_OPERATOR_TOKENS');
   const file = path.join(config.dataDir, 'operator-token');
   await fs
     .writeFile(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' })
     .catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
     });
-  return [{ name: 'local', token: (await fs.readFile(file, 'utf8')).trim() }];
+  return checkOperatorTokens(
+    [{ name: 'local', token: (await fs.readFile(file, 'utf8')).trim() }],
+    `${file} (delete it to have a new token generated)`,
+  );
 }

@@ -1,9 +1,10 @@
 // Resolves every runtime part: the configured one where configuration names it, otherwise the embedded
 // default started here (PostgreSQL, the Temporal dev server, the local SMS and SMTP peers).
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDir, type Config, type SmtpSettings, type TwilioSettings } from '../config';
-import { migrateDatabase } from '../db/client';
+import { migrateDatabase, provisionAppLogin } from '../db/client';
 import { ShutdownSteps } from '../lib/shutdown-steps';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { freePort } from './free-port';
@@ -14,7 +15,10 @@ import { startTemporalDevServer } from './temporal-dev-server';
 
 /** What a worker, the API or the CLI needs to reach every part; written to <data dir>/runtime.json. */
 export interface Endpoints {
+  /** The application's connection (row-level security applies). */
   databaseUrl: string;
+  /** The tables' owner, for operator jobs that span clinics; known where DATABASE_URL is (or embedded). */
+  ownerDatabaseUrl?: string;
   temporal: TemporalTarget;
   temporalUiUrl?: string;
   /** Unset only for a deployment that does not send (the test harness, the CLI on its own). */
@@ -47,8 +51,8 @@ export async function startServices(config: Config, options: StartOptions): Prom
   try {
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
-    const databaseUrl = await (async () => {
-      if (config.databaseUrl) return config.databaseUrl;
+    const { databaseUrl, ownerDatabaseUrl } = await (async () => {
+      if (config.databaseUrl || config.appDatabaseUrl) return databaseOf(config, options.progress);
       options.progress('starting embedded PostgreSQL');
       const postgres = await startEmbeddedPostgres({
         dir: path.join(config.dataDir, 'postgres'),
@@ -57,9 +61,11 @@ export async function startServices(config: Config, options: StartOptions): Prom
         persistent: options.persistent,
       });
       stops.add(postgres.stop);
-      return postgres.url;
+      await migrateDatabase(postgres.url);
+      // A fresh password at every start: runtime.json hands the current one to the CLI and joining workers.
+      const app = await provisionAppLogin(postgres.url, randomBytes(24).toString('base64url'));
+      return { databaseUrl: app, ownerDatabaseUrl: postgres.url };
     })();
-    await migrateDatabase(databaseUrl);
 
     let temporal: TemporalTarget;
     let temporalUiUrl: string | undefined;
@@ -101,6 +107,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
     return {
       endpoints: {
         databaseUrl,
+        ownerDatabaseUrl,
         temporal,
         temporalUiUrl,
         twilio: config.twilio ?? peers?.twilio,
@@ -118,6 +125,27 @@ export async function startServices(config: Config, options: StartOptions): Prom
     await stops.run();
     throw error;
   }
+}
+
+/**
+ * A configured database: migrated when the owner's URL is known, the application on its own login when
+ * CAREBELL_APP_DATABASE_URL names one (otherwise on the owner's login, switched to carebell_app).
+ */
+async function databaseOf(
+  config: Config,
+  progress: (line: string) => void,
+): Promise<Pick<Endpoints, 'databaseUrl' | 'ownerDatabaseUrl'>> {
+  if (config.databaseUrl) await migrateDatabase(config.databaseUrl);
+  else progress("no DATABASE_URL: migrations are left to a process that has the owner's login");
+  if (!config.appDatabaseUrl)
+    progress(
+      "application connections use DATABASE_URL's login with SET ROLE carebell_app; " +
+        'set CAREBELL_APP_DATABASE_URL to give them a login of their own',
+    );
+  return {
+    databaseUrl: (config.appDatabaseUrl ?? config.databaseUrl)!,
+    ownerDatabaseUrl: config.databaseUrl,
+  };
 }
 
 const RUNTIME_FILE = 'runtime.json';
@@ -162,9 +190,11 @@ export async function joinEndpoints(
   options: { channels: boolean } = { channels: true },
 ): Promise<Endpoints> {
   const channelsReady = !options.channels || (config.twilio && config.smtp);
-  if (config.databaseUrl && config.temporal.address && channelsReady) {
+  const configuredDatabase = config.appDatabaseUrl ?? config.databaseUrl;
+  if (configuredDatabase && config.temporal.address && channelsReady) {
     return {
-      databaseUrl: config.databaseUrl,
+      databaseUrl: configuredDatabase,
+      ownerDatabaseUrl: config.databaseUrl,
       temporal: { ...config.temporal, address: config.temporal.address },
       twilio: config.twilio,
       smtp: config.smtp,
@@ -180,7 +210,8 @@ export async function joinEndpoints(
   // Explicit configuration still wins over what the running instance advertises.
   return {
     ...running,
-    databaseUrl: config.databaseUrl ?? running.databaseUrl,
+    databaseUrl: configuredDatabase ?? running.databaseUrl,
+    ownerDatabaseUrl: config.databaseUrl ?? running.ownerDatabaseUrl,
     temporal: config.temporal.address
       ? { ...config.temporal, address: config.temporal.address }
       : running.temporal,

@@ -3,6 +3,17 @@
 import { Duration } from 'luxon';
 import { z } from 'zod';
 import { describeIssues } from '../lib/zod-issues';
+import { loopsWithoutWait } from './step-graph';
+
+/**
+ * The definition travels in every enrollment's workflow input (and again at each continue-as-new), under
+ * Temporal's payload limit of 2 MB with room to spare; the built-in journeys are about 1 KB and 7 steps.
+ */
+export const MAX_JOURNEY_BYTES = 64 * 1024;
+export const MAX_JOURNEY_STEPS = 100;
+
+const tooLarge = (bytes: number) =>
+  `${bytes} bytes; a journey definition has at most ${MAX_JOURNEY_BYTES} (it travels in every enrollment)`;
 
 const stepId = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'step ids are lower-case letters, digits and -');
 const slug = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lower-case letters, digits and -');
@@ -68,6 +79,7 @@ const sendStep = z
         z.object({ key: slug, template: templateKey, weight: z.number().int().min(1).max(100) }).strict(),
       )
       .min(2, 'A/B testing needs at least two variants')
+      .max(10, 'at most 10 variants')
       .optional(),
   })
   .strict();
@@ -91,7 +103,7 @@ const condition = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('attribute'),
       attribute: z.enum(['language', 'preferredChannel', 'timeZone']),
-      equals: z.string(),
+      equals: z.string().max(200),
     })
     .strict(),
 ]);
@@ -120,10 +132,15 @@ export const journeyDefinition = z
     anchor: z.enum(anchorFields),
     /** The event that ends the journey wherever it is. */
     goal: z.object({ event: z.string().min(1) }).strict(),
-    steps: z.array(journeyStep).min(1, 'a journey needs at least one step'),
+    steps: z
+      .array(journeyStep)
+      .min(1, 'a journey needs at least one step')
+      .max(MAX_JOURNEY_STEPS, `a journey has at most ${MAX_JOURNEY_STEPS} steps`),
   })
   .strict()
   .superRefine((journey, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(journey));
+    if (bytes > MAX_JOURNEY_BYTES) ctx.addIssue({ code: 'custom', path: [], message: tooLarge(bytes) });
     const ids = new Map<string, number>();
     journey.steps.forEach((step, index) => {
       if (ids.has(step.id))
@@ -159,6 +176,14 @@ export const journeyDefinition = z
         }
       }
     });
+    for (const loop of loopsWithoutWait(journey.steps)) {
+      const names = loop.map((index) => `"${journey.steps[index]!.id}"`).join(' -> ');
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', loop[0]!],
+        message: `loops back without waiting (${names}): put a "wait" with "for" or a "waitForEvent" in the loop`,
+      });
+    }
   });
 
 export type JourneyDefinition = z.output<typeof journeyDefinition>;
@@ -168,6 +193,9 @@ export type JourneyValidation = { ok: true; value: JourneyDefinition } | { ok: f
 
 /** Validates a definition; every error names the step (by id and position) and the field. */
 export function validateJourney(input: unknown): JourneyValidation {
+  // Measured before parsing, so a giant is refused without walking it.
+  const bytes = Buffer.byteLength(JSON.stringify(input) ?? '');
+  if (bytes > MAX_JOURNEY_BYTES) return { ok: false, errors: [`(definition): ${tooLarge(bytes)}`] };
   const parsed = journeyDefinition.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };
   const steps = (input as { steps?: { id?: unknown }[] } | null)?.steps;
@@ -177,7 +205,10 @@ export function validateJourney(input: unknown): JourneyValidation {
       root: '(definition)',
       path: ([head, index, ...field]) => {
         if (head !== 'steps' || typeof index !== 'number')
-          return [head, index, ...field].map(String).join('.');
+          return [head, index, ...field]
+            .filter((part) => part !== undefined)
+            .map(String)
+            .join('.');
         const id =
           Array.isArray(steps) && typeof steps[index]?.id === 'string' ? `"${steps[index].id}" ` : '';
         return `step ${id}(steps[${index}])${field.length ? `.${field.map(String).join('.')}` : ''}`;

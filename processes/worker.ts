@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { createLogger } from '../infra/logger';
 import { keyRingReloader, resolveKeyRing } from '../infra/key-ring-source';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { migrateDatabase } from '../db/client';
 import { joinEndpoints } from '../infra/services';
 import { startWorker } from '../worker/start-worker';
 import { onShutdownSignal, runMain } from '../infra/process-lifecycle';
@@ -12,6 +13,8 @@ runMain(async () => {
   const log = createLogger(config.logLevel, 'carebell-worker');
   installTemporalRuntime(log);
   const endpoints = await joinEndpoints(config);
+  // With the owner's login a worker brings the schema up to date (under a lock, so replicas may race).
+  if (config.databaseUrl) await migrateDatabase(config.databaseUrl);
   const keyRing = await resolveKeyRing(config, { create: false });
   const worker = await startWorker(endpoints, {
     publicUrl: config.publicUrl,

@@ -1,19 +1,18 @@
 // Temporal's remote codec protocol (POST /encode, /decode), so the Temporal web UI can show decrypted
-// payloads to an operator who presents a valid bearer token. Every decode is audited; without a token
-// the UI shows only ciphertext.
+// payloads to an operator who presents a valid bearer token. Every request is audited, whether it
+// succeeds, fails or is refused; refusals beyond a number a minute are answered 429 and audited as a
+// count. Without a token the UI shows only ciphertext.
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import type { Database } from '../db/client';
+import { parseJson } from '../lib/json-file';
 import { appendAudit } from '../db/queries/audit';
 import { EncryptionCodec } from './payload-codec';
 import type { KeyRing } from './key-ring';
-
-export interface Operator {
-  name: string;
-  token: string;
-}
+import { checkOperatorTokens, type Operator } from './operators';
+import { RefusalBrake } from './refusal-brake';
 
 export interface CodecServer {
   url: string;
@@ -37,12 +36,16 @@ export async function startCodecServer(options: {
   allowedOrigin: string;
   /** Application connection, for the audit log. */
   db: Database;
+  /** Refused requests audited one by one per minute; beyond, 429 and one row with their count. */
+  refusalsAuditedPerMinute?: number;
 }): Promise<CodecServer> {
+  const operators = checkOperatorTokens(options.operators, 'codec endpoint');
+  const brake = new RefusalBrake(options.refusalsAuditedPerMinute ?? 20, 60_000);
   const codec = new EncryptionCodec(options.keyRing, options.reloadKeyRing);
 
   function operatorFor(header: string | undefined): Operator | undefined {
     const presented = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');
-    return options.operators.find((operator) => {
+    return operators.find((operator) => {
       const expected = Buffer.from(operator.token);
       return expected.length === presented.length && timingSafeEqual(expected, presented);
     });
@@ -68,36 +71,77 @@ export async function startCodecServer(options: {
     if (request.method !== 'POST' || !direction)
       return problem(response, 404, 'not-found', 'POST /encode or /decode');
     const operator = operatorFor(request.headers.authorization);
-    if (!operator) {
-      await appendAudit(options.db, {
-        actor: 'anonymous',
+    if (!operator) return refuse(direction, response);
+
+    const audit = (outcome: 'success' | 'failure', objectId: string | null) =>
+      appendAudit(options.db, {
+        actor: `operator:${operator.name}`,
         clinicId: null,
         action: `temporal.${direction}`,
         objectType: 'payloads',
-        outcome: 'denied',
+        objectId,
+        outcome,
       });
-      return problem(response, 401, 'unauthorized', 'a valid operator bearer token is required');
-    }
     let body: { payloads?: JsonPayload[] };
     try {
-      body = JSON.parse(await readBody(request)) as { payloads?: JsonPayload[] };
+      body = parseJson(await readBody(request), 'the body') as { payloads?: JsonPayload[] };
     } catch (error) {
+      await audit('failure', 'invalid-body');
       return problem(response, 400, 'invalid-body', (error as Error).message);
     }
-    if (!Array.isArray(body.payloads))
+    if (!Array.isArray(body.payloads)) {
+      await audit('failure', 'invalid-body');
       return problem(response, 400, 'invalid-body', 'expected {"payloads": [...]}');
-    const payloads = body.payloads.map(fromJson);
-    const result = direction === 'decode' ? await codec.decode(payloads) : await codec.encode(payloads);
+    }
+    let result: Payload[];
+    try {
+      const payloads = body.payloads.map(fromJson);
+      result = direction === 'decode' ? await codec.decode(payloads) : await codec.encode(payloads);
+    } catch {
+      await audit('failure', `${direction}-failed`);
+      return problem(response, 400, `${direction}-failed`, `the payloads could not be ${direction}d`);
+    }
+    await audit('success', request.headers['x-namespace']?.toString() ?? null);
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ payloads: result.map(toJson) }));
+  }
+
+  async function refuse(direction: string, response: http.ServerResponse): Promise<void> {
+    const verdict = brake.admit();
+    if (verdict.kind === 'throttle') {
+      flushLater();
+      response.setHeader('retry-after', String(verdict.retryAfter));
+      return problem(response, 429, 'too-many-refusals', 'too many requests without a valid token');
+    }
     await appendAudit(options.db, {
-      actor: `operator:${operator.name}`,
+      actor: 'anonymous',
       clinicId: null,
       action: `temporal.${direction}`,
       objectType: 'payloads',
-      objectId: request.headers['x-namespace']?.toString() ?? null,
-      outcome: 'success',
+      outcome: 'denied',
     });
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ payloads: result.map(toJson) }));
+    return problem(response, 401, 'unauthorized', 'a valid operator bearer token is required');
+  }
+
+  /** Audits, once per window, how many refusals were answered 429 without a row of their own. */
+  let flushTimer: NodeJS.Timeout | undefined;
+  function flushLater(): void {
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      void flushThrottled();
+    }, brake.untilWindowEnds()).unref();
+  }
+  async function flushThrottled(): Promise<void> {
+    const count = brake.takeThrottled();
+    if (count === 0) return;
+    await appendAudit(options.db, {
+      actor: 'anonymous',
+      clinicId: null,
+      action: 'temporal.refusals-throttled',
+      objectType: 'payloads',
+      objectId: String(count),
+      outcome: 'denied',
+    }).catch(() => undefined);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -107,11 +151,14 @@ export async function startCodecServer(options: {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      clearTimeout(flushTimer);
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await flushThrottled();
+    },
   };
 }
 

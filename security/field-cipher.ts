@@ -82,7 +82,7 @@ export class FieldCipher {
    * an inbound number can be matched without storing or revealing it.
    */
   blindIndex(
-    kind: 'phone' | 'email' | 'external-id' | 'episode' | 'subject' | 'screening' | 'link',
+    kind: 'phone' | 'email' | 'external-id' | 'episode' | 'subject' | 'screening' | 'event' | 'link',
     clinicId: string,
     normalised: string,
   ): string {

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { withDirectoryLock } from '../infra/lock';
+import { parseJson } from '../lib/json-file';
 
 export interface KeyRing {
   current: { id: string; key: Buffer };
@@ -75,31 +77,64 @@ export async function loadOrCreateKeyRingFile(file: string, say: (line: string) 
     );
     text = await fs.readFile(file, 'utf8');
   }
-  const parsed = keyRingFileSchema.safeParse(JSON.parse(text));
+  const parsed = keyRingFileSchema.safeParse(parseJson(text, file));
   if (!parsed.success) throw new Error(`${file} is not a valid key ring: ${parsed.error.issues[0]?.message}`);
   return buildKeyRing(parsed.data.keys, parsed.data.blindIndexKey);
 }
 
 /** Synchronous read of a key ring file, for reloading when a value names a key this process lacks. */
 export function readKeyRingFileSync(file: string): KeyRing {
-  const parsed = keyRingFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = keyRingFileSchema.parse(parseJson(readFileSync(file, 'utf8'), file));
   return buildKeyRing(parsed.keys, parsed.blindIndexKey);
 }
 
-/** Adds a new newest key to a key ring file; the old keys stay, so existing data remains readable. */
-export async function addKeyToRingFile(file: string): Promise<string> {
-  const parsed = keyRingFileSchema.parse(JSON.parse(await fs.readFile(file, 'utf8')));
-  const id = newKeyId();
-  const next = {
-    keys: [
-      ...parsed.keys.map((entry) => ({ id: entry.id, key: entry.key.toString('base64') })),
-      { id, key: randomBytes(32).toString('base64') },
-    ],
-    blindIndexKey: parsed.blindIndexKey.toString('base64'),
-  };
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(next, null, 2), { mode: 0o600 });
-  await fs.rename(`${file}.tmp`, file);
-  return id;
+/**
+ * Adds a new newest key to a key ring file; the old keys stay, so existing data remains readable. Two
+ * rotations at once must not both read the old ring and each write it back with only their own key (the
+ * data re-encrypted under the lost key could never be read again): the read-modify-write holds a lock,
+ * the file is replaced atomically, and the result is read back to check every key is in it.
+ */
+export async function addKeyToRingFile(
+  file: string,
+  progress: (line: string) => void = () => {},
+): Promise<string> {
+  return withDirectoryLock(`${file}.lock`, progress, async () => {
+    const parsed = keyRingFileSchema.parse(parseJson(await fs.readFile(file, 'utf8'), file));
+    let id = newKeyId();
+    while (parsed.keys.some((entry) => entry.id === id)) id = newKeyId();
+    const next = {
+      keys: [
+        ...parsed.keys.map((entry) => ({ id: entry.id, key: entry.key.toString('base64') })),
+        { id, key: randomBytes(32).toString('base64') },
+      ],
+      blindIndexKey: parsed.blindIndexKey.toString('base64'),
+    };
+    await replaceFile(file, JSON.stringify(next, null, 2));
+    const written = readKeyRingFileSync(file);
+    const missing = next.keys.filter((entry) => !written.keys.has(entry.id)).map((entry) => entry.id);
+    if (missing.length > 0 || written.current.id !== id)
+      throw new Error(`${file} lost keys while adding ${id} (missing: ${missing.join(', ') || 'none'})`);
+    return id;
+  });
+}
+
+/** Writes a whole new file beside the old one, flushed to disk, then renames it over: never half a ring. */
+async function replaceFile(file: string, content: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await fs.open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temporary, file);
+  const directory = await fs.open(path.dirname(file), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
 }
 
 function newKeyId(): string {

@@ -57,7 +57,8 @@ try {
       stdio: 'inherit',
       env: {
         ...process.env,
-        CAREBELL_TEST_DATABASE_URL: services.endpoints.databaseUrl,
+        CAREBELL_TEST_DATABASE_URL: services.endpoints.ownerDatabaseUrl,
+        CAREBELL_TEST_APP_DATABASE_URL: services.endpoints.databaseUrl,
         CAREBELL_TEST_TEMPORAL_ADDRESS: services.endpoints.temporal.address,
         CAREBELL_TEST_DATA_DIR: dataDir,
         TEMPORAL_CLI_PATH: cli.path ?? '',

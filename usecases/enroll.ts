@@ -12,6 +12,7 @@ import { missingValues } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
 import { journeyWorkflowId } from '../domain/journey';
+import { normaliseSubject } from '../domain/subject';
 import { startJourney } from './start-workflows';
 
 export interface EnrollmentDeps {
@@ -37,6 +38,11 @@ async function pinnedVersion(db: Queryable, clinicId: string, key: string, versi
   return definition;
 }
 
+/** The keyed hash a journey's subject is stored and matched under. */
+export function subjectIndex(cipher: FieldCipher, clinicId: string, subject: string): string {
+  return cipher.blindIndex('subject', clinicId, normaliseSubject(subject));
+}
+
 export interface EnrollRequest {
   clinicId: string;
   patientId: string;
@@ -57,7 +63,13 @@ export interface Enrolled {
   created: boolean;
 }
 
-export async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Enrolled> {
+/** `signal`: the caller's cancellation (a sweep activity's), passed on to PostgreSQL and Temporal. */
+export async function enroll(
+  deps: EnrollmentDeps,
+  request: EnrollRequest,
+  options: { signal?: AbortSignal } = {},
+): Promise<Enrolled> {
+  const { signal } = options;
   const { clinicId, patientId, journey } = request;
   const missing = missingValues(templatesOf(journey), request.facts ?? {});
   if (missing.length > 0) {
@@ -68,31 +80,37 @@ export async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Prom
   }
   const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
   const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
-  const { enrollment, created, definition } = await withClinic(deps.db, clinicId, async (tx) => {
-    const claimed = await claimEnrollment(tx, {
+  const { enrollment, created, definition } = await withClinic(
+    deps.db,
+    clinicId,
+    async (tx) => {
+      const claimed = await claimEnrollment(tx, {
+        clinicId,
+        patientId,
+        journeyKey: journey.key,
+        journeyVersion: journey.version,
+        category: journey.category,
+        episode,
+        subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
+        workflowId,
+      });
+      const pinned =
+        claimed.enrollment.journeyVersion === journey.version
+          ? journey
+          : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
+      return { ...claimed, definition: pinned };
+    },
+    { signal },
+  );
+  const start = () =>
+    startJourney(deps.client, deps.taskQueue, {
       clinicId,
       patientId,
-      journeyKey: journey.key,
-      journeyVersion: journey.version,
-      category: journey.category,
       episode,
-      subject:
-        request.subject === undefined ? null : deps.cipher.blindIndex('subject', clinicId, request.subject),
-      workflowId,
+      definition,
+      anchorDate: request.anchorDate,
+      facts: request.facts,
     });
-    const pinned =
-      claimed.enrollment.journeyVersion === journey.version
-        ? journey
-        : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
-    return { ...claimed, definition: pinned };
-  });
-  await startJourney(deps.client, deps.taskQueue, {
-    clinicId,
-    patientId,
-    episode,
-    definition,
-    anchorDate: request.anchorDate,
-    facts: request.facts,
-  });
+  await (signal ? deps.client.withAbortSignal(signal, start) : start());
   return { journey: journey.key, version: enrollment.journeyVersion, workflowId, created };
 }

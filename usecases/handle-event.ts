@@ -4,6 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { getClinic } from '../db/queries/clinics';
 import { activeEnrollments, endEnrollment } from '../db/queries/enrollments';
 import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
+import { rememberProcessedEvent, wasEventProcessed } from '../db/queries/processed-events';
 import { recordScreening } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
@@ -11,13 +12,17 @@ import { eventSignal } from '../domain/journey';
 import { templatesOf } from '../journeys/built-in';
 import type { ClinicEvent } from '../journeys/events';
 import { missingValues } from '../locales';
-import { clinicJourneys, enroll, type Enrolled, type EnrollmentDeps } from './enroll';
+import type { JourneyDefinition } from '../journeys/schema';
+import { normaliseSubject } from '../domain/subject';
+import { clinicJourneys, enroll, subjectIndex, type Enrolled, type EnrollmentDeps } from './enroll';
 
 /** Recorded as a screening, so the daily check counts the next one from it. */
 const SCREENING_DONE = 'screening.completed';
 
 export interface EventOutcome {
   patientId: string;
+  /** The EHR sent this event (same id) before and it was acted on then: nothing was signalled or recorded. */
+  repeat: boolean;
   started: Enrolled[];
   /** Running journeys the event was passed to (a goal event ends them). */
   signalled: { journey: string; workflowId: string }[];
@@ -26,58 +31,53 @@ export interface EventOutcome {
 /**
  * Acts on one EHR event: starts the clinic's journeys it triggers and passes it to the patient's running
  * journeys (other than those it starts), which end when it is their goal. Idempotent: a repeated event
- * finds the journeys the first one started.
+ * finds the journeys the first one started, and an event id seen before (after it was fully acted on)
+ * signals nothing, so a late repeat of an old dispense cannot end the journey a newer one started.
  */
 export async function handleEvent(
   deps: EnrollmentDeps,
   clinicId: string,
   event: ClinicEvent,
+  /** Who sent it, for the audit log: the EHR integration's API key, or the CLI. */
+  actor = 'ehr-event',
 ): Promise<EventOutcome> {
   const { anchorDate } = event;
-  const { patientId, journeys, triggered, active } = await withClinic(deps.db, clinicId, async (tx) => {
-    if (!(await getClinic(tx, clinicId))) throw new CarebellError('EventRejected', `no clinic ${clinicId}`);
+  // Keyed like the other EHR ids: event ids may carry identifiers, and are only ever stored hashed.
+  const eventIndex =
+    event.eventId === undefined
+      ? undefined
+      : deps.cipher.blindIndex('event', clinicId, `${event.type}|${event.eventId}`);
+  // A refusal is returned, not thrown, from the transaction: the audit rows of the look-ups made before
+  // it must be committed, whatever the outcome.
+  const checked = await withClinic(deps.db, clinicId, async (tx) => {
+    if (!(await getClinic(tx, clinicId))) return { rejected: `no clinic ${clinicId}` };
     const patientId =
       'id' in event.patient
         ? event.patient.id
-        : await findPatientIdByExternalId(tx, deps.cipher, clinicId, event.patient.ehrId);
+        : await findPatientIdByExternalId(tx, deps.cipher, actor, clinicId, event.patient.ehrId);
     const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
-    if (!patientId || !patient)
-      throw new CarebellError('EventRejected', 'patient: no such patient in this clinic');
+    if (!patientId || !patient) return { rejected: 'patient: no such patient in this clinic' };
     const journeys = await clinicJourneys(tx, clinicId);
     const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
-    if (triggered.length > 0 && patient.status !== 'active') {
-      throw new CarebellError(
-        'EventRejected',
-        `patient: is ${patient.status}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`,
-      );
-    }
-    if (triggered.length > 0 && anchorDate === undefined) {
-      const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
-      throw new CarebellError(
-        'EventRejected',
-        `anchorDate: ${event.type} starts ${needs}, which count from that date`,
-      );
-    }
-    for (const journey of triggered) {
-      const missing = missingValues(templatesOf(journey), event.facts ?? {});
-      if (missing.length > 0) {
-        const names = [...new Set(missing.map((entry) => entry.split(': ')[1]))].join(', ');
-        throw new CarebellError('EventRejected', `facts: ${journey.key} needs ${names}`);
-      }
-    }
-    if (event.type === SCREENING_DONE) {
-      if (!event.subject || !event.occurredOn)
-        throw new CarebellError(
-          'EventRejected',
-          `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`,
-        );
-      await recordScreening(tx, deps.cipher, clinicId, patientId, {
-        test: event.subject,
-        performedOn: event.occurredOn,
+    const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
+    const rejected = whyRejected(event, triggered, patient.status, repeat);
+    if (rejected) return { rejected };
+    if (event.type === SCREENING_DONE && !repeat) {
+      await recordScreening(tx, deps.cipher, actor, clinicId, patientId, {
+        test: event.subject!,
+        performedOn: event.occurredOn!,
       });
     }
-    return { patientId, journeys, triggered, active: await activeEnrollments(tx, clinicId, patientId) };
+    return {
+      patientId,
+      journeys,
+      triggered,
+      repeat,
+      active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
+    };
   });
+  if ('rejected' in checked) throw new CarebellError('EventRejected', checked.rejected);
+  const { patientId, journeys, triggered, active, repeat } = checked;
 
   const started: Enrolled[] = [];
   for (const journey of triggered) {
@@ -88,13 +88,15 @@ export async function handleEvent(
         journey,
         anchorDate: anchorDate!,
         facts: event.facts,
-        occurrence: event.eventId ?? `${event.type}|${event.subject ?? ''}|${anchorDate}`,
+        occurrence:
+          event.eventId ??
+          `${event.type}|${event.subject ? normaliseSubject(event.subject) : ''}|${anchorDate}`,
         subject: event.subject,
       }),
     );
   }
 
-  const subject = event.subject && deps.cipher.blindIndex('subject', clinicId, event.subject);
+  const subject = event.subject && subjectIndex(deps.cipher, clinicId, event.subject);
   const signalled: EventOutcome['signalled'] = [];
   for (const enrollment of active) {
     if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;
@@ -115,5 +117,32 @@ export async function handleEvent(
       );
     }
   }
-  return { patientId, started, signalled };
+  // Only once everything is done: an event cut short by a crash is acted on in full when it comes again.
+  if (eventIndex !== undefined && !repeat)
+    await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
+  return { patientId, repeat, started, signalled };
+}
+
+/** Why the event cannot be acted on as sent, if it cannot. */
+function whyRejected(
+  event: ClinicEvent,
+  triggered: JourneyDefinition[],
+  patientStatus: string,
+  repeat: boolean,
+): string | undefined {
+  if (triggered.length > 0 && patientStatus !== 'active')
+    return `patient: is ${patientStatus}; ${event.type} would start ${triggered.map((journey) => journey.key).join(', ')}`;
+  if (triggered.length > 0 && event.anchorDate === undefined) {
+    const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
+    return `anchorDate: ${event.type} starts ${needs}, which count from that date`;
+  }
+  // A template value the event does not carry would be rendered as an empty gap: refused here.
+  for (const journey of triggered) {
+    const missing = missingValues(templatesOf(journey), event.facts ?? {});
+    if (missing.length > 0)
+      return `facts: ${journey.key} needs ${[...new Set(missing.map((entry) => entry.split(': ')[1]))].join(', ')}`;
+  }
+  if (event.type === SCREENING_DONE && !repeat && (!event.subject || !event.occurredOn))
+    return `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`;
+  return undefined;
 }

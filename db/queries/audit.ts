@@ -24,18 +24,24 @@ const GENESIS = '0'.repeat(64);
 
 export interface ChainReport {
   rows: number;
+  /** The last row: its hash, kept somewhere else, later proves that no row up to it was cut off. */
+  head?: { id: number; hash: string };
   /** The first row whose stored hash or link does not match its contents, if any. */
   broken?: { id: number; reason: string };
 }
 
-/** Recomputes every link of the chain; needs an owner connection (it spans clinics). */
+/**
+ * Recomputes every link of the chain; needs an owner connection (it spans clinics). A chain cut short
+ * still links up, so `expectHead` (a head hash recorded earlier, outside the database) must be found in it.
+ */
 export async function verifyAuditChain(
   db: Queryable,
-  onProgress?: (rows: number) => void,
+  options: { expectHead?: string; onProgress?: (rows: number) => void } = {},
 ): Promise<ChainReport> {
   let previous = GENESIS;
   let rows = 0;
   let lastId = 0;
+  let anchorFound = options.expectHead === undefined;
   for (;;) {
     const batch = await db
       .select()
@@ -43,28 +49,43 @@ export async function verifyAuditChain(
       .where(gt(auditLog.id, lastId))
       .orderBy(asc(auditLog.id))
       .limit(5000);
-    if (batch.length === 0) return { rows };
+    if (batch.length === 0) break;
     for (const row of batch) {
       if (row.prevHash !== previous)
         return { rows, broken: { id: row.id, reason: 'does not link to the row before it' } };
-      const canonical = [
-        row.prevHash,
-        String(row.id),
-        String(row.at.getTime()),
-        row.actor,
-        row.clinicId ?? '',
-        row.action,
-        row.objectType,
-        row.objectId ?? '',
-        row.outcome,
-      ].join('|');
-      const expected = createHash('sha256').update(canonical, 'utf8').digest('hex');
-      if (expected !== row.hash)
+      if (hashOf(row) !== row.hash)
         return { rows, broken: { id: row.id, reason: 'contents do not match its hash' } };
+      if (row.hash === options.expectHead) anchorFound = true;
       previous = row.hash;
       rows++;
       lastId = row.id;
     }
-    onProgress?.(rows);
+    options.onProgress?.(rows);
   }
+  const head = rows > 0 ? { id: lastId, hash: previous } : undefined;
+  if (!anchorFound)
+    return {
+      rows,
+      head,
+      broken: {
+        id: lastId + 1,
+        reason: `the expected head ${options.expectHead} is not in the chain: rows were cut from its end`,
+      },
+    };
+  return { rows, head };
+}
+
+function hashOf(row: typeof auditLog.$inferSelect): string {
+  const canonical = [
+    row.prevHash,
+    String(row.id),
+    String(row.at.getTime()),
+    row.actor,
+    row.clinicId ?? '',
+    row.action,
+    row.objectType,
+    row.objectId ?? '',
+    row.outcome,
+  ].join('|');
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }

@@ -2,7 +2,7 @@
 // through blind indexes, and every access is written to the audit log in the same transaction.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
-import type { FieldCipher } from '../../security/field-cipher';
+import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
 import type { Channel } from '../../domain/messaging';
 import { channelPreferences, contactPoints, patients } from '../schema';
 import { CarebellError } from '../../domain/errors';
@@ -132,6 +132,7 @@ export async function updatePatientProfile(
 export async function findPatientIdByContact(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   contact: Contact,
 ): Promise<string | undefined> {
@@ -151,12 +152,14 @@ export async function findPatientIdByContact(
       ),
     )
     .limit(1);
+  await auditLookup(db, actor, clinicId, `contact-${kindOf(contact.channel)}`, row?.patientId);
   return row?.patientId;
 }
 
 export async function findPatientIdByExternalId(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   externalId: string,
 ): Promise<string | undefined> {
@@ -169,7 +172,29 @@ export async function findPatientIdByExternalId(
         eq(patients.externalIdIndex, cipher.blindIndex('external-id', clinicId, externalId)),
       ),
     );
+  await auditLookup(db, actor, clinicId, 'external-id', row?.id);
   return row?.id;
+}
+
+/**
+ * A look-up by an identifier (EHR id, phone, email) links it to a patient: audited with what it was by
+ * (never the value) and the patient found, or a failure when none was.
+ */
+function auditLookup(
+  db: Queryable,
+  actor: string,
+  clinicId: string,
+  by: string,
+  patientId: string | undefined,
+): Promise<void> {
+  return appendAudit(db, {
+    actor,
+    clinicId,
+    action: `patient.lookup-by-${by}`,
+    objectType: 'patient',
+    objectId: patientId ?? null,
+    outcome: patientId ? 'success' : 'failure',
+  });
 }
 
 export interface SweepCandidate {
@@ -178,9 +203,18 @@ export interface SweepCandidate {
   sexAtBirth?: string;
 }
 
+export interface SweepPage {
+  patients: SweepCandidate[];
+  /** Patients whose values cannot be decrypted (tampered, or a key missing from the ring): ids only. */
+  unreadable: string[];
+  /** The last patient id of the page, readable or not, where the next page starts. */
+  last: string | null;
+}
+
 /**
  * One page of a clinic's active patients in id order, after `afterId`, with what sweeps select on. The
- * read is audited once for the page, naming its first and last patient.
+ * read is audited once for the page, naming its first and last patient; a patient whose values cannot be
+ * decrypted is left out, reported, and audited as a failed read, so one bad record stops nobody else.
  */
 export async function activePatientsPage(
   db: Queryable,
@@ -189,7 +223,7 @@ export async function activePatientsPage(
   clinicId: string,
   afterId: string | null,
   limit: number,
-): Promise<SweepCandidate[]> {
+): Promise<SweepPage> {
   const rows = await db
     .select({
       id: patients.id,
@@ -206,7 +240,7 @@ export async function activePatientsPage(
     )
     .orderBy(asc(patients.id))
     .limit(limit);
-  if (rows.length === 0) return [];
+  if (rows.length === 0) return { patients: [], unreadable: [], last: null };
   await appendAudit(db, {
     actor,
     clinicId,
@@ -217,11 +251,22 @@ export async function activePatientsPage(
   });
   const field = (rowId: string, column: string, value: string) =>
     cipher.decrypt(value, { clinicId, table: 'patients', column, rowId });
-  return rows.map((row) => ({
-    id: row.id,
-    dateOfBirth: field(row.id, 'date_of_birth_enc', row.dateOfBirthEnc),
-    sexAtBirth: row.sexAtBirthEnc === null ? undefined : field(row.id, 'sex_at_birth_enc', row.sexAtBirthEnc),
-  }));
+  const page: SweepPage = { patients: [], unreadable: [], last: rows[rows.length - 1]!.id };
+  for (const row of rows) {
+    try {
+      page.patients.push({
+        id: row.id,
+        dateOfBirth: field(row.id, 'date_of_birth_enc', row.dateOfBirthEnc),
+        sexAtBirth:
+          row.sexAtBirthEnc === null ? undefined : field(row.id, 'sex_at_birth_enc', row.sexAtBirthEnc),
+      });
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      page.unreadable.push(row.id);
+      await auditPatient(db, actor, clinicId, 'patient.read', row.id, 'failure');
+    }
+  }
+  return page;
 }
 
 export async function getPatient(

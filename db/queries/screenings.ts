@@ -1,9 +1,12 @@
 // Screenings a patient has had. Which test and when are PHI: one encrypted value per record.
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
-import type { FieldCipher } from '../../security/field-cipher';
+import { normaliseSubject } from '../../domain/subject';
+import { JsonFileError, parseJson } from '../../lib/json-file';
+import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
 import { screeningRecords } from '../schema';
 import type { Queryable } from '../tenant';
+import { appendAudit } from './audit';
 
 export interface ScreeningRecord {
   test: string;
@@ -21,12 +24,14 @@ const where = (clinicId: string, rowId: string) => ({
 export async function recordScreening(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   patientId: string,
   record: ScreeningRecord,
 ): Promise<void> {
   const id = randomUUID();
-  const normalised = { ...record, test: record.test.trim().toLowerCase() };
+  // The test is the subject of the screening journey it ends: the same normalisation as everywhere else.
+  const normalised = { ...record, test: normaliseSubject(record.test) };
   await db
     .insert(screeningRecords)
     .values({
@@ -37,27 +42,75 @@ export async function recordScreening(
       recordIndex: cipher.blindIndex('screening', clinicId, `${normalised.test}|${normalised.performedOn}`),
     })
     .onConflictDoNothing();
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'screening.create',
+    objectType: 'patient',
+    objectId: patientId,
+    outcome: 'success',
+  });
 }
 
-/** The latest date of each test, per patient: { patientId → { test → YYYY-MM-DD } }. */
+export interface LastScreenings {
+  /** { patientId → { test → YYYY-MM-DD } } */
+  latest: Map<string, Record<string, string>>;
+  /** Patients with a screening record that cannot be read: what is due for them is unknown. */
+  unreadable: Set<string>;
+}
+
+/**
+ * The latest date of each test, per patient; an unreadable record marks its patient unreadable. The read
+ * is audited once for the patients asked about (first..last id), and once more per unreadable patient.
+ */
 export async function lastScreenings(
   db: Queryable,
   cipher: FieldCipher,
+  actor: string,
   clinicId: string,
   patientIds: string[],
-): Promise<Map<string, Record<string, string>>> {
-  const latest = new Map<string, Record<string, string>>();
-  if (patientIds.length === 0) return latest;
+): Promise<LastScreenings> {
+  const result: LastScreenings = { latest: new Map(), unreadable: new Set() };
+  if (patientIds.length === 0) return result;
   const rows = await db
     .select()
     .from(screeningRecords)
     .where(and(eq(screeningRecords.clinicId, clinicId), inArray(screeningRecords.patientId, patientIds)));
+  const sorted = [...patientIds].sort();
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'screening.read',
+    objectType: 'patient-page',
+    objectId: `${sorted[0]}..${sorted[sorted.length - 1]}`,
+    outcome: 'success',
+  });
   for (const row of rows) {
-    const record = JSON.parse(cipher.decrypt(row.recordEnc, where(clinicId, row.id))) as ScreeningRecord;
-    const tests = latest.get(row.patientId) ?? {};
+    let record: ScreeningRecord;
+    try {
+      record = parseJson(
+        cipher.decrypt(row.recordEnc, where(clinicId, row.id)),
+        `screening record ${row.id}`,
+      ) as ScreeningRecord;
+    } catch (error) {
+      if (!(error instanceof DecryptionError || error instanceof JsonFileError)) throw error;
+      result.unreadable.add(row.patientId);
+      continue;
+    }
+    const tests = result.latest.get(row.patientId) ?? {};
     if (!tests[record.test] || tests[record.test]! < record.performedOn)
       tests[record.test] = record.performedOn;
-    latest.set(row.patientId, tests);
+    result.latest.set(row.patientId, tests);
   }
-  return latest;
+  for (const patientId of result.unreadable) {
+    await appendAudit(db, {
+      actor,
+      clinicId,
+      action: 'screening.read',
+      objectType: 'patient',
+      objectId: patientId,
+      outcome: 'failure',
+    });
+  }
+  return result;
 }

@@ -131,7 +131,13 @@ describe('reminder durability on the Temporal dev server', () => {
     const patient = await createPatient(database.db, { phone: '+14155550205' });
     const taskQueue = uniqueTaskQueue('kill');
     const dataDir = await tempDir('kill');
-    const workerEnv = workerProcessEnv({ databaseUrl: database.url, taskQueue, dataDir, peers });
+    const workerEnv = workerProcessEnv({
+      databaseUrl: database.url,
+      appDatabaseUrl: database.appUrl,
+      taskQueue,
+      dataDir,
+      peers,
+    });
 
     const first = await spawnWorker(workerEnv);
     const handle = await startReminder(client, taskQueue, reminder(patient, 6_000));

@@ -47,12 +47,15 @@ describe('PHI in the database', () => {
         await tx.execute(
           sql`insert into enrollments (clinic_id, patient_id, journey_key, journey_version, category, episode, workflow_id) values (${clinicId}, ${patientId}, 'refill', 1, 'transactional', 'e1', ${randomUUID()})`,
         );
-        await recordScreening(tx, testCipher, clinicId, patientId, {
+        await recordScreening(tx, testCipher, 'test', clinicId, patientId, {
           test: 'mammogram',
           performedOn: CANARY.dateOfBirth,
         });
         await tx.execute(
           sql`insert into suppressions (clinic_id, channel, address_index, reason) values (${clinicId}, 'sms', ${randomUUID()}, 'carrier-stop')`,
+        );
+        await tx.execute(
+          sql`insert into processed_events (clinic_id, event_index) values (${clinicId}, ${randomUUID()})`,
         );
         await tx.execute(
           sql`insert into api_keys (clinic_id, name, prefix, key_hash, scopes) values (${clinicId}, 'k', ${randomUUID().slice(0, 8)}, 'hash', '{events:write}')`,

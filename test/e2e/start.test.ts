@@ -157,7 +157,7 @@ describe('npm start (embedded default)', () => {
     assert.equal(afterRotation.code, 0, afterRotation.stderr);
 
     const runtime = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as {
-      databaseUrl: string;
+      ownerDatabaseUrl: string;
     };
     assert.equal(await stop(first), 0, first.output.join(''));
     assert.match(first.output.join(''), /carebell: stopped/);
@@ -171,7 +171,7 @@ describe('npm start (embedded default)', () => {
         .describe();
       await connection.close();
       assert.equal(description.status.name, 'COMPLETED');
-      const database = connectDatabase(runtime.databaseUrl, { max: 1, as: 'owner' });
+      const database = connectDatabase(runtime.ownerDatabaseUrl, { max: 1, as: 'owner' });
       const delivery = await getDeliveryByKey(
         database.db,
         smsResult.clinicId,

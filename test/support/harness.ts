@@ -44,23 +44,29 @@ export const testServerPath = () => process.env.TEMPORAL_TEST_SERVER_PATH || und
 
 /**
  * A fresh, migrated database of its own on the shared throw-away cluster: `db` connects as the
- * application role (row-level security applies), `owner` as the owner.
+ * application does, on carebell_app's own login (row-level security applies), `owner` as the owner.
  */
-export async function createTestDatabase(): Promise<DatabaseHandle & { url: string; owner: DatabaseHandle }> {
+export async function createTestDatabase(): Promise<
+  DatabaseHandle & { url: string; appUrl: string; owner: DatabaseHandle }
+> {
   const adminUrl = required('CAREBELL_TEST_DATABASE_URL');
   const name = `test_${randomUUID().replaceAll('-', '')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  await migrateDatabase(url.toString());
-  const handle = connectDatabase(url.toString(), { max: 4 });
-  const owner = connectDatabase(url.toString(), { max: 2, as: 'owner' });
+  const [url, appUrl] = [adminUrl, required('CAREBELL_TEST_APP_DATABASE_URL')].map((base) => {
+    const inDatabase = new URL(base);
+    inDatabase.pathname = `/${name}`;
+    return inDatabase.toString();
+  }) as [string, string];
+  await migrateDatabase(url);
+  const handle = connectDatabase(appUrl, { max: 4 });
+  const owner = connectDatabase(url, { max: 2, as: 'owner' });
   return {
     ...handle,
     owner,
-    url: url.toString(),
+    url,
+    appUrl,
     close: async () => {
       await handle.close();
       await owner.close();
@@ -123,6 +129,7 @@ export function runCarebell(
 /** The environment of a separate worker process (processes/worker.ts) on the test services. */
 export function workerProcessEnv(options: {
   databaseUrl: string;
+  appDatabaseUrl: string;
   taskQueue: string;
   dataDir: string;
   peers: LocalPeers;
@@ -133,6 +140,7 @@ export function workerProcessEnv(options: {
     HOME: process.env.HOME,
     CAREBELL_DATA_DIR: options.dataDir,
     DATABASE_URL: options.databaseUrl,
+    CAREBELL_APP_DATABASE_URL: options.appDatabaseUrl,
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_TASK_QUEUE: options.taskQueue,
     TWILIO_ACCOUNT_SID: peers.twilio.accountSid,

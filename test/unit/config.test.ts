@@ -87,4 +87,22 @@ describe('configuration', () => {
     });
     assert.ok(problems.some((problem) => problem.startsWith('TWILIO_FROM_NUMBER: expected an E.164')));
   });
+
+  it("reads the application's own database login, and refuses the owner's under that name", () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://owner:secret@db.internal:5432/carebell',
+      CAREBELL_APP_DATABASE_URL: 'postgres://carebell_app:other@db.internal:5432/carebell',
+    });
+    assert.equal(config.appDatabaseUrl, 'postgres://carebell_app:other@db.internal:5432/carebell');
+    const problems = problemsOf({
+      DATABASE_URL: 'postgres://owner:secret@db.internal:5432/carebell',
+      CAREBELL_APP_DATABASE_URL: 'postgres://owner:secret@db.internal:5432/carebell',
+    });
+    assert.deepEqual(problems, [
+      "CAREBELL_APP_DATABASE_URL: logs in as DATABASE_URL's user (the tables' owner); use carebell_app or a member of it",
+    ]);
+    assert.ok(
+      problemsOf({ CAREBELL_APP_DATABASE_URL: 'mysql://nope' })[0]?.startsWith('CAREBELL_APP_DATABASE_URL:'),
+    );
+  });
 });

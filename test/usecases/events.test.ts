@@ -13,7 +13,8 @@ import { builtInJourneys } from '../../journeys/built-in';
 import type { ClinicEvent } from '../../journeys/events';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { isFailureOf } from '../../domain/errors';
-import type { EnrollmentDeps } from '../../usecases/enroll';
+import { timelineQuery } from '../../domain/journey';
+import { enroll, type EnrollmentDeps } from '../../usecases/enroll';
 import { handleEvent } from '../../usecases/handle-event';
 import type { journeyWorkflow } from '../../workflows/journey';
 import { createPatient, createTestWorker } from '../support/fixtures';
@@ -26,6 +27,7 @@ import {
 } from '../support/harness';
 
 const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
+const screening = builtInJourneys().find((journey) => journey.key === 'screening')!;
 const inDays = (days: number) => DateTime.utc().plus({ days }).toISODate();
 
 describe('EHR events into journeys', () => {
@@ -161,6 +163,79 @@ describe('EHR events into journeys', () => {
     );
   });
 
+  it('lets a late repeat of an old dispense change nothing (d1, d2, d1)', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550507' });
+    const d1: ClinicEvent = {
+      type: 'medication.dispensed',
+      patient: { id: patient.patientId },
+      eventId: 'dispense-d1',
+      subject: 'rx-9',
+      anchorDate: inDays(30),
+    };
+    const first = await handleEvent(deps, patient.clinicId, d1);
+    const second = await handleEvent(deps, patient.clinicId, {
+      ...d1,
+      eventId: 'dispense-d2',
+      anchorDate: inDays(60),
+    });
+    const [j1, j2] = [first.started[0]!.workflowId, second.started[0]!.workflowId];
+    assert.deepEqual(
+      second.signalled.map((signalled) => signalled.workflowId),
+      [j1],
+    );
+
+    assert.equal((await client.workflow.getHandle<typeof journeyWorkflow>(j1).result()).outcome, 'goal-met');
+
+    const late = await handleEvent(deps, patient.clinicId, d1);
+    assert.deepEqual(late.signalled, [], 'the repeat reaches no journey');
+    assert.equal(late.repeat, true);
+    assert.deepEqual(
+      late.started.map((enrolled) => [enrolled.workflowId, enrolled.created]),
+      [[j1, false]],
+    );
+    const timeline = await client.workflow.getHandle(j2).query(timelineQuery);
+    assert.ok(!timeline.some((entry) => entry.outcome === 'goal'), 'the refill journey of d2 goes on');
+    const rows = await enrollmentRows(patient.patientId);
+    assert.deepEqual(
+      [...rows].map((row) => [row.workflow_id, row.status, row.outcome]),
+      [
+        [j1, 'completed', 'goal-met'],
+        [j2, 'active', null],
+      ],
+    );
+    // Remembered as keyed hashes only, per clinic.
+    const stored = await database.owner.db.execute<{ event_index: string }>(
+      sql`select event_index from processed_events where clinic_id = ${patient.clinicId}`,
+    );
+    assert.equal(stored.length, 2);
+    assert.ok(stored.every((row) => !row.event_index.includes('dispense')));
+  });
+
+  it('ends the journey a sweep started about "mammogram" on a screening.completed about " Mammogram"', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550506', sexAtBirth: 'female' });
+    // As the screening sweep enrolls: the subject is the rule's test name.
+    const swept = await enroll(deps, {
+      clinicId: patient.clinicId,
+      patientId: patient.patientId,
+      journey: screening,
+      anchorDate: inDays(20),
+      occurrence: `screening-check|mammogram|${inDays(20)}`,
+      subject: 'mammogram',
+    });
+    const done = await handleEvent(deps, patient.clinicId, {
+      type: 'screening.completed',
+      patient: { id: patient.patientId },
+      subject: ' Mammogram',
+      occurredOn: inDays(-1),
+    });
+    assert.deepEqual(
+      done.signalled.map((signalled) => signalled.workflowId),
+      [swept.workflowId],
+    );
+    const ended = await client.workflow.getHandle<typeof journeyWorkflow>(swept.workflowId).result();
+    assert.equal(ended.outcome, 'goal-met');
+  });
+
   it('finds the patient by EHR id and records a completed screening', async () => {
     const patient = await createPatient(database.db, { phone: '+14155550502', externalId: 'MRN-502' });
     const completed: ClinicEvent = {
@@ -176,6 +251,46 @@ describe('EHR events into journeys', () => {
       sql`select count(*) from screening_records where patient_id = ${patient.patientId}`,
     );
     assert.equal(Number(row?.count), 1, 'reported twice, kept once');
+  });
+
+  it('audits the EHR-id look-up, found or not, and the screening it records', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550508', externalId: 'MRN-508' });
+    await handleEvent(
+      deps,
+      patient.clinicId,
+      {
+        type: 'screening.completed',
+        patient: { ehrId: 'MRN-508' },
+        subject: 'colorectal',
+        occurredOn: '2026-10-02',
+      },
+      'api-key:test',
+    );
+    await assert.rejects(
+      handleEvent(
+        deps,
+        patient.clinicId,
+        { type: 'visit.booked', patient: { ehrId: 'MRN-missing' } },
+        'api-key:test',
+      ),
+    );
+    const rows = await database.owner.db.execute<{
+      action: string;
+      object_id: string | null;
+      outcome: string;
+    }>(
+      sql`select action, object_id, outcome from audit_log
+          where clinic_id = ${patient.clinicId} and actor = 'api-key:test' order by id`,
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.action, row.object_id, row.outcome]),
+      [
+        ['patient.lookup-by-external-id', patient.patientId, 'success'],
+        ['screening.create', patient.patientId, 'success'],
+        ['patient.lookup-by-external-id', null, 'failure'],
+      ],
+    );
+    assert.ok(!JSON.stringify(rows).includes('MRN'), 'the EHR id itself is not in the audit log');
   });
 
   it('refuses a bad event with the field and the reason, and writes or starts nothing', async () => {

@@ -3,14 +3,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
+import { MAX_SWEEP_PAGE_ATTEMPTS } from '../../activities/sweep';
+import { connectDatabase } from '../../db/client';
 import { recordScreening } from '../../db/queries/screenings';
 import { withClinic } from '../../db/tenant';
 import { ensureSweepSchedules } from '../../usecases/sweep-schedules';
 import type { sweepWorkflow } from '../../workflows/sweep';
 import { sweepProgressQuery, sweepScheduleId, type SweepInput } from '../../domain/sweep';
-import { createPatient, createTestWorker } from '../support/fixtures';
+import { activitiesFor, createPatient, createTestWorker } from '../support/fixtures';
 import {
   connectTestTemporal,
   createTestDatabase,
@@ -83,7 +88,7 @@ describe('segment sweep', () => {
       phone: '+14155550603',
     });
     await withClinic(database.db, clinicId, (tx) =>
-      recordScreening(tx, testCipher, clinicId, screened.patientId, {
+      recordScreening(tx, testCipher, 'test', clinicId, screened.patientId, {
         test: 'colorectal',
         performedOn: today.minus({ years: 2 }).toISODate()!,
       }),
@@ -146,6 +151,7 @@ describe('segment sweep', () => {
     const taskQueue = uniqueTaskQueue('sweepkill');
     const env = workerProcessEnv({
       databaseUrl: database.url,
+      appDatabaseUrl: database.appUrl,
       taskQueue,
       dataDir: await tempDir('sweepkill'),
       peers,
@@ -177,6 +183,83 @@ describe('segment sweep', () => {
     const rows = await enrollmentsOf(database);
     assert.equal(rows.length, 6);
     assert.equal(new Set(rows.map((row) => row.patient_id)).size, 6);
+  });
+
+  it('skips and reports records it cannot decrypt, and goes on to every clinic', async () => {
+    const database = await newDatabase();
+    const due = (phone: string, clinicId?: string) =>
+      createPatient(database.db, { sexAtBirth: 'male', dateOfBirth: bornYearsAgo(50), phone, clinicId });
+    const tampered = await due('+14155550630');
+    const neighbour = await due('+14155550631', tampered.clinicId);
+    const keyless = await due('+14155550632');
+    const other = await due('+14155550633', keyless.clinicId);
+    // A value copied from another row (it fails authentication there), and one under a key the ring lacks.
+    await database.owner.db.execute(sql`
+      update patients set date_of_birth_enc = (select date_of_birth_enc from patients where id = ${neighbour.patientId})
+      where id = ${tampered.patientId}`);
+    await database.owner.db.execute(sql`
+      update patients set date_of_birth_enc = 'v1:retired:' || split_part(date_of_birth_enc, ':', 3)
+      where id = ${keyless.patientId}`);
+
+    const taskQueue = uniqueTaskQueue('poison');
+    const worker = await createTestWorker(temporal.nativeConnection, taskQueue, database.db, peers, client);
+    const result = await worker.runUntil(async () => {
+      const handle = await startSweep(taskQueue, {
+        sweep: 'screening-check',
+        batchSize: 10,
+        startsPerSecond: 100,
+      });
+      return Promise.race([
+        handle.result(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the sweep did not finish: stuck on a bad record')), 45_000),
+        ),
+      ]);
+    });
+    assert.deepEqual([result.scanned, result.enrolled], [4, 2]);
+    assert.deepEqual(
+      (await enrollmentsOf(database)).map((row) => row.patient_id).sort(),
+      [neighbour.patientId, other.patientId].sort(),
+    );
+    const failed = await database.owner.db.execute<{ clinic_id: string; object_id: string }>(sql`
+      select clinic_id, object_id from audit_log
+      where actor = 'sweep' and action = 'patient.read' and outcome = 'failure' order by object_id`);
+    const [screeningReads] = await database.owner.db.execute<{ n: string }>(
+      sql`select count(*) as n from audit_log where actor = 'sweep' and action = 'screening.read'`,
+    );
+    assert.equal(Number(screeningReads!.n), 2, "each clinic's page of screening records was read, audited");
+    assert.deepEqual(
+      failed.map((row) => [row.clinic_id, row.object_id]).sort(),
+      [
+        [tampered.clinicId, tampered.patientId],
+        [keyless.clinicId, keyless.patientId],
+      ].sort(),
+    );
+  });
+
+  it('gives a page up after a bounded number of attempts, so a run cannot hold the schedule forever', async () => {
+    const database = await newDatabase();
+    const { clinicId } = await createPatient(database.db, { phone: '+14155550640' });
+    // A database that refuses every query: the failure no retry can cure.
+    const gone = connectDatabase(database.appUrl, { max: 1 });
+    await gone.close();
+    const activities = await activitiesFor(gone.db, peers, { client, taskQueue: 'unused' });
+    const input = { sweep: 'screening-check', clinicId, after: null, limit: 10, asOf: Date.now() };
+    const attempt = (number: number) =>
+      new MockActivityEnvironment({ attempt: number }, { logger: new DefaultLogger('ERROR', () => {}) }).run(
+        (page: typeof input) => activities.sweepBatch(page),
+        input,
+      );
+    await assert.rejects(
+      attempt(1),
+      (error: Error) => !(error instanceof ApplicationFailure && error.nonRetryable),
+    );
+    await assert.rejects(attempt(MAX_SWEEP_PAGE_ATTEMPTS), (error: Error) => {
+      assert.ok(error instanceof ApplicationFailure, String(error));
+      assert.equal(error.type, 'SweepPageGaveUp');
+      assert.equal(error.nonRetryable, true);
+      return true;
+    });
   });
 
   it('keeps one schedule per sweep and task queue, updated to the deployed sweeps, starting a working sweep', async () => {

@@ -1,0 +1,85 @@
+// The application's login is not the tables' owner: row-level security does not rest on a role switch the
+// session could undo. Its role owns nothing, bypasses nothing, creates nothing; row-level security is forced
+// on the owner too, and SECURITY DEFINER functions cannot be steered by a caller's temporary objects.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createPatient } from '../support/fixtures';
+import { createTestDatabase } from '../support/harness';
+
+describe('tenancy of the application login', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  before(async () => {
+    database = await createTestDatabase();
+    await createPatient(database.db, { phone: '+14155550811' });
+  });
+  after(() => database?.close());
+
+  it('logs in as a role that is no superuser, owns nothing and cannot bypass row-level security', async () => {
+    const [who] = await database.db.execute<{
+      session_user: string;
+      current_user: string;
+      rolsuper: boolean;
+      rolbypassrls: boolean;
+      owned: string;
+    }>(sql`
+      select session_user, current_user, r.rolsuper, r.rolbypassrls,
+        (select count(*) from pg_class where relowner = r.oid) as owned
+      from pg_roles r where r.rolname = session_user`);
+    assert.deepEqual(
+      { ...who, owned: Number(who!.owned) },
+      {
+        session_user: 'carebell_app',
+        current_user: 'carebell_app',
+        rolsuper: false,
+        rolbypassrls: false,
+        owned: 0,
+      },
+    );
+  });
+
+  // SET ROLE NONE returns a session to the role it logged in as: the escape a SET ROLE setup leaves open.
+  it('cannot step out of row-level security by dropping the role it was switched to', async () => {
+    const rows = await database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local role none`);
+      return tx.execute<{ n: string }>(sql`select count(*) as n from patients`);
+    });
+    assert.equal(Number(rows[0]!.n), 0);
+  });
+
+  it('cannot create objects in the public schema, whatever its role setting', async () => {
+    await assert.rejects(
+      database.db.transaction(async (tx) => {
+        await tx.execute(sql`set local role none`);
+        await tx.execute(sql`create table public.smuggled (id int)`);
+      }),
+      (error: Error) => {
+        assert.match(
+          (error.cause as Error | undefined)?.message ?? error.message,
+          /permission denied for schema public/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it("forces row-level security on every table that has it, so it holds for the tables' owner too", async () => {
+    const tables = await database.owner.db.execute<{ relname: string; forced: boolean }>(sql`
+      select relname, relforcerowsecurity as forced from pg_class
+      where relnamespace = 'public'::regnamespace and relkind = 'r' and relrowsecurity`);
+    assert.ok(tables.length >= 14, `${tables.length} tables under row-level security`);
+    for (const { relname, forced } of tables) assert.ok(forced, `${relname} does not force it`);
+  });
+
+  it('runs every SECURITY DEFINER function with pg_temp last on its search_path', async () => {
+    const functions = await database.owner.db.execute<{ proname: string; config: string[] | null }>(sql`
+      select proname, proconfig as config from pg_proc
+      where pronamespace = 'public'::regnamespace and prosecdef`);
+    assert.ok(functions.length >= 2);
+    for (const { proname, config } of functions) {
+      const searchPath = config?.find((entry) => entry.startsWith('search_path='));
+      assert.match(searchPath ?? '', /^search_path=.*\bpg_temp$/, `${proname}: ${searchPath}`);
+    }
+  });
+});
