@@ -108,6 +108,11 @@ export function classifyScreening(
   return undefined;
 }
 
+/** The program a reported test belongs to (the subject of a screening journey), or the test as given. */
+export function screeningProgramOf(test: string): string {
+  return classifyScreening(test)?.program ?? test;
+}
+
 function classifyExclusion(test: string, rules: ScreeningRules) {
   const wanted = key(test);
   return rules.exclusions.find(

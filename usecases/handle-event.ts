@@ -11,6 +11,7 @@ import { CarebellError } from '../domain/errors';
 import { eventSignal } from '../domain/journey';
 import { templatesOf } from '../journeys/built-in';
 import type { ClinicEvent } from '../journeys/events';
+import { screeningProgramOf } from '../journeys/screening';
 import { missingValues } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import { normaliseSubject } from '../domain/subject';
@@ -42,6 +43,9 @@ export async function handleEvent(
   actor = 'ehr-event',
 ): Promise<EventOutcome> {
   const { anchorDate } = event;
+  // A screening is about its program: a FIT (or its CPT code) ends the colorectal journey a sweep started.
+  const about =
+    event.subject && event.type.startsWith('screening.') ? screeningProgramOf(event.subject) : event.subject;
   // Keyed like the other EHR ids: event ids may carry identifiers, and are only ever stored hashed.
   const eventIndex =
     event.eventId === undefined
@@ -88,15 +92,13 @@ export async function handleEvent(
         journey,
         anchorDate: anchorDate!,
         facts: event.facts,
-        occurrence:
-          event.eventId ??
-          `${event.type}|${event.subject ? normaliseSubject(event.subject) : ''}|${anchorDate}`,
-        subject: event.subject,
+        occurrence: event.eventId ?? `${event.type}|${about ? normaliseSubject(about) : ''}|${anchorDate}`,
+        subject: about,
       }),
     );
   }
 
-  const subject = event.subject && subjectIndex(deps.cipher, clinicId, event.subject);
+  const subject = about && subjectIndex(deps.cipher, clinicId, about);
   const signalled: EventOutcome['signalled'] = [];
   for (const enrollment of active) {
     if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;

@@ -211,29 +211,36 @@ describe('EHR events into journeys', () => {
     assert.ok(stored.every((row) => !row.event_index.includes('dispense')));
   });
 
-  it('ends the journey a sweep started about "mammogram" on a screening.completed about " Mammogram"', async () => {
-    const patient = await createPatient(database.db, { phone: '+14155550506', sexAtBirth: 'female' });
-    // As the screening sweep enrolls: the subject is the rule's test name.
-    const swept = await enroll(deps, {
-      clinicId: patient.clinicId,
-      patientId: patient.patientId,
-      journey: screening,
-      anchorDate: inDays(20),
-      occurrence: `screening-check|mammogram|${inDays(20)}`,
-      subject: 'mammogram',
-    });
-    const done = await handleEvent(deps, patient.clinicId, {
-      type: 'screening.completed',
-      patient: { id: patient.patientId },
-      subject: ' Mammogram',
-      occurredOn: inDays(-1),
-    });
-    assert.deepEqual(
-      done.signalled.map((signalled) => signalled.workflowId),
-      [swept.workflowId],
-    );
-    const ended = await client.workflow.getHandle<typeof journeyWorkflow>(swept.workflowId).result();
-    assert.equal(ended.outcome, 'goal-met');
+  it('ends the journey a sweep started about a screening program on a completion reported by name or code', async () => {
+    const cases = [
+      ['breast', ' Mammogram', '+14155550506'],
+      ['colorectal', '82274', '+14155550509'], // a FIT, by its CPT code
+    ] as const;
+    for (const [program, reported, phone] of cases) {
+      const patient = await createPatient(database.db, { phone, sexAtBirth: 'female' });
+      // As the screening sweep enrolls: the subject is the program.
+      const swept = await enroll(deps, {
+        clinicId: patient.clinicId,
+        patientId: patient.patientId,
+        journey: screening,
+        anchorDate: inDays(20),
+        occurrence: `screening-check|${program}|${inDays(20)}`,
+        subject: program,
+      });
+      const done = await handleEvent(deps, patient.clinicId, {
+        type: 'screening.completed',
+        patient: { id: patient.patientId },
+        subject: reported,
+        occurredOn: inDays(-1),
+      });
+      assert.deepEqual(
+        done.signalled.map((signalled) => signalled.workflowId),
+        [swept.workflowId],
+        reported,
+      );
+      const ended = await client.workflow.getHandle<typeof journeyWorkflow>(swept.workflowId).result();
+      assert.equal(ended.outcome, 'goal-met');
+    }
   });
 
   it('finds the patient by EHR id and records a completed screening', async () => {
