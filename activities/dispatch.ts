@@ -37,7 +37,7 @@ import {
 } from '../rules/sending';
 import type { ActivityDeps } from './deps';
 
-export const ACTOR = 'worker';
+const ACTOR = 'worker';
 
 const DAY_MS = 24 * 3600 * 1000;
 const WEEK_MS = 7 * DAY_MS;

@@ -75,7 +75,7 @@ export function missingTemplates(templates: string[]): string[] {
 }
 
 /** Values every message gets from the send path itself; any other `{{name}}` must come with the enrollment. */
-export const SUPPLIED_VALUES = ['clinic', 'link', 'contact'];
+const SUPPLIED_VALUES = ['clinic', 'link', 'contact'];
 
 /**
  * `template: name` for each value a template uses (in any shipped language) that `facts` does not give:
