@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { connectDatabase } from '../db/client';
 import { appendAudit } from '../db/queries/audit';
-import { keyRingFile, resolveKeyRing } from '../infra/key-ring-source';
+import { keyRingFile, keyRingReloader, resolveKeyRing } from '../infra/key-ring-source';
 import { joinEndpoints } from '../infra/services';
 import { FieldCipher } from '../security/field-cipher';
 import { addKeyToRingFile } from '../security/key-ring';
@@ -19,11 +19,13 @@ export async function keysRotateCommand(config: Config, options: { json?: boolea
   });
   const owner = connectDatabase(ownerUrl(endpoints), { max: 2, as: 'owner' });
   try {
-    let cipher = new FieldCipher(await resolveKeyRing(config, { create: false }));
+    // Another rotation may add a key while this one runs: values under it are read by re-reading the ring.
+    const reload = keyRingReloader(config);
+    let cipher = new FieldCipher(await resolveKeyRing(config, { create: false }), reload);
     const stale = await countStale(owner.db, cipher);
     if (!config.keyRing && stale === 0) {
       const id = await addKeyToRingFile(keyRingFile(config), progress);
-      cipher = new FieldCipher(await resolveKeyRing(config, { create: false }));
+      cipher = new FieldCipher(await resolveKeyRing(config, { create: false }), reload);
       progress(`added key ${id} to ${keyRingFile(config)}; restart running workers so new writes use it`);
     } else if (stale > 0) {
       progress(`${stale} values are not yet under key ${cipher.ring.current.id}; re-encrypting them`);
