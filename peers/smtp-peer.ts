@@ -28,7 +28,8 @@ export interface SmtpPeerOptions {
 
 export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer> {
   const messagesDir = path.join(options.dir, 'messages');
-  await fs.mkdir(messagesDir, { recursive: true });
+  // What the outside world received (PHI): for this user alone.
+  await fs.mkdir(messagesDir, { recursive: true, mode: 0o700 });
   const { certFile, keyFile } = await ensureCertificate(path.join(options.dir, 'tls'));
   const [cert, key] = await Promise.all([fs.readFile(certFile), fs.readFile(keyFile)]);
 
@@ -54,7 +55,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
       stream.on('end', () => {
         const name = `${Date.now()}-${randomUUID()}.eml`;
         const file = path.join(messagesDir, name);
-        fs.writeFile(`${file}.tmp`, Buffer.concat(chunks))
+        fs.writeFile(`${file}.tmp`, Buffer.concat(chunks), { mode: 0o600 })
           .then(() => fs.rename(`${file}.tmp`, file))
           .then(() => callback(), callback);
       });
@@ -89,7 +90,7 @@ async function ensureCertificate(dir: string): Promise<{ certFile: string; keyFi
       () => false,
     );
   if (exists) return { certFile, keyFile };
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
@@ -108,6 +109,6 @@ async function ensureCertificate(dir: string): Promise<{ certFile: string; keyFi
     ],
   });
   await fs.writeFile(keyFile, pems.private, { mode: 0o600 });
-  await fs.writeFile(certFile, pems.cert);
+  await fs.writeFile(certFile, pems.cert, { mode: 0o600 });
   return { certFile, keyFile };
 }
