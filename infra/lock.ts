@@ -14,7 +14,7 @@ export async function withDirectoryLock<T>(
   let announced = false;
   for (;;) {
     try {
-      await fs.mkdir(lockDir);
+      await fs.mkdir(lockDir, { mode: 0o700 });
       await fs.writeFile(ownerFile, String(process.pid));
       break;
     } catch (error) {

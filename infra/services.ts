@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDir, type Config, type SmtpSettings, type TwilioSettings } from '../config';
 import { migrateDatabase, provisionAppLogin } from '../db/client';
+import { ensurePrivateDir } from '../lib/private-files';
 import { ShutdownSteps } from '../lib/shutdown-steps';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { freePort } from './free-port';
@@ -49,7 +50,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
   // could be taken in between (the Temporal dev server opens several ports of its own).
   const port = (fixed: number) => (options.fixedPorts ? fixed : 0);
   try {
-    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(config.dataDir);
 
     const { databaseUrl, ownerDatabaseUrl } = await (async () => {
       if (config.databaseUrl || config.appDatabaseUrl) return databaseOf(config, options.progress);
@@ -79,7 +80,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
       });
       options.progress('starting Temporal dev server');
       const temporalDir = path.join(config.dataDir, 'temporal');
-      await fs.mkdir(temporalDir, { recursive: true });
+      await ensurePrivateDir(temporalDir);
       const server = await startTemporalDevServer({
         binary,
         port: options.fixedPorts ? config.embedded.temporalPort : undefined,

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { withDirectoryLock } from './lock';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment, type ClientOptionsForTestEnv } from '@temporalio/testing';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEST_SERVER_VERSION = '1.31.0';
@@ -245,8 +245,10 @@ export function serverExecutable(
 /** The time-skipping test server (a 30-day timer passes in about a second), for previews and tests. */
 export function startTimeSkippingServer(
   executablePath: string | undefined,
+  client?: ClientOptionsForTestEnv,
 ): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: serverExecutable(executablePath) },
+    client,
   });
 }

@@ -38,7 +38,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
   const refusal = (code: number) =>
     Object.assign(new Error(code >= 500 ? 'Message refused' : 'Try again later'), { responseCode: code });
   const messagesDir = path.join(options.dir, 'messages');
-  await fs.mkdir(messagesDir, { recursive: true });
+  // What the outside world received (PHI): for this user alone.
+  await fs.mkdir(messagesDir, { recursive: true, mode: 0o700 });
   const { certFile, keyFile } = await ensureCertificate(path.join(options.dir, 'tls'));
   const [cert, key] = await Promise.all([fs.readFile(certFile), fs.readFile(keyFile)]);
 
@@ -79,7 +80,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
         }
         const name = `${Date.now()}-${randomUUID()}.eml`;
         const file = path.join(messagesDir, name);
-        fs.writeFile(`${file}.tmp`, Buffer.concat(chunks))
+        fs.writeFile(`${file}.tmp`, Buffer.concat(chunks), { mode: 0o600 })
           .then(() => fs.rename(`${file}.tmp`, file))
           .then(() => callback(), callback);
       });
@@ -117,7 +118,7 @@ async function ensureCertificate(dir: string): Promise<{ certFile: string; keyFi
       () => false,
     );
   if (exists) return { certFile, keyFile };
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
@@ -136,6 +137,6 @@ async function ensureCertificate(dir: string): Promise<{ certFile: string; keyFi
     ],
   });
   await fs.writeFile(keyFile, pems.private, { mode: 0o600 });
-  await fs.writeFile(certFile, pems.cert);
+  await fs.writeFile(certFile, pems.cert, { mode: 0o600 });
   return { certFile, keyFile };
 }

@@ -3,7 +3,7 @@
 // directory (the outside world's copy, kept apart from the engine's state) and can be told to fail the
 // way Twilio does. Like Twilio, a new message is `queued` with no `date_sent` until it is sent a moment
 // later (or until released, when held), and a list filtered by DateSent does not see it.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,7 +65,8 @@ export interface TwilioPeerOptions {
 }
 
 export async function startTwilioPeer(options: TwilioPeerOptions): Promise<TwilioPeer> {
-  await fs.mkdir(options.dir, { recursive: true });
+  // What the outside world received (PHI): for this user alone.
+  await fs.mkdir(options.dir, { recursive: true, mode: 0o700 });
   const messages = await loadMessages(options.dir);
   const faults: PeerFault[] = [];
   let holding = false;
@@ -83,7 +84,13 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     }
     return { ...message, status: 'queued', date_sent: null };
   };
-  const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
+  const expectedAuth = Buffer.from(
+    `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`,
+  );
+  const authorised = (header: string | undefined) => {
+    const presented = Buffer.from(header ?? '');
+    return presented.length === expectedAuth.length && timingSafeEqual(presented, expectedAuth);
+  };
   const base = `/2010-04-01/Accounts/${options.accountSid}/Messages`;
 
   const server = http.createServer((request, response) => {
@@ -94,11 +101,12 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
 
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://peer');
+    // Every endpoint, the listing of what was sent included, takes the account's credentials, as Twilio's.
+    if (!authorised(request.headers.authorization)) {
+      return reply(response, 401, twilioError(401, 20003, 'Authentication Error - invalid username'));
+    }
     if (url.pathname === '/_peer/messages' && request.method === 'GET') {
       return reply(response, 200, { messages: messages.map(view) });
-    }
-    if (request.headers.authorization !== expectedAuth) {
-      return reply(response, 401, twilioError(401, 20003, 'Authentication Error - invalid username'));
     }
     if (!url.pathname.startsWith(base)) {
       return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
@@ -173,7 +181,7 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     };
     // Persist before answering: once the SDK sees a sid, the message exists in the outside world.
     const file = path.join(options.dir, `${sid}.json`);
-    await fs.writeFile(`${file}.tmp`, JSON.stringify(message, null, 2));
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(message, null, 2), { mode: 0o600 });
     await fs.rename(`${file}.tmp`, file);
     messages.push(message);
     sendAt.set(sid, holding ? undefined : created + QUEUED_FOR_MS);

@@ -1,6 +1,7 @@
 // The all-in-one embedded default: PostgreSQL, the Temporal dev server, the local peers, a worker and the
 // payload codec endpoint in one command, with everything kept under the data dir.
 import { loadConfig } from '../config';
+import { ensurePrivateDir } from '../lib/private-files';
 import { ShutdownSteps } from '../lib/shutdown-steps';
 import { connectDatabase } from '../db/client';
 import { startCodecServer } from '../security/codec-server';
@@ -22,6 +23,8 @@ runMain(async () => {
   // Stopped in reverse order: worker first (it still needs Temporal and the database), PostgreSQL last.
   const stops = new ShutdownSteps();
   try {
+    // Before anything writes into it: the key ring, tokens and passwords live here.
+    await ensurePrivateDir(config.dataDir);
     const keyRing = await resolveKeyRing(config, { create: true, say: (line) => say(`  ${line}`) });
     const reloadKeyRing = keyRingReloader(config);
     const services = await startServices(config, {

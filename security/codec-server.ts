@@ -41,7 +41,9 @@ export async function startCodecServer(options: {
 }): Promise<CodecServer> {
   const operators = checkOperatorTokens(options.operators, 'codec endpoint');
   const brake = new RefusalBrake(options.refusalsAuditedPerMinute ?? 20, 60_000);
-  const codec = new EncryptionCodec(options.keyRing, options.reloadKeyRing);
+  // No workflow context reaches this endpoint: it reads a payload's binding from its metadata (still
+  // authenticated), and shows unencrypted payloads as they are, for an operator investigating them.
+  const codec = new EncryptionCodec(options.keyRing, { reload: options.reloadKeyRing, plaintext: 'pass' });
 
   function operatorFor(header: string | undefined): Operator | undefined {
     const presented = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');

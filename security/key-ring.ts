@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { withDirectoryLock } from '../infra/lock';
 import { parseJson } from '../lib/json-file';
+import { ensurePrivateDir } from '../lib/private-files';
 
 export interface KeyRing {
   current: { id: string; key: Buffer };
@@ -62,7 +63,7 @@ export async function loadOrCreateKeyRingFile(file: string, say: (line: string) 
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (text === undefined) {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await ensurePrivateDir(path.dirname(file));
     const fresh = {
       keys: [{ id: newKeyId(), key: randomBytes(32).toString('base64') }],
       blindIndexKey: randomBytes(32).toString('base64'),

@@ -139,6 +139,19 @@ describe('npm start (embedded default)', () => {
     assert.equal(emailResult.delivery.channel, 'email');
     assert.equal(emailResult.atPeer, true);
 
+    // The data dir is this user's (as root, the postgres group may pass through to its cluster).
+    const dataDirMode = (await fs.stat(dataDir)).mode & 0o777;
+    assert.equal(dataDirMode, process.getuid?.() === 0 ? 0o710 : 0o700, dataDirMode.toString(8));
+    for (const secret of ['keyring.json', 'operator-token', 'runtime.json'])
+      assert.equal((await fs.stat(path.join(dataDir, secret))).mode & 0o777, 0o600, secret);
+    for (const entry of await fs.readdir(path.join(dataDir, 'peers'), {
+      recursive: true,
+      withFileTypes: true,
+    })) {
+      const mode = (await fs.stat(path.join(entry.parentPath, entry.name))).mode & 0o777;
+      assert.equal(mode, entry.isDirectory() ? 0o700 : 0o600, `peers/${entry.name}`);
+    }
+
     const verified = await carebell('audit', 'verify', '--json');
     assert.equal(verified.code, 0, verified.stderr);
     assert.ok(

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
+import type { ClientOptionsForTestEnv } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import postgres from 'postgres';
 import { connectDatabase, migrateDatabase, type DatabaseHandle } from '../../db/client';
@@ -91,7 +92,9 @@ export async function startTestPeers(): Promise<LocalPeers & { dir: string }> {
   };
 }
 
-export const createTimeSkippingEnvironment = () => startTimeSkippingServer(testServerPath());
+/** With `client.dataConverter`, workflows started through the environment's client are encrypted. */
+export const createTimeSkippingEnvironment = (client?: ClientOptionsForTestEnv) =>
+  startTimeSkippingServer(testServerPath(), client);
 
 export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;
 

@@ -113,4 +113,71 @@ describe('Temporal payload encryption', () => {
     data[20] = data[20]! ^ 0xff;
     await assert.rejects(codec.decode([{ ...encoded, data }]), /failed authentication/);
   });
+
+  const inWorkflow = (workflowId: string) => ({
+    type: 'workflow' as const,
+    namespace: 'default',
+    workflowId,
+  });
+
+  it('refuses a payload it did not encrypt, unless asked to show it as it is', async () => {
+    const codec = new EncryptionCodec(buildKeyRing([oldKey], indexKey));
+    await assert.rejects(codec.decode([payload], inWorkflow('journey:a')), /not encrypted by carebell/);
+    await assert.rejects(codec.decode([payload]), /not encrypted by carebell/);
+    const endpoint = new EncryptionCodec(buildKeyRing([oldKey], indexKey), { plaintext: 'pass' });
+    assert.deepEqual(await endpoint.decode([payload]), [payload]);
+  });
+
+  it('binds a payload to its workflow: another workflow cannot use a copy', async () => {
+    const codec = new EncryptionCodec(buildKeyRing([oldKey], indexKey));
+    const [encoded] = await codec.encode([payload], inWorkflow('journey:a'));
+    assert.equal(Buffer.from(encoded!.metadata!['encryption-workflow-id']!).toString(), 'journey:a');
+    const [same] = await codec.decode([encoded!], inWorkflow('journey:a'));
+    assert.equal(Buffer.from(same!.data!).toString(), '{"name":"Zephyrine"}');
+    // An activity of the workflow, and the operators' endpoint (no context), read it too.
+    const activity = {
+      type: 'activity' as const,
+      namespace: 'default',
+      workflowId: 'journey:a',
+      isLocal: false,
+    };
+    assert.equal((await codec.decode([encoded!], activity)).length, 1);
+    assert.equal((await codec.decode([encoded!])).length, 1);
+
+    await assert.rejects(codec.decode([encoded!], inWorkflow('journey:b')), /belongs to another workflow/);
+    // Relabelled, or stripped of its binding, it no longer authenticates.
+    const relabel = (metadata: Record<string, Uint8Array>) => ({ ...encoded!, metadata });
+    const unbound = { ...encoded!.metadata! };
+    delete unbound['encryption-workflow-id'];
+    await assert.rejects(
+      codec.decode(
+        [relabel({ ...encoded!.metadata!, 'encryption-workflow-id': Buffer.from('journey:b') })],
+        inWorkflow('journey:b'),
+      ),
+      /failed authentication/,
+    );
+    await assert.rejects(codec.decode([relabel(unbound)], inWorkflow('journey:b')), /failed authentication/);
+  });
+
+  it("accepts a schedule's payload in the runs it starts, for sweeps only", async () => {
+    const codec = new EncryptionCodec(buildKeyRing([oldKey], indexKey), {
+      isScheduledWorkflowId: (id) => id.startsWith('sweep:'),
+    });
+    const run = '-2026-11-28T06:00:00Z';
+    const [sweep] = await codec.encode([payload], inWorkflow('sweep:q:screening-check'));
+    assert.equal((await codec.decode([sweep!], inWorkflow(`sweep:q:screening-check${run}`))).length, 1);
+    await assert.rejects(
+      codec.decode([sweep!], inWorkflow('sweep:q:screening-check-other')),
+      /another workflow/,
+    );
+    const [journey] = await codec.encode([payload], inWorkflow('journey:a'));
+    await assert.rejects(codec.decode([journey!], inWorkflow(`journey:a${run}`)), /another workflow/);
+  });
+
+  it('still reads payloads written before they were bound, so journeys in flight go on', async () => {
+    const codec = new EncryptionCodec(buildKeyRing([oldKey], indexKey));
+    const [legacy] = await codec.encode([payload]);
+    assert.equal(legacy!.metadata!['encryption-workflow-id'], undefined);
+    assert.equal((await codec.decode([legacy!], inWorkflow('journey:a'))).length, 1);
+  });
 });

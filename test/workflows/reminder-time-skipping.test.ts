@@ -26,7 +26,8 @@ describe('reminder on the time-skipping server', () => {
 
   before(async () => {
     [env, database, peers] = await Promise.all([
-      createTimeSkippingEnvironment(),
+      // Workers refuse payloads the codec did not encrypt: start reminders encrypted, as production does.
+      createTimeSkippingEnvironment({ dataConverter: testDataConverter }),
       createTestDatabase(),
       startTestPeers(),
     ]);
