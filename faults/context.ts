@@ -47,6 +47,8 @@ export interface WorkerProcess {
   pid: number;
   /** SIGKILL by default: the process gets no chance to finish anything. */
   kill: (signal?: NodeJS.Signals) => Promise<void>;
+  /** Whether it is still running (it may have exited on its own). */
+  running: () => boolean;
 }
 
 export interface ContextOptions {
@@ -66,6 +68,7 @@ export class FaultContext {
   private workerCount = 0;
   private patientCount = 0;
   private readonly cleanups: (() => Promise<unknown>)[] = [];
+  private readonly finalSteps: (() => Promise<unknown>)[] = [];
 
   private constructor(
     readonly name: string,
@@ -142,9 +145,14 @@ export class FaultContext {
     this.notes.push(text);
   }
 
-  /** Runs `step` when the scenario ends, before the shared parts are closed. */
+  /** Runs `step` when the scenario ends, before its workers, peers and connections are closed. */
   onClose(step: () => Promise<unknown>): void {
     this.cleanups.push(step);
+  }
+
+  /** Runs `step` after everything else of the scenario is closed (e.g. a server of its own). */
+  afterClose(step: () => Promise<unknown>): void {
+    this.finalSteps.push(step);
   }
 
   /** Polls `check` until it holds; a Violation naming `what` if it does not within the time. */
@@ -278,6 +286,7 @@ export class FaultContext {
       taskQueue,
       pid: child.pid!,
       kill: (signal: NodeJS.Signals = 'SIGKILL') => stopChild(child, signal),
+      running: () => child.exitCode === null && child.signalCode === null,
     };
   }
 
@@ -349,6 +358,7 @@ export class FaultContext {
     await this.peers.stop().catch(() => {});
     await this.app.close().catch(() => {});
     await this.ownerHandle.close().catch(() => {});
+    for (const step of this.finalSteps.splice(0).reverse()) await step().catch(() => {});
     if (!keepFiles) await fs.rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,13 @@
 // Every fault scenario, in the order `npm run faults` runs them.
 import type { Scenario } from './runner';
 import {
+  postgresRestartWhileDue,
+  temporalRestartMidTimer,
+  twilioQueuedWorkerDies,
+  workerKillAfterProvider,
+  workerKillBeforeProvider,
+} from './scenarios/crashes';
+import {
   smtp550AtData,
   smtpRelayHangs,
   smtpTransientThenAccept,
@@ -9,9 +16,14 @@ import {
 } from './scenarios/providers';
 
 export const scenarios: Scenario[] = [
+  workerKillBeforeProvider,
+  workerKillAfterProvider,
+  temporalRestartMidTimer,
+  postgresRestartWhileDue,
   smtpTransientThenAccept,
   smtp550AtData,
   smtpRelayHangs,
   twilio429RetryAfter,
   twilio500AfterQueue,
+  twilioQueuedWorkerDies,
 ];
