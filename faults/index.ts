@@ -14,6 +14,8 @@ import {
   twilio429RetryAfter,
   twilio500AfterQueue,
 } from './scenarios/providers';
+import { ehrDuplicateOutOfOrder, poisonedRecordSweep } from './scenarios/events';
+import { capsRaceAtWindowOpen, dstWhileWorkersDown } from './scenarios/timing';
 
 export const scenarios: Scenario[] = [
   workerKillBeforeProvider,
@@ -26,4 +28,8 @@ export const scenarios: Scenario[] = [
   twilio429RetryAfter,
   twilio500AfterQueue,
   twilioQueuedWorkerDies,
+  ehrDuplicateOutOfOrder,
+  poisonedRecordSweep,
+  capsRaceAtWindowOpen,
+  dstWhileWorkersDown,
 ];

@@ -62,15 +62,19 @@ export function expectSent(
 export async function deliveryRow(ctx: FaultContext, deliveryId: string) {
   const [row] = await ctx.owner.execute<{
     attempts: number;
-    created_at: Date;
-    last_attempt_at: Date | null;
+    created_at: string;
+    last_attempt_at: string | null;
     provider_message_id: string | null;
     status: string;
   }>(
     sql`select attempts, created_at, last_attempt_at, provider_message_id, status from deliveries where id = ${deliveryId}`,
   );
   if (!row) throw new Violation(`delivery ${deliveryId} has no row`);
-  return row;
+  return {
+    ...row,
+    createdAt: new Date(row.created_at),
+    lastAttemptAt: row.last_attempt_at === null ? undefined : new Date(row.last_attempt_at),
+  };
 }
 
 /** Awaits a workflow's result within `timeoutMs`, as a Violation if it does not come. */

@@ -82,7 +82,7 @@ export const twilio429RetryAfter: Scenario = {
     const row = await deliveryRow(ctx, result.deliveryId);
     ctx.expect(row.attempts === 2, `${row.attempts} attempts recorded, expected 2 (429, sent)`);
     // The row is claimed just before the first attempt; the second attempt stamps last_attempt_at.
-    const waited = ((row.last_attempt_at?.getTime() ?? 0) - row.created_at.getTime()) / 1000;
+    const waited = ((row.lastAttemptAt?.getTime() ?? 0) - row.createdAt.getTime()) / 1000;
     ctx.expect(
       waited >= RETRY_AFTER_S - 0.5,
       `retried ${waited.toFixed(1)}s after the 429, before its Retry-After of ${RETRY_AFTER_S}s`,
