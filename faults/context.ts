@@ -67,7 +67,7 @@ export class FaultContext {
   private readonly workers = new Set<ChildProcess>();
   private workerCount = 0;
   private patientCount = 0;
-  private readonly cleanups: (() => Promise<unknown>)[] = [];
+  private readonly cleanups: (() => unknown)[] = [];
   private readonly finalSteps: (() => Promise<unknown>)[] = [];
 
   private constructor(
@@ -146,7 +146,7 @@ export class FaultContext {
   }
 
   /** Runs `step` when the scenario ends, before its workers, peers and connections are closed. */
-  onClose(step: () => Promise<unknown>): void {
+  onClose(step: () => unknown): void {
     this.cleanups.push(step);
   }
 
@@ -335,9 +335,19 @@ export class FaultContext {
     return history.events?.some(test) ?? false;
   }
 
-  /** Stops the scenario's processes, workflows and schedules, then its peers and connections. */
-  async close(keepFiles: boolean): Promise<void> {
-    for (const step of this.cleanups.splice(0).reverse()) await step().catch(() => {});
+  private closing?: Promise<void>;
+
+  /** Stops the scenario's processes, workflows and schedules, then its peers and connections (once). */
+  close(keepFiles: boolean): Promise<void> {
+    this.closing ??= this.closeOnce(keepFiles);
+    return this.closing;
+  }
+
+  private async closeOnce(keepFiles: boolean): Promise<void> {
+    for (const step of this.cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => {});
     await Promise.all([...this.workers].map((child) => stopChild(child, 'SIGKILL')));
     // The shared Temporal server of `npm test` outlives the scenario: leave nothing running on it.
     for (const workflowId of this.workflowIds) {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../infra/logger';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { scenarios } from './index';
-import { formatOutcome, runScenario } from './runner';
+import { closeRunningScenarios, formatOutcome, runScenario } from './runner';
 import { startOwnStack, type FaultStack } from './stack';
 
 const { values: flags, positionals } = parseArgs({
@@ -51,6 +51,7 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
+  await closeRunningScenarios();
   await stack?.stop();
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -32,6 +32,13 @@ export interface ScenarioOutcome {
   keptDir?: string;
 }
 
+const running = new Set<FaultContext>();
+
+/** Closes the scenarios in progress (their worker processes, workflows, peers): for a signal. */
+export async function closeRunningScenarios(): Promise<void> {
+  await Promise.all([...running].map((ctx) => ctx.close(false)));
+}
+
 export async function runScenario(stack: FaultStack, scenario: Scenario): Promise<ScenarioOutcome> {
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
@@ -60,6 +67,7 @@ export async function runScenario(stack: FaultStack, scenario: Scenario): Promis
     };
   }
   let report: InvariantReport | undefined;
+  running.add(ctx);
   try {
     try {
       await scenario.run(ctx);
@@ -74,6 +82,7 @@ export async function runScenario(stack: FaultStack, scenario: Scenario): Promis
       ctx.violations.push(`checking the invariants failed: ${describe(error)}`);
     }
   } finally {
+    running.delete(ctx);
     await ctx.close(ctx.violations.length > 0);
   }
   return {

@@ -85,7 +85,8 @@ export async function startEmbeddedPostgres(options: {
           await postgres.start();
           return;
         } catch (error) {
-          if (attempt >= 20) throw error ?? new Error('PostgreSQL did not start again');
+          if (attempt >= 20)
+            throw error instanceof Error ? error : new Error('PostgreSQL did not start again');
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       }

@@ -33,7 +33,7 @@ export const workerKillBeforeProvider: Scenario = {
     const byEmail = await ctx.patient({ timeZone: zone, channel: 'email' });
     ctx.peers.sms.stallNext();
     ctx.peers.smtp.failNext({ stage: 'hang' });
-    ctx.onClose(async () => ctx.peers.sms.unstall());
+    ctx.onClose(() => ctx.peers.sms.unstall());
     const first = await ctx.startWorker();
     const sms = await ctx.reminder(bySms, 0);
     const email = await ctx.reminder(byEmail, 0);
@@ -65,19 +65,21 @@ export const workerKillBeforeProvider: Scenario = {
 
 export const workerKillAfterProvider: Scenario = {
   name: 'worker-kill-after-provider',
-  breaks: 'SIGKILL of the worker after Twilio created the message, before its answer came back (row still pending)',
+  breaks:
+    'SIGKILL of the worker after Twilio created the message, before its answer came back (row still pending)',
   fast: false,
   settleMs: 120_000,
   async run(ctx) {
     const patient = await ctx.patient({ timeZone: zoneAtHour() });
     ctx.peers.sms.stallNext({ afterCreate: true });
-    ctx.onClose(async () => ctx.peers.sms.unstall());
+    ctx.onClose(() => ctx.peers.sms.unstall());
     const first = await ctx.startWorker();
     const handle = await ctx.reminder(patient, 0);
     await ctx.waitFor(() => ctx.peers.sms.stalled() === 1, 'Twilio to hold its answer');
     await first.kill('SIGKILL');
     const created = messagesTo(ctx, patient.phone);
-    if (created.length !== 1) throw new Violation(`${created.length} messages created before the kill, expected 1`);
+    if (created.length !== 1)
+      throw new Violation(`${created.length} messages created before the kill, expected 1`);
     await ctx.startWorker();
     const result = await resultWithin(handle.result(), 'the reminder', AFTER_A_KILL_MS);
     expectSent(ctx, 'the reminder', result, 'sms');
@@ -100,7 +102,7 @@ export const twilioQueuedWorkerDies: Scenario = {
     const patient = await ctx.patient({ timeZone: zoneAtHour() });
     ctx.peers.sms.holdQueued();
     ctx.peers.sms.stallNext({ afterCreate: true });
-    ctx.onClose(async () => {
+    ctx.onClose(() => {
       ctx.peers.sms.unstall();
       ctx.peers.sms.release();
     });
@@ -113,7 +115,10 @@ export const twilioQueuedWorkerDies: Scenario = {
     expectSent(ctx, 'the reminder', result, 'sms');
     const [message, ...more] = messagesTo(ctx, patient.phone);
     ctx.expect(more.length === 0, `${more.length + 1} messages reached Twilio, expected 1`);
-    ctx.expect(message?.date_sent === null, 'the message left the queue before the check (scenario not exercised)');
+    ctx.expect(
+      message?.date_sent === null,
+      'the message left the queue before the check (scenario not exercised)',
+    );
     ctx.expect(result.providerMessageId === message?.sid, 'the retry did not record the queued message');
     ctx.peers.sms.release();
     await ctx.waitFor(
@@ -127,7 +132,8 @@ export const twilioQueuedWorkerDies: Scenario = {
 
 export const temporalRestartMidTimer: Scenario = {
   name: 'temporal-restart-mid-timer',
-  breaks: 'SIGKILL of the Temporal dev server while reminder and journey timers are pending; restarted on the same file and port',
+  breaks:
+    'SIGKILL of the Temporal dev server while reminder and journey timers are pending; restarted on the same file and port',
   fast: false,
   needs: ['temporal-restart'],
   settleMs: 90_000,
@@ -189,13 +195,14 @@ export const postgresRestartWhileDue: Scenario = {
       await ctx.patient({ timeZone: zone, channel: 'email' }),
     ];
     ctx.peers.sms.stallNext({ afterCreate: true });
-    ctx.onClose(async () => ctx.peers.sms.unstall());
+    ctx.onClose(() => ctx.peers.sms.unstall());
     const worker = await ctx.startWorker();
     const first = await ctx.reminder(inFlight, 0);
     await ctx.waitFor(() => ctx.peers.sms.stalled() === 1, 'the first send to reach Twilio');
     const due = [await ctx.reminder(smsDue, 3_000), await ctx.reminder(emailDue, 3_000)];
     await ctx.waitFor(
-      async () => (await Promise.all(due.map((handle) => timerStarted(ctx, handle.workflowId)))).every(Boolean),
+      async () =>
+        (await Promise.all(due.map((handle) => timerStarted(ctx, handle.workflowId)))).every(Boolean),
       'the other reminders to start their timers',
     );
     await database.kill();

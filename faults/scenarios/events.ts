@@ -130,7 +130,9 @@ export const poisonedRecordSweep: Scenario = {
     for (const clinicId of clinics) {
       const ids: string[] = [];
       for (let index = 0; index < 2; index++) {
-        ids.push((await ctx.patient({ timeZone: zone, clinicId, dateOfBirth, sexAtBirth: 'male' })).patientId);
+        ids.push(
+          (await ctx.patient({ timeZone: zone, clinicId, dateOfBirth, sexAtBirth: 'male' })).patientId,
+        );
       }
       patients.set(clinicId, ids);
     }
@@ -143,17 +145,22 @@ export const poisonedRecordSweep: Scenario = {
       where id = ${poisoned}`);
 
     await ctx.startWorker();
-    const sweep: WorkflowHandle<SweepWorkflow> = await ctx.client.workflow.start<SweepWorkflow>('sweepWorkflow', {
-      workflowId: ctx.track(`sweep:${ctx.taskQueue}:screening-check:faults-${randomUUID().slice(0, 8)}`),
-      taskQueue: ctx.taskQueue,
-      args: [{ sweep: 'screening-check', batchSize: 10, startsPerSecond: 100 }],
-    });
-    const progress = await resultWithin(sweep.result(), 'the sweep', SWEEP_BOUND_MS).catch((error: unknown) => {
-      ctx.violations.push(
-        `the sweep did not finish: ${(error as Error).message} (held up by the unreadable record in clinic 2 of 3)`,
-      );
-      return undefined;
-    });
+    const sweep: WorkflowHandle<SweepWorkflow> = await ctx.client.workflow.start<SweepWorkflow>(
+      'sweepWorkflow',
+      {
+        workflowId: ctx.track(`sweep:${ctx.taskQueue}:screening-check:faults-${randomUUID().slice(0, 8)}`),
+        taskQueue: ctx.taskQueue,
+        args: [{ sweep: 'screening-check', batchSize: 10, startsPerSecond: 100 }],
+      },
+    );
+    const progress = await resultWithin(sweep.result(), 'the sweep', SWEEP_BOUND_MS).catch(
+      (error: unknown) => {
+        ctx.violations.push(
+          `the sweep did not finish: ${(error as Error).message} (held up by the unreadable record in clinic 2 of 3)`,
+        );
+        return undefined;
+      },
+    );
 
     const enrolled = await ctx.owner.execute<{ clinic_id: string; patient_id: string; workflow_id: string }>(
       sql`select clinic_id, patient_id, workflow_id from enrollments`,
@@ -169,7 +176,10 @@ export const poisonedRecordSweep: Scenario = {
     ctx.expect(!enrolled.some((row) => row.patient_id === poisoned), 'the unreadable patient was enrolled');
     // Their screening journeys wait for weeks: end them, so the checks see finished journeys.
     for (const row of enrolled) {
-      await ctx.journeyHandle(row.workflow_id).signal(cancelSignal).catch(() => {});
+      await ctx
+        .journeyHandle(row.workflow_id)
+        .signal(cancelSignal)
+        .catch(() => {});
     }
     if (progress) ctx.note(`swept ${progress.scanned} patients, enrolled ${progress.enrolled}`);
     else ctx.note(`${enrolled.length} of 5 readable patients enrolled before the bound`);

@@ -112,7 +112,8 @@ export const dstWhileWorkersDown: Scenario = {
     let changeDay = startedAt.startOf('day');
     while (changeDay.plus({ days: 1 }).offset === changeDay.offset) {
       changeDay = changeDay.plus({ days: 1 });
-      if (changeDay > startedAt.plus({ years: 1 })) throw new Error(`${zone} has no DST change within a year`);
+      if (changeDay > startedAt.plus({ years: 1 }))
+        throw new Error(`${zone} has no DST change within a year`);
     }
     const dueDay = changeDay.plus({ days: 1 }).toISODate()!;
     const due = DateTime.fromISO(`${dueDay}T09:00`, { zone });
@@ -185,7 +186,8 @@ export const dstWhileWorkersDown: Scenario = {
     // workflow tasks wait for a worker and hold the clock to real time: the last second passes as one.)
     await env.sleep(due.toMillis() - (await env.currentTimeMs()) + 1_000);
     const skippedTo = await env.currentTimeMs();
-    if (skippedTo < due.toMillis()) throw new Violation('the test server did not move its clock past the due time');
+    if (skippedTo < due.toMillis())
+      throw new Violation('the test server did not move its clock past the due time');
     ctx.expect(
       messagesTo(ctx, bySms.phone).length === 0 && (await ctx.peers.smtp.messages()).length === 0,
       'a message went out while every worker was down',

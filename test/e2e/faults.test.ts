@@ -7,7 +7,8 @@ import { scenarios } from '../../faults/index';
 import { formatOutcome, runScenario } from '../../faults/runner';
 import { testHarnessStack } from '../../faults/stack';
 
-describe('fault scenarios (the quick ones)', () => {
+// Independent worlds, so they run side by side: the file costs about as long as its slowest scenario.
+describe('fault scenarios (the quick ones)', { concurrency: true }, () => {
   for (const scenario of scenarios.filter((candidate) => candidate.fast)) {
     it(`${scenario.name}: ${scenario.breaks}`, async () => {
       const outcome = await runScenario(testHarnessStack(), scenario);
