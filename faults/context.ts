@@ -206,7 +206,8 @@ export class FaultContext {
         clinicId,
         {
           name: `Fault Patient ${number}`,
-          dateOfBirth: options.dateOfBirth ?? '1980-01-01',
+          // Young enough that no screening is due: a sweep finds nothing to enroll unless told to.
+          dateOfBirth: options.dateOfBirth ?? '2000-01-01',
           language: 'en',
           timeZone: options.timeZone,
           preferredChannel: options.channel ?? 'sms',
@@ -282,6 +283,15 @@ export class FaultContext {
         reject(new Error(`a worker exited while starting (${signal ?? code}); see ${this.dir}`));
       });
     });
+    // A worker keeps the daily sweeps' schedules for its queue; one firing (06:00 UTC) in the middle of a
+    // scenario would enroll its patients in journeys the scenario knows nothing of. Sweeps run only when
+    // a scenario starts one.
+    for (const sweep of sweeps()) {
+      await this.client.schedule
+        .getHandle(sweepScheduleId(taskQueue, sweep.key))
+        .pause('fault scenario: sweeps run only when the scenario starts one')
+        .catch(() => {});
+    }
     return {
       taskQueue,
       pid: child.pid!,

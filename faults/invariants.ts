@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { verifyAuditChain } from '../db/queries/audit';
 import type { JourneyResult } from '../domain/journey';
-import type { FaultContext } from './context';
+import { sleep, type FaultContext } from './context';
 
 export interface InvariantReport {
   deliveries: number;
@@ -142,48 +142,49 @@ export async function checkInvariants(ctx: FaultContext, settleMs: number): Prom
 type Outcome =
   { kind: 'completed'; dueSteps: number } | { kind: 'failed'; how: string } | { kind: 'running' };
 
-/** Waits for every workflow to close, up to `settleMs` in all; what each came to. */
+/**
+ * Waits for every workflow to close, up to `settleMs` in all; what each came to. Polls their status, so no
+ * long-poll is left open on the connection when the scenario closes it.
+ */
 async function settle(ctx: FaultContext, workflowIds: string[], settleMs: number) {
   const outcomes = new Map<string, Outcome>();
   const deadline = Date.now() + settleMs;
-  await Promise.all(
-    workflowIds.map(async (workflowId) => {
-      const handle = ctx.client.workflow.getHandle(workflowId);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), Math.max(deadline - Date.now(), 0));
-      });
-      const result = handle.result().then(
-        (value: unknown) => ({ value }),
-        (error: unknown) => ({ error }),
+  let open = [...workflowIds];
+  for (;;) {
+    const statuses = await Promise.all(
+      open.map(async (workflowId) => {
+        const status = await ctx.client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then(
+            (description) => description.status.name,
+            () => 'UNREACHABLE',
+          );
+        return [workflowId, status] as const;
+      }),
+    );
+    for (const [workflowId, status] of statuses) {
+      if (status === 'RUNNING' || status === 'UNREACHABLE') continue;
+      if (status !== 'COMPLETED') {
+        outcomes.set(workflowId, { kind: 'failed', how: status });
+        continue;
+      }
+      const result: unknown = await ctx.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .catch((error: unknown) => error);
+      outcomes.set(
+        workflowId,
+        result instanceof Error
+          ? { kind: 'failed', how: `COMPLETED, unreadable result: ${result.message}` }
+          : { kind: 'completed', dueSteps: dueStepsOf(result) },
       );
-      const first = await Promise.race([result, timeout]);
-      clearTimeout(timer);
-      if (first === 'timeout') {
-        const status = await handle.describe().then(
-          (description) => description.status.name,
-          () => 'UNKNOWN',
-        );
-        outcomes.set(
-          workflowId,
-          status === 'RUNNING' ? { kind: 'running' } : { kind: 'failed', how: status },
-        );
-        return;
-      }
-      if ('error' in first) {
-        const status = await handle.describe().then(
-          (description) => description.status.name,
-          () => 'UNKNOWN',
-        );
-        outcomes.set(workflowId, {
-          kind: 'failed',
-          how: status === 'UNKNOWN' ? String(first.error) : status,
-        });
-        return;
-      }
-      outcomes.set(workflowId, { kind: 'completed', dueSteps: dueStepsOf(first.value) });
-    }),
-  );
+    }
+    open = open.filter((workflowId) => !outcomes.has(workflowId));
+    if (open.length === 0 || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  for (const workflowId of open) outcomes.set(workflowId, { kind: 'running' });
   return outcomes;
 }
 

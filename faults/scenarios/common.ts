@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import type { Category } from '../../domain/messaging';
 import type { ReminderResult } from '../../domain/reminder';
 import { validateJourney, type JourneyDefinition, type JourneyStep } from '../../journeys/schema';
-import { Violation, type FaultContext } from '../context';
+import { sleep, Violation, type FaultContext } from '../context';
 
 /**
  * A fixed-offset zone (Etc/GMT±N, no DST) where the local hour now is as near `hour` as offsets allow, so
@@ -77,24 +77,30 @@ export async function deliveryRow(ctx: FaultContext, deliveryId: string) {
   };
 }
 
-/** Awaits a workflow's result within `timeoutMs`, as a Violation if it does not come. */
-export async function resultWithin<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+/**
+ * A workflow's result once it has finished, within `timeoutMs`; a Violation if it does not finish or
+ * fails. Polls rather than long-polls, so nothing is left waiting on the connection when the scenario ends.
+ */
+export async function resultWithin<T>(
+  handle: { describe: () => Promise<{ status: { name: string } }>; result: () => Promise<T> },
+  what: string,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.describe().then(
+      (description) => description.status.name,
+      () => 'UNREACHABLE',
+    );
+    if (status !== 'RUNNING' && status !== 'UNREACHABLE') break;
+    if (Date.now() > deadline)
+      throw new Violation(`${what}: not finished within ${Math.round(timeoutMs / 1000)}s`);
+    await sleep(500);
+  }
   try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Violation(`${what}: no result within ${Math.round(timeoutMs / 1000)}s`)),
-          timeoutMs,
-        );
-      }),
-    ]);
+    return await handle.result();
   } catch (error) {
-    if (error instanceof Violation) throw error;
     throw new Violation(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -54,8 +54,8 @@ export const workerKillBeforeProvider: Scenario = {
     );
     await ctx.startWorker();
     const [smsResult, emailResult] = await Promise.all([
-      resultWithin(sms.result(), 'the SMS reminder', AFTER_A_KILL_MS),
-      resultWithin(email.result(), 'the email reminder', AFTER_A_KILL_MS),
+      resultWithin(sms, 'the SMS reminder', AFTER_A_KILL_MS),
+      resultWithin(email, 'the email reminder', AFTER_A_KILL_MS),
     ]);
     expectSent(ctx, 'the SMS reminder', smsResult, 'sms');
     expectSent(ctx, 'the email reminder', emailResult, 'email');
@@ -81,7 +81,7 @@ export const workerKillAfterProvider: Scenario = {
     if (created.length !== 1)
       throw new Violation(`${created.length} messages created before the kill, expected 1`);
     await ctx.startWorker();
-    const result = await resultWithin(handle.result(), 'the reminder', AFTER_A_KILL_MS);
+    const result = await resultWithin(handle, 'the reminder', AFTER_A_KILL_MS);
     expectSent(ctx, 'the reminder', result, 'sms');
     ctx.expect(
       result.providerMessageId === created[0]!.sid,
@@ -111,7 +111,7 @@ export const twilioQueuedWorkerDies: Scenario = {
     await ctx.waitFor(() => ctx.peers.sms.stalled() === 1, 'Twilio to hold its answer');
     await first.kill('SIGKILL');
     await ctx.startWorker();
-    const result = await resultWithin(handle.result(), 'the reminder', AFTER_A_KILL_MS);
+    const result = await resultWithin(handle, 'the reminder', AFTER_A_KILL_MS);
     expectSent(ctx, 'the reminder', result, 'sms');
     const [message, ...more] = messagesTo(ctx, patient.phone);
     ctx.expect(more.length === 0, `${more.length + 1} messages reached Twilio, expected 1`);
@@ -165,11 +165,11 @@ export const temporalRestartMidTimer: Scenario = {
     await server.restart();
     const down = (Date.now() - killedAt) / 1000;
     const [first, second] = await Promise.all(
-      reminders.map((handle, index) => resultWithin(handle.result(), `reminder ${index + 1}`, 90_000)),
+      reminders.map((handle, index) => resultWithin(handle, `reminder ${index + 1}`, 90_000)),
     );
     expectSent(ctx, 'the SMS reminder', first!, 'sms');
     expectSent(ctx, 'the email reminder', second!, 'email');
-    const ended = await resultWithin(journey.result(), 'the journey', 90_000);
+    const ended = await resultWithin(journey, 'the journey', 90_000);
     ctx.expect(
       ended.timeline.some((entry) => entry.step === 'send' && entry.outcome === 'sent'),
       `the journey ended ${ended.outcome} without its send`,
@@ -214,9 +214,9 @@ export const postgresRestartWhileDue: Scenario = {
     await database.restart();
     const down = (Date.now() - killedAt) / 1000;
     const [inFlightResult, smsResult, emailResult] = await Promise.all([
-      resultWithin(first.result(), 'the reminder in flight', 90_000),
-      resultWithin(due[0]!.result(), 'the SMS reminder due during the outage', 90_000),
-      resultWithin(due[1]!.result(), 'the email reminder due during the outage', 90_000),
+      resultWithin(first, 'the reminder in flight', 90_000),
+      resultWithin(due[0]!, 'the SMS reminder due during the outage', 90_000),
+      resultWithin(due[1]!, 'the email reminder due during the outage', 90_000),
     ]);
     expectSent(ctx, 'the reminder in flight', inFlightResult, 'sms');
     expectSent(ctx, 'the SMS reminder due during the outage', smsResult, 'sms');

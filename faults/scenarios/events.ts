@@ -8,7 +8,7 @@ import { DateTime } from 'luxon';
 import { publishJourneyVersion } from '../../db/queries/journeys';
 import { withClinic } from '../../db/tenant';
 import { cancelSignal, type JourneyResult } from '../../domain/journey';
-import type { SweepWorkflow } from '../../domain/sweep';
+import { sweepProgressQuery, type SweepWorkflow } from '../../domain/sweep';
 import { builtInJourneys } from '../../journeys/built-in';
 import type { ClinicEvent } from '../../journeys/events';
 import { validateJourney } from '../../journeys/schema';
@@ -73,7 +73,7 @@ export const ehrDuplicateOutOfOrder: Scenario = {
       d2.signalled.some((signalled) => signalled.workflowId === j1.workflowId),
       'd2 was not passed to J1, whose goal it is',
     );
-    const j1End = await resultWithin(ctx.journeyHandle(j1.workflowId).result(), 'J1', 30_000);
+    const j1End = await resultWithin(ctx.journeyHandle(j1.workflowId), 'J1', 30_000);
     ctx.expect(j1End.outcome === 'goal-met', `J1 ended ${j1End.outcome}, expected goal-met (d2 is its goal)`);
 
     // The EHR re-sends d1, long after: it must change nothing.
@@ -93,7 +93,7 @@ export const ehrDuplicateOutOfOrder: Scenario = {
       'the duplicate d2 started or signalled a journey',
     );
 
-    const j2End: JourneyResult = await resultWithin(ctx.journeyHandle(j2.workflowId).result(), 'J2', 60_000);
+    const j2End: JourneyResult = await resultWithin(ctx.journeyHandle(j2.workflowId), 'J2', 60_000);
     const reminded = j2End.timeline.some((entry) => entry.step === 'refill-due' && entry.outcome === 'sent');
     ctx.expect(
       reminded,
@@ -109,6 +109,12 @@ export const ehrDuplicateOutOfOrder: Scenario = {
 };
 
 const SWEEP_BOUND_MS = 45_000;
+
+/** Which clinic (1-based) the sweep is working on, from its progress query. */
+async function clinicReached(sweep: WorkflowHandle<SweepWorkflow>): Promise<number | undefined> {
+  const progress = await sweep.query(sweepProgressQuery).catch(() => undefined);
+  return progress && progress.clinicIndex + 1;
+}
 
 export const poisonedRecordSweep: Scenario = {
   name: 'poisoned-record-sweep',
@@ -153,14 +159,16 @@ export const poisonedRecordSweep: Scenario = {
         args: [{ sweep: 'screening-check', batchSize: 10, startsPerSecond: 100 }],
       },
     );
-    const progress = await resultWithin(sweep.result(), 'the sweep', SWEEP_BOUND_MS).catch(
-      (error: unknown) => {
-        ctx.violations.push(
-          `the sweep did not finish: ${(error as Error).message} (held up by the unreadable record in clinic 2 of 3)`,
-        );
-        return undefined;
-      },
-    );
+    const progress = await resultWithin(sweep, 'the sweep', SWEEP_BOUND_MS).catch(async (error: unknown) => {
+      const pending = (await sweep.describe()).raw.pendingActivities?.[0];
+      const stuckOn = pending
+        ? `; its ${pending.activityType?.name ?? 'activity'} is on attempt ${pending.attempt ?? '?'}`
+        : '';
+      ctx.violations.push(
+        `${(error as Error).message} (at clinic ${(await clinicReached(sweep)) ?? '?'} of 3${stuckOn})`,
+      );
+      return undefined;
+    });
 
     const enrolled = await ctx.owner.execute<{ clinic_id: string; patient_id: string; workflow_id: string }>(
       sql`select clinic_id, patient_id, workflow_id from enrollments`,

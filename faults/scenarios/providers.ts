@@ -13,7 +13,7 @@ export const smtpTransientThenAccept: Scenario = {
     ctx.peers.smtp.failNext({ stage: 'data', code: 451 });
     await ctx.startWorker();
     const handle = await ctx.reminder(patient, 0);
-    const result = await resultWithin(handle.result(), 'the reminder', 90_000);
+    const result = await resultWithin(handle, 'the reminder', 90_000);
     expectSent(ctx, 'the reminder', result, 'email');
     const row = await deliveryRow(ctx, result.deliveryId);
     ctx.expect(row.attempts === 3, `${row.attempts} attempts recorded, expected 3 (421, 451, accepted)`);
@@ -34,7 +34,7 @@ export const smtp550AtData: Scenario = {
     ctx.peers.smtp.failNext({ stage: 'data', code: 550 });
     await ctx.startWorker();
     const handle = await ctx.reminder(patient, 0);
-    const result = await resultWithin(handle.result(), 'the reminder', 60_000);
+    const result = await resultWithin(handle, 'the reminder', 60_000);
     expectSent(ctx, 'the reminder (fallback)', result, 'sms');
     ctx.expect((await emailsTo(ctx, patient.email)).length === 0, 'the refused email was stored anyway');
     ctx.expect(messagesTo(ctx, patient.phone).length === 1, 'the SMS fallback did not arrive exactly once');
@@ -54,7 +54,7 @@ export const smtpRelayHangs: Scenario = {
     const started = Date.now();
     const handle = await ctx.reminder(patient, 0);
     await ctx.waitFor(() => ctx.peers.smtp.hanging() === 1, 'the relay to hang on the message');
-    const result = await resultWithin(handle.result(), 'the reminder', 120_000);
+    const result = await resultWithin(handle, 'the reminder', 120_000);
     expectSent(ctx, 'the reminder', result, 'email');
     ctx.expect(
       (await emailsTo(ctx, patient.email)).length === 1,
@@ -77,7 +77,7 @@ export const twilio429RetryAfter: Scenario = {
     ctx.peers.sms.failNext({ status: 429, retryAfter: RETRY_AFTER_S });
     await ctx.startWorker();
     const handle = await ctx.reminder(patient, 0);
-    const result = await resultWithin(handle.result(), 'the reminder', 60_000);
+    const result = await resultWithin(handle, 'the reminder', 60_000);
     expectSent(ctx, 'the reminder', result, 'sms');
     const row = await deliveryRow(ctx, result.deliveryId);
     ctx.expect(row.attempts === 2, `${row.attempts} attempts recorded, expected 2 (429, sent)`);
@@ -101,7 +101,7 @@ export const twilio500AfterQueue: Scenario = {
     ctx.peers.sms.failNext({ status: 500, afterCreate: true });
     await ctx.startWorker();
     const handle = await ctx.reminder(patient, 0);
-    const result = await resultWithin(handle.result(), 'the reminder', 60_000);
+    const result = await resultWithin(handle, 'the reminder', 60_000);
     expectSent(ctx, 'the reminder', result, 'sms');
     const messages = messagesTo(ctx, patient.phone);
     ctx.expect(messages.length === 1, `${messages.length} SMS reached Twilio, expected 1`);

@@ -195,13 +195,13 @@ export const dstWhileWorkersDown: Scenario = {
 
     const stopSecond = await startWorker();
     try {
-      const reminderResult = await resultWithin(reminder.result(), 'the reminder', 60_000);
+      const reminderResult = await resultWithin(reminder, 'the reminder', 60_000);
       expectSent(ctx, 'the reminder', reminderResult, 'sms');
       ctx.expect(
         reminderResult.dueAt === due.toMillis(),
         `the reminder went out for ${DateTime.fromMillis(reminderResult.dueAt, { zone }).toISO()}, expected ${due.toISO()}`,
       );
-      const ended = await resultWithin(journey.result(), 'the journey', 60_000);
+      const ended = await resultWithin(journey, 'the journey', 60_000);
       const send = ended.timeline.find((entry) => entry.step === 'send');
       ctx.expect(send?.outcome === 'sent', `the journey's send ended ${send?.outcome ?? 'missing'}`);
       // It leaves when the workers are back, a minute after 09:00 local; an hour off would be a DST slip.
