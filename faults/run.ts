@@ -47,13 +47,21 @@ installTemporalRuntime(createLogger('error'));
 
 const started = Date.now();
 let stack: FaultStack | undefined;
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  await closeRunningScenarios();
-  await stack?.stop();
-};
+let stopped: Promise<void> | undefined;
+const stop = () =>
+  (stopped ??= (async () => {
+    await closeRunningScenarios();
+    await stack?.stop();
+  })());
+// Whatever goes wrong, the stack and the scenario in progress are stopped: nothing is left running.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.once(event, (error: unknown) => {
+    process.stdout.write(
+      `✘ the fault suite crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    void stop().finally(() => process.exit(1));
+  });
+}
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     say(`${signal}: stopping`);
