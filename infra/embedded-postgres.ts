@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhoo
 export interface RunningPostgres {
   url: string;
   stop: () => Promise<void>;
+  /** For fault tests: ends the server at once with SIGKILL (no shutdown; the next start recovers). */
+  kill: () => Promise<void>;
+  /** Starts the server again on the same data dir and port, after `kill`. */
+  restart: () => Promise<void>;
 }
 
 const DATABASE = 'carebell';
@@ -63,8 +67,30 @@ export async function startEmbeddedPostgres(options: {
   await postgres.start();
   if (!initialised) await postgres.createDatabase(DATABASE);
 
+  const server = () => (postgres as unknown as { process?: ChildProcess }).process;
   return {
     url: `postgres://${USER}:${password}@127.0.0.1:${options.port}/${DATABASE}`,
+    async kill() {
+      const child = server();
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      // The killed server's backends notice their postmaster is gone and exit within moments; until
+      // they have, its shared memory is still in use and a new server refuses to start.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await postgres.start();
+          return;
+        } catch (error) {
+          if (attempt >= 20)
+            throw error instanceof Error ? error : new Error('PostgreSQL did not start again');
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    },
     async stop() {
       // A Ctrl-C in a terminal reaches PostgreSQL too; if it is already gone there is nothing to wait for.
       const child = (

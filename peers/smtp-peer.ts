@@ -20,6 +20,8 @@ export interface SmtpPeer {
    * the whole message was received, as a relay that refuses content does); `hang` never answers.
    */
   failNext(fault: { stage: 'rcpt' | 'data'; code: number } | { stage: 'hang' }, count?: number): void;
+  /** Conversations held by a `hang` fault right now (until the client gives up or the peer closes). */
+  hanging(): number;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ type Fault = Parameters<SmtpPeer['failNext']>[0];
 
 export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer> {
   const faults: Fault[] = [];
+  const hung = new Set<string>();
   const refusal = (code: number) =>
     Object.assign(new Error(code >= 500 ? 'Message refused' : 'Try again later'), { responseCode: code });
   const messagesDir = path.join(options.dir, 'messages');
@@ -68,12 +71,18 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
       }
       callback();
     },
-    onData(stream, _session, callback) {
+    onClose(session) {
+      hung.delete(session.id);
+    },
+    onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const fault = faults[0]?.stage !== 'rcpt' ? faults.shift() : undefined;
-        if (fault?.stage === 'hang') return;
+        if (fault?.stage === 'hang') {
+          hung.add(session.id);
+          return;
+        }
         if (fault?.stage === 'data') {
           callback(refusal(fault.code));
           return;
@@ -103,6 +112,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
     failNext(fault, count = 1) {
       for (let i = 0; i < count; i++) faults.push(fault);
     },
+    hanging: () => hung.size,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -50,6 +50,16 @@ export interface TwilioPeer {
   /** Messages created from now on stay queued (no date_sent) until `release()`. */
   holdQueued(): void;
   release(): void;
+  /**
+   * The next `count` message creations are held unanswered until `unstall()` (then handled as usual), so
+   * a caller can be stopped mid-call. `afterCreate`: the message is created first and only the answer is
+   * held. A caller that disconnects while held is never answered; without `afterCreate` its message is
+   * never created.
+   */
+  stallNext(options?: { afterCreate?: boolean }, count?: number): void;
+  /** Requests held by `stallNext` right now. */
+  stalled(): number;
+  unstall(): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +80,8 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
   const messages = await loadMessages(options.dir);
   const faults: PeerFault[] = [];
   let holding = false;
+  const stalls: { afterCreate: boolean }[] = [];
+  const stalledNow = new Set<() => void>();
   // sid -> when it leaves the queue (undefined while held)
   const sendAt = new Map<string, number | undefined>();
   const view = (message: PeerMessage): PeerMessage => {
@@ -111,6 +123,9 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     if (!url.pathname.startsWith(base)) {
       return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
     }
+    const creating = url.pathname === `${base}.json` && request.method === 'POST';
+    const stall = creating ? stalls.shift() : undefined;
+    if (stall) return stalled(stall, request, response);
     const fault = faults.shift();
     if (fault !== undefined) {
       if (fault.afterCreate && url.pathname === `${base}.json` && request.method === 'POST') {
@@ -135,6 +150,26 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     const found = single && messages.find((message) => message.sid === single[1]);
     if (found && request.method === 'GET') return reply(response, 200, view(found));
     return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
+  }
+
+  async function stalled(
+    stall: { afterCreate: boolean },
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
+    const form = new URLSearchParams(await readBody(request));
+    const created = stall.afterCreate ? await create(form) : undefined;
+    const outcome = await new Promise<'resumed' | 'gone'>((resolve) => {
+      const resume = () => resolve('resumed');
+      stalledNow.add(resume);
+      response.once('close', () => {
+        stalledNow.delete(resume);
+        resolve('gone');
+      });
+    });
+    if (outcome === 'gone') return;
+    const [status, body] = created ?? (await create(form));
+    reply(response, status, body);
   }
 
   /** Validates and stores a message like Twilio; the answer the API gives. */
@@ -234,6 +269,16 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     release() {
       holding = false;
       for (const [sid, at] of sendAt) if (at === undefined) sendAt.set(sid, Date.now());
+    },
+    stallNext(options = {}, count = 1) {
+      for (let i = 0; i < count; i++) stalls.push({ afterCreate: options.afterCreate === true });
+    },
+    stalled: () => stalledNow.size,
+    unstall() {
+      for (const resume of [...stalledNow]) {
+        stalledNow.delete(resume);
+        resume();
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {
