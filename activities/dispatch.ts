@@ -158,6 +158,23 @@ export function createSendPath(deps: ActivityDeps) {
         });
         return { delivery: closed, settled: true as const };
       }
+      if (
+        decision.kind === 'send' &&
+        decision.routes[0]!.channel === 'email' &&
+        delivery.channel === 'email' &&
+        delivery.lastAttemptAt &&
+        now - delivery.lastAttemptAt.getTime() < EMAIL_ATTEMPT_MS
+      ) {
+        // An earlier email attempt may still be talking to the relay: two conversations never overlap.
+        const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - now;
+        return {
+          delivery,
+          settled: false as const,
+          decision: { kind: 'busy' as const, busyFor },
+          clinic,
+          patient,
+        };
+      }
       if (decision.kind === 'send') {
         // In flight from here on: a concurrent decision for this patient or address counts it.
         const first = decision.routes[0]!;
@@ -178,6 +195,11 @@ export function createSendPath(deps: ActivityDeps) {
     if (decided.settled) return { kind: 'done', delivery: decided.delivery };
     const { decision, clinic, patient, delivery } = decided;
     if (decision.kind === 'defer') return decision;
+    if (decision.kind === 'busy') {
+      throw new CarebellError('ChannelUnavailable', 'an earlier email attempt may still be in flight', {
+        retryAfterMs: decision.busyFor,
+      });
+    }
 
     const message = render(clinic, patient, delivery, request);
     let lastFailure: ChannelError | undefined;
@@ -212,8 +234,8 @@ export function createSendPath(deps: ActivityDeps) {
         const context = { deliveryId: delivery.id, channel: route.channel, code: error.code };
         if (error.kind === 'transient') {
           log.warn(context, 'provider unavailable; will retry');
-          // A 4xx reply is a definite "not accepted": the next attempt need not wait for this one.
-          if (/^smtp-4\d\d$/.test(error.code)) {
+          // Certainly not taken: the next attempt need not wait for this one to be over.
+          if (route.channel === 'email' && error.notAccepted) {
             await inClinic(request.clinicId, (tx) => recordAttemptEnded(tx, delivery.id));
           }
           throw new CarebellError('ChannelUnavailable', error.message, { retryAfterMs: error.retryAfterMs });
@@ -320,22 +342,8 @@ export function createSendPath(deps: ActivityDeps) {
       }
       return deps.sms.send({ to: route.address, body: message.sms, from: clinic.smsSender ?? undefined });
     }
-    // SMTP has no look-up. An earlier attempt may still be talking to the relay: wait until it cannot be
-    // (two conversations never overlap); then resend under the same Message-ID, which receivers use to
-    // drop a duplicate, rather than risk a reminder lost.
-    if (delivery.lastAttemptAt && delivery.channel === 'email') {
-      const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - deps.clock();
-      if (busyFor > 0) {
-        throw new ChannelError(
-          'an earlier email attempt may still be in flight',
-          'email-in-flight',
-          'transient',
-          {
-            retryAfterMs: busyFor,
-          },
-        );
-      }
-    }
+    // SMTP has no look-up: after an attempt that may have been accepted (see decide), a resend keeps the
+    // Message-ID, which receivers use to drop a duplicate, rather than risk a reminder lost.
     return deps.email.send({
       to: route.address,
       from: clinic.emailSender ?? undefined,

@@ -13,12 +13,16 @@ export class ChannelError extends Error {
     message: string,
     readonly code: string,
     readonly kind: ChannelFailure,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; notAccepted?: boolean },
   ) {
     super(message, options);
     this.name = 'ChannelError';
     this.retryAfterMs = options?.retryAfterMs;
+    this.notAccepted = options?.notAccepted ?? kind !== 'transient';
   }
+
+  /** The provider certainly did not take the message (it answered, or no conversation began). */
+  readonly notAccepted: boolean;
 
   /** How long the provider asked us to wait (HTTP Retry-After), if it did. */
   readonly retryAfterMs: number | undefined;

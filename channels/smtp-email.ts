@@ -98,5 +98,9 @@ function toChannelError(error: unknown): ChannelError {
   // Connection-level codes (ETLS, EAUTH, ECONNECTION, ...) say more than the reply code that came with them.
   const atStage = smtp.code === undefined || smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE';
   const code = `smtp-${(atStage ? smtp.responseCode : smtp.code) ?? smtp.code ?? 'unknown'}`;
-  return new ChannelError(`SMTP hand-off failed: ${code}`, code, kind, { cause: error });
+  // A reply, or a connection that failed or closed before the message was sent, means not accepted; a
+  // timeout or a socket lost while the message was on its way may have been accepted.
+  const notAccepted =
+    smtp.responseCode !== undefined || ['ECONNECTION', 'EDNS', 'ETLS', 'EAUTH'].includes(smtp.code ?? '');
+  return new ChannelError(`SMTP hand-off failed: ${code}`, code, kind, { cause: error, notAccepted });
 }
