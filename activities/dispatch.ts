@@ -105,11 +105,7 @@ export function createSendPath(deps: ActivityDeps) {
       if (!clinic || !patient) throw new CarebellError('PatientNotFound');
       const delivery = await claimDelivery(tx, { ...request, dueAt: new Date(request.dueAt) });
       if (delivery.status !== 'pending') return { delivery, settled: true as const };
-      const contacts: Route[] = patient.contacts.map(({ channel, address, addressIndex }) => ({
-        channel,
-        address,
-        addressIndex,
-      }));
+      const contacts: Route[] = patient.contacts;
       const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
       // Family members sharing a phone are different patients: the destination is locked too.
       for (const index of indexes) await lock(tx, `address:${index}`);
@@ -305,16 +301,17 @@ export function createSendPath(deps: ActivityDeps) {
     // Minimum necessary: the clinic's display name (never a legal name that may disclose a condition), its
     // phone, and a short link to the pickup page, where the patient proves who they are before any detail.
     const phone = clinic.contactPhone ? displayPhone(clinic.contactPhone) : undefined;
+    const token = linkToken(delivery);
     const values = {
       ...dates,
       clinic: clinic.displayName ?? clinic.name,
       // The FCC's healthcare exemption asks for the sender's contact in every message.
       contact: phone ? t('common:contact', { phone }) : '',
-      link: `${deps.publicUrl}/m/${linkToken(delivery)}`,
+      link: `${deps.publicUrl}/m/${token}`,
     };
     return {
       language,
-      marker: linkToken(delivery),
+      marker: token,
       sms: t(`${request.template}:sms`, values),
       subject: t(`${request.template}:email.subject`, values),
       text: t(`${request.template}:email.text`, values),

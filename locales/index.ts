@@ -77,21 +77,35 @@ export function missingTemplates(templates: string[]): string[] {
 /** Values every message gets from the send path itself; any other `{{name}}` must come with the enrollment. */
 const SUPPLIED_VALUES = ['clinic', 'link', 'contact'];
 
-/**
- * `template: name` for each value a template uses (in any shipped language) that `facts` does not give:
- * refused at enrollment, so no message is ever rendered with an empty gap.
- */
-export function missingValues(templates: string[], facts: Record<string, string>): string[] {
-  const missing = new Set<string>();
-  for (const language of supportedLanguages()) {
-    for (const template of templates) {
+const valuesByTemplate = new Map<string, string[]>();
+
+/** The `{{name}}`s a template uses in any shipped language; read once per process. */
+function templateValues(template: string): string[] {
+  let names = valuesByTemplate.get(template);
+  if (!names) {
+    names = supportedLanguages().flatMap((language) => {
       const file = path.join(localesDir, language, `${template}.json`);
-      if (!fs.existsSync(file)) continue;
-      for (const [, name] of fs.readFileSync(file, 'utf8').matchAll(/\{\{\s*(\w+)\s*\}\}/g)) {
-        if (!SUPPLIED_VALUES.includes(name!) && facts[name!] === undefined)
-          missing.add(`${template}: ${name}`);
-      }
-    }
+      if (!fs.existsSync(file)) return [];
+      return [...fs.readFileSync(file, 'utf8').matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((match) => match[1]!);
+    });
+    valuesByTemplate.set(template, names);
   }
-  return [...missing].sort();
+  return names;
+}
+
+/**
+ * Why an enrollment with these facts is refused, or undefined: a value a template uses that the send path
+ * does not supply and `facts` does not give would otherwise be rendered as an empty gap.
+ */
+export function missingValuesProblem(
+  journey: string,
+  templates: string[],
+  facts: Record<string, string>,
+): string | undefined {
+  const missing = new Set(
+    templates
+      .flatMap(templateValues)
+      .filter((name) => !SUPPLIED_VALUES.includes(name) && facts[name] === undefined),
+  );
+  return missing.size > 0 ? `facts: ${journey} needs ${[...missing].sort().join(', ')}` : undefined;
 }

@@ -8,7 +8,7 @@ import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys'
 import { withClinic, type Queryable } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { builtInJourneys, templatesOf } from '../journeys/built-in';
-import { missingValues } from '../locales';
+import { missingValuesProblem } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
 import { journeyWorkflowId } from '../domain/journey';
@@ -71,13 +71,8 @@ export async function enroll(
 ): Promise<Enrolled> {
   const { signal } = options;
   const { clinicId, patientId, journey } = request;
-  const missing = missingValues(templatesOf(journey), request.facts ?? {});
-  if (missing.length > 0) {
-    throw new CarebellError(
-      'EventRejected',
-      `facts: ${journey.key} needs ${missing.map((entry) => entry.split(': ')[1]).join(', ')} (${missing.join('; ')})`,
-    );
-  }
+  const missing = missingValuesProblem(journey.key, templatesOf(journey), request.facts ?? {});
+  if (missing) throw new CarebellError('EventRejected', missing);
   const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
   const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
   const { enrollment, created, definition } = await withClinic(

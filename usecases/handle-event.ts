@@ -12,7 +12,7 @@ import { eventSignal } from '../domain/journey';
 import { templatesOf } from '../journeys/built-in';
 import type { ClinicEvent } from '../journeys/events';
 import { screeningProgramOf } from '../journeys/screening';
-import { missingValues } from '../locales';
+import { missingValuesProblem } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import { normaliseSubject } from '../domain/subject';
 import { clinicJourneys, enroll, subjectIndex, type Enrolled, type EnrollmentDeps } from './enroll';
@@ -140,9 +140,8 @@ function whyRejected(
   }
   // A template value the event does not carry would be rendered as an empty gap: refused here.
   for (const journey of triggered) {
-    const missing = missingValues(templatesOf(journey), event.facts ?? {});
-    if (missing.length > 0)
-      return `facts: ${journey.key} needs ${[...new Set(missing.map((entry) => entry.split(': ')[1]))].join(', ')}`;
+    const missing = missingValuesProblem(journey.key, templatesOf(journey), event.facts ?? {});
+    if (missing) return missing;
   }
   if (event.type === SCREENING_DONE && !repeat && (!event.subject || !event.occurredOn))
     return `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`;
