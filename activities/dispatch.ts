@@ -288,6 +288,7 @@ export function createSendPath(deps: ActivityDeps) {
 
   function render(clinic: Clinic, patient: PatientRecord, delivery: Delivery, request: SendRequest) {
     const { t, language } = deps.translator.forLanguage(patient.language);
+    // Dates and local times in the patient's language: "January 15", "15 de enero"; "9:30 AM", "9:30".
     const dates = Object.fromEntries(
       Object.entries(request.facts).map(([key, value]) => [
         key,
@@ -295,7 +296,9 @@ export function createSendPath(deps: ActivityDeps) {
           ? DateTime.fromISO(value, { zone: patient.timeZone })
               .setLocale(language)
               .toLocaleString({ month: 'long', day: 'numeric' })
-          : value,
+          : /^\d{2}:\d{2}$/.test(value)
+            ? DateTime.fromISO(value).setLocale(language).toLocaleString(DateTime.TIME_SIMPLE)
+            : value,
       ]),
     );
     // Minimum necessary: the clinic's display name (never a legal name that may disclose a condition), its

@@ -8,7 +8,8 @@ import { DateTime } from 'luxon';
 import { getClinic } from '../db/queries/clinics';
 import { marketingOptedIn } from '../db/queries/consents';
 import { activePatientsPage } from '../db/queries/patients';
-import { lastScreenings } from '../db/queries/screenings';
+import { lastScreenings, type PatientScreenings } from '../db/queries/screenings';
+import { settingsOf } from '../journeys/clinic-settings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { selectForSweep, sweepByKey } from '../journeys/sweeps';
@@ -65,11 +66,14 @@ export function createSweepActivities(deps: ActivityDeps) {
         const [screenings, optedIn] = await Promise.all([
           sweep.select.kind === 'screening-due'
             ? lastScreenings(tx, deps.cipher, ACTOR, clinicId, ids)
-            : { latest: new Map<string, Record<string, string>>(), unreadable: new Set<string>() },
-          sweep.select.kind === 'marketing-opt-in' ? marketingOptedIn(tx, clinicId, ids) : new Set<string>(),
+            : { latest: new Map<string, PatientScreenings>(), unreadable: new Set<string>() },
+          sweep.select.kind === 'open-enrollment' || sweep.select.kind === 'medicaid-renewal'
+            ? marketingOptedIn(tx, clinicId, ids)
+            : new Set<string>(),
         ]);
         const unreadable = [...read.unreadable, ...screenings.unreadable];
         const today = DateTime.fromMillis(input.asOf, { zone: clinic.timeZone }).toISODate()!;
+        const settings = settingsOf(clinic.settings);
         const requests: EnrollRequest[] = read.patients
           .filter((patient) => !screenings.unreadable.has(patient.id))
           .flatMap((patient) =>
@@ -77,13 +81,11 @@ export function createSweepActivities(deps: ActivityDeps) {
               sweep,
               {
                 ...patient,
-                screenings: Object.entries(screenings.latest.get(patient.id) ?? {}).map(([test, date]) => ({
-                  test,
-                  date,
-                })),
+                ...(screenings.latest.get(patient.id) ?? { screenings: [], exclusions: [] }),
                 marketingOptIn: optedIn.has(patient.id),
               },
               today,
+              settings,
             ).map((pick) => ({ ...pick, clinicId, patientId: patient.id, journey })),
           );
         const scanned = read.patients.length + read.unreadable.length;

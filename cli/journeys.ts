@@ -1,4 +1,4 @@
-import { IANAZone } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { cacheDir, type Config } from '../config';
 import { appendAudit } from '../db/queries/audit';
@@ -7,7 +7,8 @@ import { publishJourneyVersion } from '../db/queries/journeys';
 import { withClinic } from '../db/tenant';
 import { builtInJourneys, templatesOf } from '../journeys/built-in';
 import { missingTemplates } from '../locales';
-import { clinicJourneys } from '../usecases/enroll';
+import { factConditionHolds } from '../domain/facts';
+import { clinicJourneys, enrollmentProblem } from '../usecases/enroll';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../infra/logger';
 import { simulateJourney } from '../usecases/simulate';
@@ -108,6 +109,8 @@ export const eventFile = z
     anchorDate: z.iso.date().optional(),
     anchorInDays: z.number().int().min(-3650).max(3650).optional(),
     facts: z.record(z.string(), z.string()).optional(),
+    /** Date facts as days from the start of the simulation, e.g. { "januaryDeadline": 44 }. */
+    datesInDays: z.record(z.string(), z.number().int().min(-3650).max(3650)).optional(),
     then: z
       .array(
         z
@@ -138,9 +141,28 @@ export async function simulateCommand(
   const definition = await loadDefinition(options.journey);
   const patient = await readInputFile(options.patient, 'patient', bySchema(patientFile, '(patient)'));
   const event = await readInputFile(options.event, 'event', bySchema(eventFile, '(event)'));
-  if (event.type !== definition.trigger.event) {
+  const starts = [definition.trigger.event, ...(definition.trigger.also ?? [])];
+  if (!starts.includes(event.type)) {
     throw new CliError(
-      `the event is "${event.type}" but journey ${definition.key} starts on "${definition.trigger.event}"`,
+      `the event is "${event.type}" but journey ${definition.key} starts on "${starts.join('" or "')}"`,
+      2,
+    );
+  }
+  const today = DateTime.now().setZone(patient.timeZone);
+  const facts = {
+    ...event.facts,
+    ...Object.fromEntries(
+      Object.entries(event.datesInDays ?? {}).map(([name, days]) => [
+        name,
+        today.plus({ days }).toISODate()!,
+      ]),
+    ),
+  };
+  const problem = enrollmentProblem(definition, facts);
+  if (problem) throw new CliError(`(event) ${problem}`, 2);
+  if (definition.trigger.unless?.some((test) => factConditionHolds(test, facts))) {
+    throw new CliError(
+      `journey ${definition.key} does not start for this event: its trigger.unless holds`,
       2,
     );
   }
@@ -154,7 +176,7 @@ export async function simulateCommand(
   const { outcome, timeline } = await simulateJourney({
     definition,
     patient,
-    event,
+    event: { ...event, facts },
     testServerPath: testServer.path,
   });
   if (options.json) return printJson(timeline);

@@ -54,6 +54,8 @@ export const clinics = pgTable('clinics', {
   maxPerWeek: integer('max_per_week').notNull().default(3),
   smsSender: text('sms_sender'),
   emailSender: text('email_sender'),
+  /** journeys/clinic-settings.ts: open-enrollment dates, when a patient is lapsed. Never PHI. */
+  settings: jsonb('settings').notNull().default({}),
   createdAt: createdAt(),
 });
 
@@ -86,6 +88,8 @@ export const patients = pgTable(
     dateOfBirthEnc: text('date_of_birth_enc').notNull(),
     sexAtBirthEnc: text('sex_at_birth_enc'),
     postalAddressEnc: text('postal_address_enc'),
+    /** journeys/care.ts: last visit, appointments booked, coverage (JSON, encrypted). */
+    careEnc: text('care_enc'),
     language: text('language').notNull(),
     timeZone: text('time_zone').notNull(),
     status: patientStatus('status').notNull().default('active'),

@@ -27,7 +27,7 @@ export interface JourneyState {
 }
 
 /** `skipped`: a send whose moment had long passed when the journey reached it (enrolled late). */
-export type TimelineOutcome = DeliveryOutcome | 'event' | 'timeout' | 'exited' | 'goal' | 'skipped';
+export type TimelineOutcome = DeliveryOutcome | 'event' | 'timeout' | 'exited' | 'goal' | 'ended' | 'skipped';
 
 export interface TimelineEntry {
   /** Epoch milliseconds. */
@@ -41,8 +41,11 @@ export interface TimelineEntry {
   reason?: string | null;
 }
 
-/** `failed`: a send failed for good (its row closed as failed), and the journey could not go on. */
-export type JourneyOutcome = 'completed' | 'goal-met' | 'cancelled' | 'opted-out' | 'failed';
+/**
+ * `failed`: a send failed for good (its row closed as failed), and the journey could not go on. `ended`:
+ * one of its `endsOn` events came (the timeline says which).
+ */
+export type JourneyOutcome = 'completed' | 'goal-met' | 'ended' | 'cancelled' | 'opted-out' | 'failed';
 
 export interface JourneyResult {
   outcome: JourneyOutcome;
@@ -80,9 +83,10 @@ export interface PlanJourneyTimeInput {
   workflowId: string;
   /** The wait leads to a send: its time is recorded as the journey's next planned send (else none). */
   beforeSend: boolean;
+  /** The date `until` counts from: the anchor, or the date fact the wait names in `from`. */
   anchorDate: string;
   from: number;
-  until?: { offset: string; at?: string };
+  until?: { offset: string; at?: string; from?: string };
   for?: string;
 }
 

@@ -21,34 +21,73 @@ const templateKey = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,60}$/, 'template keys are lower-case letters, digits and -');
 
-/** ISO-8601 duration, optionally signed for offsets before the anchor: `P3D`, `-P3D`, `PT36H`. */
+/**
+ * ISO-8601 duration. Signed ones are offsets from a date, before it (`-P3D`), after it (`P1D`) or on it
+ * (`P0D`); unsigned ones are lengths of time and must be positive.
+ */
 const isoDuration = (signed: boolean) =>
   z.string().refine(
     (value) => {
       const body = signed ? value.replace(/^[+-]/, '') : value;
-      return /^P/.test(body) && Duration.fromISO(body).isValid && Duration.fromISO(body).toMillis() > 0;
+      const duration = Duration.fromISO(body);
+      return /^P/.test(body) && duration.isValid && (signed || duration.toMillis() > 0);
     },
     signed
-      ? 'expected a signed ISO-8601 duration such as -P3D or P1D'
+      ? 'expected a signed ISO-8601 duration such as -P3D, P0D or P1D'
       : 'expected an ISO-8601 duration such as P2D or PT12H',
   );
 
+const eventName = z.string().regex(/^[a-z]+(\.[a-z-]+)+$/, 'event names look like visit.booked');
+
 const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time HH:MM');
 
+const factName = z.string().regex(/^[a-zA-Z]\w{0,40}$/, 'fact names are letters, digits and _');
+
+/**
+ * The facts an enrollment brings (from the EHR event or the sweep), declared so that a bad or missing one
+ * refuses the event instead of misleading a step: `date` YYYY-MM-DD, `time` HH:MM, `integer`, `boolean`
+ * (true/false), `text`.
+ */
+export const FACT_TYPES = ['date', 'time', 'integer', 'boolean', 'text'] as const;
+const factDeclaration = z.object({ type: z.enum(FACT_TYPES), required: z.boolean().default(false) }).strict();
+
+/** A test of one fact; a fact the enrollment does not carry passes no test. */
+const factCondition = z
+  .object({
+    kind: z.literal('fact'),
+    fact: factName,
+    equals: z.union([z.string().max(200), z.number().int(), z.boolean()]).optional(),
+    atLeast: z.number().int().optional(),
+    below: z.number().int().optional(),
+  })
+  .strict()
+  .refine(
+    (test) =>
+      [test.equals, test.atLeast, test.below].filter((comparator) => comparator !== undefined).length === 1,
+    { message: 'a fact condition needs exactly one of "equals", "atLeast" and "below"' },
+  );
+
+/** What the anchor date is; a template may show it as `{{<anchor>}}` (e.g. `{{appointmentDate}}`). */
 export const anchorFields = [
   'refillDueDate',
   'screeningDueDate',
   'lastVisitDate',
   'coverageEndDate',
+  'appointmentDate',
+  'enrollmentDeadline',
+  'renewalDueDate',
 ] as const;
 
 const waitStep = z
   .object({
     id: stepId,
     type: z.literal('wait'),
-    /** Until the anchor date moved by `offset`, at `at` in the patient's zone (default 10:00). */
+    /**
+     * Until the anchor date (or the date fact `from`, e.g. a deadline) moved by `offset`, at `at` in the
+     * patient's zone (default 10:00).
+     */
     until: z
-      .object({ offset: isoDuration(true), at: localTime.optional() })
+      .object({ offset: isoDuration(true), at: localTime.optional(), from: factName.optional() })
       .strict()
       .optional(),
     /** Or simply for a duration. */
@@ -58,6 +97,8 @@ const waitStep = z
      * next step anyway (the default), or `skip` it, for a message whose words belong to that moment.
      */
     ifPassed: z.enum(['send', 'skip']).optional(),
+    /** The step to go on to; default: the next one. */
+    next: stepId.optional(),
   })
   .strict()
   .refine((step) => Boolean(step.until) !== Boolean(step.for), {
@@ -81,6 +122,8 @@ const sendStep = z
       .min(2, 'A/B testing needs at least two variants')
       .max(10, 'at most 10 variants')
       .optional(),
+    /** The step to go on to; default: the next one. */
+    next: stepId.optional(),
   })
   .strict();
 
@@ -88,7 +131,7 @@ const waitForEventStep = z
   .object({
     id: stepId,
     type: z.literal('waitForEvent'),
-    event: slug.or(z.string().regex(/^[a-z]+(\.[a-z-]+)+$/, 'event names look like visit.booked')),
+    event: slug.or(eventName),
     timeout: isoDuration(false),
     /** Where to go when the event arrives / the timeout passes; default: the next step. */
     onEvent: stepId.optional(),
@@ -106,6 +149,7 @@ const condition = z.discriminatedUnion('kind', [
       equals: z.string().max(200),
     })
     .strict(),
+  factCondition,
 ]);
 
 const branchStep = z
@@ -128,10 +172,24 @@ export const journeyDefinition = z
     version: z.number().int().min(1),
     name: z.string().min(1).max(120),
     category: z.enum(['transactional', 'marketing']),
-    trigger: z.object({ event: z.string().min(1) }).strict(),
+    trigger: z
+      .object({
+        event: eventName,
+        /** More events that start it, e.g. a rescheduled appointment as well as a booked one. */
+        also: z.array(eventName).max(10).optional(),
+        /** Not started when one of these holds, e.g. an as-needed prescription. */
+        unless: z.array(factCondition).max(10).optional(),
+      })
+      .strict(),
     anchor: z.enum(anchorFields),
-    /** The event that ends the journey wherever it is. */
+    facts: z.record(factName, factDeclaration).optional(),
+    /** The event that ends the journey wherever it is, its aim reached. */
     goal: z.object({ event: z.string().min(1) }).strict(),
+    /** Events that end it wherever it is without its aim, e.g. a discontinued medication. */
+    endsOn: z
+      .array(z.object({ event: eventName, reason: slug }).strict())
+      .max(10)
+      .optional(),
     steps: z
       .array(journeyStep)
       .min(1, 'a journey needs at least one step')
@@ -163,8 +221,13 @@ export const journeyDefinition = z
                 ['onEvent', step.onEvent],
                 ['onTimeout', step.onTimeout],
               ]
-            : [];
-      if (step.type === 'branch' && step.condition.kind !== 'attribute')
+            : step.type === 'wait' || step.type === 'send'
+              ? [['next', step.next]]
+              : [];
+      if (
+        step.type === 'branch' &&
+        (step.condition.kind === 'delivered' || step.condition.kind === 'replied')
+      )
         targets.push(['condition', step.condition.step]);
       for (const [field, target] of targets) {
         if (target !== undefined && !ids.has(target)) {
@@ -176,6 +239,23 @@ export const journeyDefinition = z
         }
       }
     });
+    const declared = journey.facts ?? {};
+    const checkFact = (test: FactCondition, path: (string | number)[]) => {
+      const problem = factConditionProblem(test, declared[test.fact]?.type);
+      if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
+    };
+    journey.trigger.unless?.forEach((test, index) => checkFact(test, ['trigger', 'unless', index]));
+    journey.steps.forEach((step, index) => {
+      if (step.type === 'branch' && step.condition.kind === 'fact')
+        checkFact(step.condition, ['steps', index, 'condition']);
+      const from = step.type === 'wait' ? step.until?.from : undefined;
+      if (from !== undefined && (declared[from]?.type !== 'date' || !declared[from].required))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', index, 'until', 'from'],
+          message: `counts from "${from}", which must be declared in "facts" as a required date`,
+        });
+    });
     for (const loop of loopsWithoutWait(journey.steps)) {
       const names = loop.map((index) => `"${journey.steps[index]!.id}"`).join(' -> ');
       ctx.addIssue({
@@ -186,6 +266,19 @@ export const journeyDefinition = z
     }
   });
 
+/** Why a fact condition cannot work on a fact of this declared type (undefined: undeclared), if so. */
+function factConditionProblem(test: FactCondition, type: FactType | undefined): string | undefined {
+  if (type === undefined) return `tests the fact "${test.fact}", which is not declared in "facts"`;
+  const numeric = test.atLeast !== undefined || test.below !== undefined;
+  if (numeric && type !== 'integer') return `compares "${test.fact}" as a number, but it is declared ${type}`;
+  const expected = type === 'integer' ? 'number' : type === 'boolean' ? 'boolean' : 'string';
+  if (test.equals !== undefined && typeof test.equals !== expected)
+    return `"equals" must be a ${expected}: "${test.fact}" is declared ${type}`;
+  return undefined;
+}
+
+export type FactType = (typeof FACT_TYPES)[number];
+export type FactCondition = z.output<typeof factCondition>;
 export type JourneyDefinition = z.output<typeof journeyDefinition>;
 export type JourneyStep = z.output<typeof journeyStep>;
 

@@ -113,6 +113,15 @@ export function screeningProgramOf(test: string): string {
   return classifyScreening(test)?.program ?? test;
 }
 
+/** The programs an exclusion (a procedure or state, by key, code or name) ends; none if unknown. */
+export function programsEndedBy(test: string, rules: ScreeningRules = defaultScreeningRules()): string[] {
+  const found = classifyExclusion(test, rules);
+  if (!found) return [];
+  return rules.programs
+    .filter((program) => found.ends === 'all' || program.excludedBy.includes(found.key))
+    .map((program) => program.program);
+}
+
 function classifyExclusion(test: string, rules: ScreeningRules) {
   const wanted = key(test);
   return rules.exclusions.find(

@@ -1,5 +1,5 @@
 // Which step can follow which, as the journey interpreter (workflows/journey.ts) moves: the next step by
-// default, `then`/`else` of a branch, `onEvent`/`onTimeout` of a waitForEvent, nothing after an exit. A loop
+// default or the `next` a wait or send names, `then`/`else` of a branch, `onEvent`/`onTimeout` of a waitForEvent, nothing after an exit. A loop
 // is safe only if time passes on every way around it; one that does not runs without pause (a branch back
 // to itself) or texts the patient as often as the caps allow.
 
@@ -12,6 +12,7 @@ export interface GraphStep {
   else?: string;
   onEvent?: string;
   onTimeout?: string;
+  next?: string;
 }
 
 /** Indexes of the steps that may come after `steps[index]` (unknown ids are reported elsewhere). */
@@ -26,7 +27,7 @@ export function successors(steps: readonly GraphStep[], index: number): number[]
         ? [at(step.then), at(step.else)]
         : step.type === 'waitForEvent'
           ? [at(step.onEvent), at(step.onTimeout)]
-          : [index + 1];
+          : [at(step.next)];
   return [...new Set(targets.filter((target) => target >= 0 && target < steps.length))];
 }
 

@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { screeningsDue, type ScreeningEntry, type ScreeningRules } from './screening';
+import { isLapsed, type CareFacts } from './care';
+import { settingsOf, type ClinicSettings } from './clinic-settings';
+import { screeningsDue, type ScreeningPatient, type ScreeningRules } from './screening';
 
 const sweep = z
   .object({
@@ -21,13 +23,21 @@ const sweep = z
           recallAnchorInDays: z.number().int().min(0).max(365),
         })
         .strict(),
-      /** Patients who opted in to marketing on some channel, counting down to the next `deadline` (MM-DD). */
+      /** Patients covered through the exchange who opted in to marketing, while the clinic's open enrollment is open. */
+      z.object({ kind: z.literal('open-enrollment') }).strict(),
+      /** Medicaid patients who opted in to marketing, from `leadDays` before their renewal is due. */
       z
         .object({
-          kind: z.literal('marketing-opt-in'),
-          deadline: z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a month and day, MM-DD'),
+          kind: z.literal('medicaid-renewal'),
+          leadDays: z.number().int().min(7).max(120),
+          /** Without a due date from the agency, the renewal is due this many days before coverage ends. */
+          dueDaysBeforeEnd: z.number().int().min(0).max(120),
+          /** After coverage ends, a renewal returned within this many days restores it. */
+          reconsiderationDays: z.number().int().min(0).max(180),
         })
         .strict(),
+      /** Patients with no visit for the clinic's `lapsedAfterMonths` and none booked; again each `everyMonths`. */
+      z.object({ kind: z.literal('lapsed'), everyMonths: z.number().int().min(1).max(60) }).strict(),
     ]),
     /** Five-field cron expression, UTC. */
     cron: z.string().regex(/^(\S+\s+){4}\S+$/, 'a five-field cron expression'),
@@ -56,11 +66,9 @@ export function sweepByKey(key: string): Sweep {
   return found;
 }
 
-export interface SweepPatient {
-  dateOfBirth: string;
-  sexAtBirth?: string;
-  screenings: ScreeningEntry[];
+export interface SweepPatient extends ScreeningPatient {
   marketingOptIn: boolean;
+  care: CareFacts;
 }
 
 /** One enrollment a sweep asks for: `occurrence` keeps a daily re-run from enrolling twice. */
@@ -71,36 +79,91 @@ export interface SweepPick {
   facts?: Record<string, string>;
 }
 
+const plusDays = (date: string, days: number) => DateTime.fromISO(date).plus({ days }).toISODate()!;
+
 /** What the sweep enrolls this patient for, on `today` (YYYY-MM-DD in the clinic's zone). */
 export function selectForSweep(
   sweep: Sweep,
   patient: SweepPatient,
   today: string,
+  settings: ClinicSettings = settingsOf({}),
   rules?: ScreeningRules,
 ): SweepPick[] {
   const { select } = sweep;
-  if (select.kind === 'screening-due') {
-    const horizon = DateTime.fromISO(today).plus({ days: select.withinDays }).toISODate()!;
-    return screeningsDue(patient, today, rules)
-      .filter((due) => due.dueDate <= horizon)
-      .map((due) =>
-        due.recallFrom
-          ? // Overdue: one recall in each recall period, counted from now rather than a date long past.
-            {
-              occurrence: `${sweep.key}|${due.program}|recall|${due.recallFrom}`,
-              anchorDate: DateTime.fromISO(today).plus({ days: select.recallAnchorInDays }).toISODate()!,
-              subject: due.program,
-            }
-          : {
-              occurrence: `${sweep.key}|${due.program}|${due.dueDate}`,
-              anchorDate: due.dueDate,
-              subject: due.program,
-            },
-      );
+  switch (select.kind) {
+    case 'screening-due': {
+      const horizon = plusDays(today, select.withinDays);
+      return screeningsDue(patient, today, rules)
+        .filter((due) => due.dueDate <= horizon)
+        .map((due) =>
+          due.recallFrom
+            ? // Overdue: one recall in each recall period, counted from now rather than a date long past.
+              {
+                occurrence: `${sweep.key}|${due.program}|recall|${due.recallFrom}`,
+                anchorDate: plusDays(today, select.recallAnchorInDays),
+                subject: due.program,
+                facts: { overdue: 'true' },
+              }
+            : {
+                occurrence: `${sweep.key}|${due.program}|${due.dueDate}`,
+                anchorDate: due.dueDate,
+                subject: due.program,
+              },
+        );
+    }
+    case 'open-enrollment': {
+      if (!patient.marketingOptIn || patient.care.coverage?.plan !== 'exchange') return [];
+      const period = openEnrollmentPeriod(settings, today);
+      if (!period) return [];
+      return [{ occurrence: `${sweep.key}|${period.deadline}`, anchorDate: period.deadline, facts: period }];
+    }
+    case 'medicaid-renewal': {
+      const { coverage } = patient.care;
+      if (!patient.marketingOptIn || coverage?.plan !== 'medicaid' || !coverage.endsOn) return [];
+      const renewalDueOn = coverage.renewalDueOn ?? plusDays(coverage.endsOn, -select.dueDaysBeforeEnd);
+      const reconsiderBy = plusDays(coverage.endsOn, select.reconsiderationDays);
+      if (today < plusDays(renewalDueOn, -select.leadDays) || today > reconsiderBy) return [];
+      return [
+        {
+          occurrence: `${sweep.key}|${coverage.endsOn}`,
+          anchorDate: renewalDueOn,
+          facts: { renewalDueOn, coverageEndsOn: coverage.endsOn, reconsiderBy },
+        },
+      ];
+    }
+    case 'lapsed': {
+      const { lastVisitOn } = patient.care;
+      if (!lastVisitOn || !isLapsed(patient.care, today, settings.lapsedAfterMonths)) return [];
+      const lapsedOn = DateTime.fromISO(lastVisitOn).plus({ months: settings.lapsedAfterMonths });
+      const round = Math.floor(DateTime.fromISO(today).diff(lapsedOn, 'months').months / select.everyMonths);
+      return [
+        {
+          occurrence: `${sweep.key}|${lastVisitOn}|${round}`,
+          anchorDate: lastVisitOn,
+          facts: { lapsed: 'true' },
+        },
+      ];
+    }
   }
-  if (!patient.marketingOptIn) return [];
-  const [month, day] = select.deadline.split('-').map(Number) as [number, number];
-  const thisYear = DateTime.fromISO(today).set({ month, day });
-  const deadline = (thisYear.toISODate()! >= today ? thisYear : thisYear.plus({ years: 1 })).toISODate()!;
-  return [{ occurrence: `${sweep.key}|${deadline}`, anchorDate: deadline, facts: { deadline } }];
+}
+
+/**
+ * The clinic's open-enrollment period that `today` falls in, as dates: it opens in one year (say 1 November)
+ * and its deadlines fall in the same year or the next (15 December, 15 January).
+ */
+export function openEnrollmentPeriod(
+  settings: ClinicSettings,
+  today: string,
+): { opensOn: string; januaryDeadline: string; deadline: string } | undefined {
+  const { opensOn, januaryDeadline, closesOn } = settings.openEnrollment;
+  const year = Number(today.slice(0, 4));
+  for (const opensIn of [year - 1, year]) {
+    const on = (monthDay: string) => {
+      const sameYear = `${opensIn}-${monthDay}`;
+      return monthDay < opensOn ? `${opensIn + 1}-${monthDay}` : sameYear;
+    };
+    const period = { opensOn: on(opensOn), januaryDeadline: on(januaryDeadline), deadline: on(closesOn) };
+    if (period.opensOn <= today && today <= period.deadline) return period;
+  }
+  return undefined;
 }

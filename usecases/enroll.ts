@@ -7,7 +7,8 @@ import { claimEnrollment } from '../db/queries/enrollments';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { withClinic, type Queryable } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
-import { builtInJourneys, templatesOf } from '../journeys/built-in';
+import { builtInJourneys, builtInJourneyVersion, templatesOf } from '../journeys/built-in';
+import { factsProblem } from '../journeys/facts';
 import { missingValuesProblem } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
@@ -32,10 +33,21 @@ export async function clinicJourneys(db: Queryable, clinicId: string): Promise<J
 
 async function pinnedVersion(db: Queryable, clinicId: string, key: string, version: number) {
   const definition =
-    (await getJourneyVersion(db, clinicId, key, version)) ??
-    builtInJourneys().find((journey) => journey.key === key && journey.version === version);
+    (await getJourneyVersion(db, clinicId, key, version)) ?? builtInJourneyVersion(key, version);
   if (!definition) throw new Error(`journey ${key} v${version} is pinned by an enrollment but missing`);
   return definition;
+}
+
+/** Why a journey cannot start with these facts: one it declares is missing or wrong, or a template needs one. */
+export function enrollmentProblem(
+  journey: JourneyDefinition,
+  facts: Record<string, string>,
+): string | undefined {
+  // The anchor date is shown as {{<anchor>}}, e.g. {{appointmentDate}}.
+  return (
+    factsProblem(journey, facts) ??
+    missingValuesProblem(journey.key, templatesOf(journey), { ...facts, [journey.anchor]: 'anchor' })
+  );
 }
 
 /** The keyed hash a journey's subject is stored and matched under. */
@@ -71,8 +83,8 @@ export async function enroll(
 ): Promise<Enrolled> {
   const { signal } = options;
   const { clinicId, patientId, journey } = request;
-  const missing = missingValuesProblem(journey.key, templatesOf(journey), request.facts ?? {});
-  if (missing) throw new CarebellError('EventRejected', missing);
+  const problem = enrollmentProblem(journey, request.facts ?? {});
+  if (problem) throw new CarebellError('EventRejected', problem);
   const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
   const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
   const { enrollment, created, definition } = await withClinic(

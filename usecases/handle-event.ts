@@ -5,26 +5,40 @@ import { getClinic } from '../db/queries/clinics';
 import { activeEnrollments, endEnrollment } from '../db/queries/enrollments';
 import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
 import { rememberProcessedEvent, wasEventProcessed } from '../db/queries/processed-events';
-import { recordScreening } from '../db/queries/screenings';
+import { updateCare } from '../db/queries/care';
+import { recordScreening, type ScreeningRecord } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
+import { factConditionHolds } from '../domain/facts';
 import { eventSignal } from '../domain/journey';
-import { templatesOf } from '../journeys/built-in';
 import type { ClinicEvent } from '../journeys/events';
-import { screeningProgramOf } from '../journeys/screening';
-import { missingValuesProblem } from '../locales';
+import { applyCareEvent, CARE_EVENTS, careEventProblem } from '../journeys/care';
+import { programsEndedBy, screeningProgramOf } from '../journeys/screening';
 import type { JourneyDefinition } from '../journeys/schema';
 import { normaliseSubject } from '../domain/subject';
-import { clinicJourneys, enroll, subjectIndex, type Enrolled, type EnrollmentDeps } from './enroll';
+import {
+  clinicJourneys,
+  enroll,
+  enrollmentProblem,
+  subjectIndex,
+  type Enrolled,
+  type EnrollmentDeps,
+} from './enroll';
 
-/** Recorded as a screening, so the daily check counts the next one from it. */
-const SCREENING_DONE = 'screening.completed';
+/** Recorded with the patient's screenings, so the daily check counts from them. */
+const SCREENING_EVENTS: Record<string, (facts: Record<string, string>) => ScreeningRecord['status']> = {
+  'screening.completed': (facts) => (facts.elsewhere === 'true' ? 'elsewhere' : 'done'),
+  'screening.declined': () => 'declined',
+  'screening.excluded': () => 'exclusion',
+};
 
 export interface EventOutcome {
   patientId: string;
   /** The EHR sent this event (same id) before and it was acted on then: nothing was signalled or recorded. */
   repeat: boolean;
   started: Enrolled[];
+  /** Journeys the event type starts that do not apply to it (their `trigger.unless`), e.g. as-needed. */
+  excluded: string[];
   /** Running journeys the event was passed to (a goal event ends them). */
   signalled: { journey: string; workflowId: string }[];
 }
@@ -62,26 +76,36 @@ export async function handleEvent(
     const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
     if (!patientId || !patient) return { rejected: 'patient: no such patient in this clinic' };
     const journeys = await clinicJourneys(tx, clinicId);
-    const triggered = journeys.filter((journey) => journey.trigger.event === event.type);
+    const candidates = journeys.filter((journey) => triggers(journey, event.type));
+    const triggered = candidates.filter((journey) => !isExcluded(journey, event.facts ?? {}));
     const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
-    const rejected = whyRejected(event, triggered, patient.status, repeat);
+    const rejected = whyRejected(event, candidates, triggered, patient.status, repeat);
     if (rejected) return { rejected };
-    if (event.type === SCREENING_DONE && !repeat) {
+    const screeningStatus = SCREENING_EVENTS[event.type];
+    if (screeningStatus && !repeat) {
       await recordScreening(tx, deps.cipher, actor, clinicId, patientId, {
         test: event.subject!,
         performedOn: event.occurredOn!,
+        status: screeningStatus(event.facts ?? {}),
       });
+    }
+    if ((CARE_EVENTS as readonly string[]).includes(event.type) && !repeat) {
+      const care = { ...event, subject: event.subject && subjectIndex(deps.cipher, clinicId, event.subject) };
+      await updateCare(tx, deps.cipher, actor, clinicId, patientId, (current) =>
+        applyCareEvent(current, care),
+      );
     }
     return {
       patientId,
       journeys,
       triggered,
+      excluded: candidates.filter((journey) => !triggered.includes(journey)).map((journey) => journey.key),
       repeat,
       active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
     };
   });
   if ('rejected' in checked) throw new CarebellError('EventRejected', checked.rejected);
-  const { patientId, journeys, triggered, active, repeat } = checked;
+  const { patientId, journeys, triggered, excluded, active, repeat } = checked;
 
   const started: Enrolled[] = [];
   for (const journey of triggered) {
@@ -98,15 +122,23 @@ export async function handleEvent(
     );
   }
 
-  const subject = about && subjectIndex(deps.cipher, clinicId, about);
+  // What the event is about, as stored: an exclusion (a hysterectomy) is about the programs it ends.
+  const subjects =
+    event.type === 'screening.excluded'
+      ? programsEndedBy(event.subject!).map((program) => subjectIndex(deps.cipher, clinicId, program))
+      : about && [subjectIndex(deps.cipher, clinicId, about)];
   const signalled: EventOutcome['signalled'] = [];
   for (const enrollment of active) {
     if (started.some((enrolled) => enrolled.workflowId === enrollment.workflowId)) continue;
     // A journey about something (a prescription, a test) ends or restarts only on events about the same
     // thing; other events (a reply, a booking) reach it whatever they are about.
     const journey = journeys.find((known) => known.key === enrollment.journeyKey);
-    const subjectBound = journey?.goal.event === event.type || journey?.trigger.event === event.type;
-    if (subjectBound && enrollment.subject && enrollment.subject !== subject) continue;
+    const subjectBound =
+      journey !== undefined &&
+      (journey.goal.event === event.type ||
+        triggers(journey, event.type) ||
+        journey.endsOn?.some((end) => end.event === event.type) === true);
+    if (subjectBound && enrollment.subject && !subjects?.includes(enrollment.subject)) continue;
     try {
       await deps.client.workflow.getHandle(enrollment.workflowId).signal(eventSignal, event.type);
       signalled.push({ journey: enrollment.journeyKey, workflowId: enrollment.workflowId });
@@ -122,12 +154,21 @@ export async function handleEvent(
   // Only once everything is done: an event cut short by a crash is acted on in full when it comes again.
   if (eventIndex !== undefined && !repeat)
     await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
-  return { patientId, repeat, started, signalled };
+  return { patientId, repeat, started, excluded, signalled };
 }
+
+const triggers = (journey: JourneyDefinition, type: string) =>
+  journey.trigger.event === type || journey.trigger.also?.includes(type) === true;
+
+/** The journey does not apply to what the event is about (an as-needed prescription, a short course). */
+const isExcluded = (journey: JourneyDefinition, facts: Record<string, string>) =>
+  journey.trigger.unless?.some((test) => factConditionHolds(test, facts)) === true;
 
 /** Why the event cannot be acted on as sent, if it cannot. */
 function whyRejected(
   event: ClinicEvent,
+  /** The journeys the event type starts, and those of them it applies to. */
+  candidates: JourneyDefinition[],
   triggered: JourneyDefinition[],
   patientStatus: string,
   repeat: boolean,
@@ -138,12 +179,12 @@ function whyRejected(
     const needs = triggered.map((journey) => `${journey.key} (${journey.anchor})`).join(', ');
     return `anchorDate: ${event.type} starts ${needs}, which count from that date`;
   }
-  // A template value the event does not carry would be rendered as an empty gap: refused here.
-  for (const journey of triggered) {
-    const missing = missingValuesProblem(journey.key, templatesOf(journey), event.facts ?? {});
-    if (missing) return missing;
+  for (const journey of candidates) {
+    const problem = enrollmentProblem(journey, event.facts ?? {});
+    if (problem) return problem;
   }
-  if (event.type === SCREENING_DONE && !repeat && (!event.subject || !event.occurredOn))
-    return `${SCREENING_DONE} needs subject (the test, e.g. mammogram) and occurredOn (the day it was done)`;
+  if (SCREENING_EVENTS[event.type] && !repeat && (!event.subject || !event.occurredOn))
+    return `${event.type} needs subject (the test, e.g. mammogram, or for an exclusion the procedure) and occurredOn (the day)`;
+  return careEventProblem(event);
   return undefined;
 }

@@ -28,6 +28,7 @@ import {
 } from '../domain/journey';
 import type { Activities } from '../activities';
 import { isFailureOf } from '../domain/errors';
+import { factConditionHolds } from '../domain/facts';
 import { unsentReason } from './unsent-reason';
 import { chooseVariant } from './variant';
 
@@ -55,6 +56,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   const { workflowId } = workflowInfo();
   const state: JourneyState = input.resume ?? { stepIndex: 0, timeline: [], events: [], paused: false };
   let goalMet = state.events.includes(definition.goal.event);
+  // An event that ends the journey without its aim (a discontinued medication, a cancelled appointment).
+  const endsOn = (name: string) => definition.endsOn?.find((end) => end.event === name);
+  let endedBy = state.events.map(endsOn).find((end) => end !== undefined);
   let cancelled = false;
   let optedOut = false;
   let nextSend: number | null = null;
@@ -64,6 +68,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   setHandler(eventSignal, (name) => {
     state.events.push(name);
     if (name === definition.goal.event) goalMet = true;
+    endedBy ??= endsOn(name);
   });
   setHandler(optedOutSignal, () => {
     // Consent is re-read on every send; for a marketing journey an opt-out also ends it at once.
@@ -85,9 +90,17 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   setHandler(nextSendQuery, () => nextSend);
   setHandler(timelineQuery, () => state.timeline);
 
-  const stopped = () => goalMet || cancelled || failed || (optedOut && definition.category === 'marketing');
+  const stopped = () =>
+    goalMet ||
+    endedBy !== undefined ||
+    cancelled ||
+    failed ||
+    (optedOut && definition.category === 'marketing');
   const indexOf = (id: string | undefined, fallback: number) =>
     id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
+  // What templates may show: the enrollment's facts and the anchor date under its name.
+  const facts = input.facts ?? {};
+  const values = { ...facts, [definition.anchor]: input.anchorDate };
   const planTime = (
     when: Pick<PlanJourneyTimeInput, 'beforeSend' | 'from' | 'until' | 'for'>,
   ): Promise<number> =>
@@ -96,7 +109,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       clinicId: input.clinicId,
       patientId: input.patientId,
       workflowId,
-      anchorDate: input.anchorDate,
+      // A wait may count from a date the enrollment brought (a deadline) instead of the anchor.
+      anchorDate: (when.until?.from && facts[when.until.from]) || input.anchorDate,
     });
 
   /**
@@ -131,12 +145,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     }
     stepsThisRun++;
     const step = definition.steps[state.stepIndex]!;
-    let next = state.stepIndex + 1;
+    let next =
+      step.type === 'wait' || step.type === 'send'
+        ? indexOf(step.next, state.stepIndex + 1)
+        : state.stepIndex + 1;
 
     switch (step.type) {
       case 'wait': {
         const from = Date.now();
         const following = definition.steps[next];
+        const afterFollowing = following?.type === 'send' ? indexOf(following.next, next + 1) : next + 1;
         let waited: Awaited<ReturnType<typeof waitUntil>>;
         let stale: boolean;
         do {
@@ -158,7 +176,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         if (waited === 'stop') continue;
         if (stale && following) {
           state.timeline.push({ at: Date.now(), step: following.id, outcome: 'skipped', reason: 'stale' });
-          next += 1;
+          next = afterFollowing;
         }
         break;
       }
@@ -178,7 +196,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           template: variant?.template ?? step.template,
           variant: variant?.key ?? null,
           channels: step.channels,
-          facts: input.facts ?? {},
+          facts: values,
           idempotencyKey: `${workflowInfo().workflowId}:${step.id}:${visit}`,
         };
         for (;;) {
@@ -250,6 +268,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           );
         } else if (test.kind === 'replied') {
           holds = state.events.includes('message.replied');
+        } else if (test.kind === 'fact') {
+          holds = factConditionHolds(test, facts);
         } else {
           const value = await readPatientAttribute({
             clinicId: input.clinicId,
@@ -275,23 +295,25 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     state.stepIndex = next;
   }
 
-  if (goalMet) {
+  if (goalMet || endedBy) {
     state.timeline.push({
       at: Date.now(),
       step: definition.steps[state.stepIndex]?.id ?? 'end',
-      outcome: 'goal',
-      reason: definition.goal.event,
+      outcome: goalMet ? 'goal' : 'ended',
+      reason: goalMet ? definition.goal.event : endedBy!.reason,
     });
   }
   const outcome: JourneyOutcome = goalMet
     ? 'goal-met'
-    : failed
-      ? 'failed'
-      : cancelled
-        ? 'cancelled'
-        : optedOut && definition.category === 'marketing'
-          ? 'opted-out'
-          : 'completed';
+    : endedBy
+      ? 'ended'
+      : failed
+        ? 'failed'
+        : cancelled
+          ? 'cancelled'
+          : optedOut && definition.category === 'marketing'
+            ? 'opted-out'
+            : 'completed';
   // Journeys that began before enrollments recorded their end replay without this call.
   if (patched('record-journey-end'))
     await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome });

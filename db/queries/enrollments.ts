@@ -64,7 +64,7 @@ export async function endEnrollment(
       status:
         outcome === 'cancelled'
           ? 'cancelled'
-          : outcome === 'opted-out' || outcome === 'terminated' || outcome === 'failed'
+          : outcome === 'opted-out' || outcome === 'terminated' || outcome === 'failed' || outcome === 'ended'
             ? 'exited'
             : 'completed',
       outcome,

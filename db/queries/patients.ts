@@ -7,6 +7,7 @@ import type { Channel } from '../../domain/messaging';
 import { channelPreferences, contactPoints, patients } from '../schema';
 import { CarebellError } from '../../domain/errors';
 import { normaliseSexAtBirth } from '../../domain/patient';
+import { careFacts, type CareFacts } from '../../journeys/care';
 import { assertTimeZone } from '../../rules/time';
 import type { Queryable } from '../tenant';
 import { appendAudit, type AuditEntry } from './audit';
@@ -20,6 +21,8 @@ export interface PatientProfile {
   sexAtBirth?: string;
   postalAddress?: string;
   externalId?: string;
+  /** What sweeps select on: last visit, appointments, coverage. */
+  care?: CareFacts;
 }
 
 export interface Contact {
@@ -65,6 +68,7 @@ export async function insertPatient(
     dateOfBirthEnc: field('date_of_birth_enc', profile.dateOfBirth),
     sexAtBirthEnc: optional('sex_at_birth_enc', sexAtBirth),
     postalAddressEnc: optional('postal_address_enc', profile.postalAddress),
+    careEnc: optional('care_enc', profile.care && JSON.stringify(careFacts.parse(profile.care))),
     externalIdEnc: optional('external_id_enc', profile.externalId),
     externalIdIndex:
       profile.externalId === undefined
@@ -201,6 +205,7 @@ export interface SweepCandidate {
   id: string;
   dateOfBirth: string;
   sexAtBirth?: string;
+  care: CareFacts;
 }
 
 export interface SweepPage {
@@ -229,6 +234,7 @@ export async function activePatientsPage(
       id: patients.id,
       dateOfBirthEnc: patients.dateOfBirthEnc,
       sexAtBirthEnc: patients.sexAtBirthEnc,
+      careEnc: patients.careEnc,
     })
     .from(patients)
     .where(
@@ -259,6 +265,7 @@ export async function activePatientsPage(
         dateOfBirth: field(row.id, 'date_of_birth_enc', row.dateOfBirthEnc),
         sexAtBirth:
           row.sexAtBirthEnc === null ? undefined : field(row.id, 'sex_at_birth_enc', row.sexAtBirthEnc),
+        care: row.careEnc === null ? {} : careFacts.parse(JSON.parse(field(row.id, 'care_enc', row.careEnc))),
       });
     } catch (error) {
       if (!(error instanceof DecryptionError)) throw error;
@@ -364,6 +371,7 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'patients', column: 'sex_at_birth_enc' },
   { table: 'patients', column: 'postal_address_enc' },
   { table: 'patients', column: 'external_id_enc' },
+  { table: 'patients', column: 'care_enc' },
   { table: 'contact_points', column: 'address_enc' },
   { table: 'consents', column: 'evidence_enc' },
   { table: 'screening_records', column: 'record_enc' },

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { normaliseSubject } from '../../domain/subject';
+import type { ScreeningEntry } from '../../journeys/screening';
 import { JsonFileError, parseJson } from '../../lib/json-file';
 import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
 import { screeningRecords } from '../schema';
@@ -9,9 +10,12 @@ import type { Queryable } from '../tenant';
 import { appendAudit } from './audit';
 
 export interface ScreeningRecord {
+  /** The test, or for an exclusion the procedure or state (hysterectomy, hospice). */
   test: string;
   /** YYYY-MM-DD */
   performedOn: string;
+  /** Absent in records written before statuses: done. */
+  status?: 'done' | 'declined' | 'elsewhere' | 'exclusion';
 }
 
 const where = (clinicId: string, rowId: string) => ({
@@ -39,7 +43,16 @@ export async function recordScreening(
       clinicId,
       patientId,
       recordEnc: cipher.encrypt(JSON.stringify(normalised), where(clinicId, id)),
-      recordIndex: cipher.blindIndex('screening', clinicId, `${normalised.test}|${normalised.performedOn}`),
+      // The same test on the same day is one record (a done one keeps the index it always had).
+      recordIndex: cipher.blindIndex(
+        'screening',
+        clinicId,
+        [
+          normalised.test,
+          normalised.performedOn,
+          ...(record.status && record.status !== 'done' ? [record.status] : []),
+        ].join('|'),
+      ),
     })
     .onConflictDoNothing();
   await appendAudit(db, {
@@ -52,15 +65,20 @@ export async function recordScreening(
   });
 }
 
+export interface PatientScreenings {
+  screenings: ScreeningEntry[];
+  exclusions: { test: string; date: string }[];
+}
+
 export interface LastScreenings {
-  /** { patientId → { test → YYYY-MM-DD } } */
-  latest: Map<string, Record<string, string>>;
+  /** What the screening rules need of each patient who has records. */
+  latest: Map<string, PatientScreenings>;
   /** Patients with a screening record that cannot be read: what is due for them is unknown. */
   unreadable: Set<string>;
 }
 
 /**
- * The latest date of each test, per patient; an unreadable record marks its patient unreadable. The read
+ * Each patient's screenings (done, declined, done elsewhere) and exclusions; an unreadable record marks its patient unreadable. The read
  * is audited once for the patients asked about (first..last id), and once more per unreadable patient.
  */
 export async function lastScreenings(
@@ -97,10 +115,16 @@ export async function lastScreenings(
       result.unreadable.add(row.patientId);
       continue;
     }
-    const tests = result.latest.get(row.patientId) ?? {};
-    if (!tests[record.test] || tests[record.test]! < record.performedOn)
-      tests[record.test] = record.performedOn;
-    result.latest.set(row.patientId, tests);
+    const patient = result.latest.get(row.patientId) ?? { screenings: [], exclusions: [] };
+    if (record.status === 'exclusion')
+      patient.exclusions.push({ test: record.test, date: record.performedOn });
+    else
+      patient.screenings.push({
+        test: record.test,
+        date: record.performedOn,
+        status: record.status ?? 'done',
+      });
+    result.latest.set(row.patientId, patient);
   }
   for (const patientId of result.unreadable) {
     await appendAudit(db, {

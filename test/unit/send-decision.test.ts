@@ -195,11 +195,17 @@ describe('SMS length', () => {
         contact: string;
       };
       // A 24-character display name (the legal name never travels), the short link on a 25-character
-      // public URL, the clinic's phone, and the longest date a deadline renders as.
+      // public URL, the clinic's phone, the longest date a date fact renders as, and the longest time.
+      const date = '15 de diciembre';
       const values: Record<string, string> = {
         clinic: 'Riverside Family Clinic',
         link: 'https://remind.clinic.org/m/AbCdEfGhIjKl',
-        deadline: '15 de diciembre',
+        deadline: date,
+        appointmentDate: date,
+        januaryDeadline: date,
+        renewalDueOn: date,
+        reconsiderBy: date,
+        appointmentTime: '12:30 PM',
         contact: contact.replace('{{phone}}', '(415) 555-0100'),
       };
       const templates = fs.readdirSync(path.join(dir, language)).filter((name) => name.endsWith('.json'));
@@ -207,7 +213,11 @@ describe('SMS length', () => {
         const { sms: template } = JSON.parse(fs.readFileSync(path.join(dir, language, file), 'utf8')) as {
           sms: string;
         };
-        const text = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '');
+        // A value missing here would be measured as empty: name it instead.
+        const text = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+          assert.ok(key in values, `${language}/${file}: no test value for {{${key}}}`);
+          return values[key]!;
+        });
         const length = smsLength(text);
         assert.equal(length.segments, 1, `${language}/${file}: ${length.units} ${length.encoding} units`);
       }
