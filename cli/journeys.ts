@@ -1,4 +1,4 @@
-import { DateTime, IANAZone } from 'luxon';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { cacheDir, type Config } from '../config';
 import { appendAudit } from '../db/queries/audit';
@@ -11,7 +11,7 @@ import { factConditionHolds } from '../domain/facts';
 import { clinicJourneys, enrollmentProblem } from '../usecases/enroll';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../infra/logger';
-import { simulateJourney } from '../usecases/simulate';
+import { sampleFacts, simulateJourney } from '../usecases/simulate';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { resolveTestServer } from '../infra/temporal-binaries';
 import { clinicIdOption, withCarebell } from './connect';
@@ -148,16 +148,7 @@ export async function simulateCommand(
       2,
     );
   }
-  const today = DateTime.now().setZone(patient.timeZone);
-  const facts = {
-    ...event.facts,
-    ...Object.fromEntries(
-      Object.entries(event.datesInDays ?? {}).map(([name, days]) => [
-        name,
-        today.plus({ days }).toISODate()!,
-      ]),
-    ),
-  };
+  const facts = sampleFacts(event, patient.timeZone);
   const problem = enrollmentProblem(definition, facts);
   if (problem) throw new CliError(`(event) ${problem}`, 2);
   if (definition.trigger.unless?.some((test) => factConditionHolds(test, facts))) {

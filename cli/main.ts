@@ -59,6 +59,22 @@ audit
     (await import('./audit')).auditVerifyCommand(loadConfig(), options),
   );
 
+const clinics = program.command('clinics').description("clinics' settings");
+clinics
+  .command('settings')
+  .description(
+    "show a clinic's journey settings (open-enrollment dates, when a patient is lapsed); with --file, store new ones",
+  )
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .option(
+    '--file <file>',
+    'settings (JSON): { "openEnrollment": { "opensOn": "11-01", "januaryDeadline": "12-15", "closesOn": "01-15" }, "lapsedAfterMonths": 12 }',
+  )
+  .option('--json', 'print the settings as JSON')
+  .action(async (options: { clinic: string; file?: string; json?: boolean }) =>
+    (await import('./clinics')).clinicsSettingsCommand(loadConfig(), options),
+  );
+
 const journeys = program.command('journeys').description('journey definitions');
 journeys
   .command('list')

@@ -15,8 +15,24 @@ export interface SampleEvent {
   anchorDate?: string;
   anchorInDays?: number;
   facts?: Record<string, string>;
+  /** Date facts as days from the start of the simulation, e.g. { januaryDeadline: 45 }. */
+  datesInDays?: Record<string, number>;
   /** Events that arrive later in the journey, e.g. the goal: `{ "after": "P10D", "event": "visit.booked" }`. */
   then?: { after: string; event: string }[];
+}
+
+/** The facts a sample event brings, its `datesInDays` made dates from today in the patient's zone. */
+export function sampleFacts(event: SampleEvent, timeZone: string): Record<string, string> {
+  const today = DateTime.now().setZone(timeZone);
+  return {
+    ...event.facts,
+    ...Object.fromEntries(
+      Object.entries(event.datesInDays ?? {}).map(([name, days]) => [
+        name,
+        today.plus({ days }).toISODate()!,
+      ]),
+    ),
+  };
 }
 
 export interface SimulatedEntry {

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { clinics, type Clinic } from '../schema';
 import { assertTimeZone } from '../../rules/time';
+import type { ClinicSettings } from '../../journeys/clinic-settings';
 import type { Queryable } from '../tenant';
 
 export async function insertClinic(
@@ -10,6 +11,10 @@ export async function insertClinic(
   assertTimeZone('timeZone', values.timeZone);
   const [clinic] = await db.insert(clinics).values(values).returning();
   return clinic!;
+}
+
+export async function setClinicSettings(db: Queryable, clinicId: string, settings: ClinicSettings) {
+  await db.update(clinics).set({ settings }).where(eq(clinics.id, clinicId));
 }
 
 export async function getClinic(db: Queryable, clinicId: string): Promise<Clinic | undefined> {

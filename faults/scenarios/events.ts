@@ -50,6 +50,7 @@ export const ehrDuplicateOutOfOrder: Scenario = {
       eventId,
       subject: 'rx-faults-1',
       anchorDate: today.plus({ days }).toISODate()!,
+      facts: { daysSupply: '30', refillsRemaining: '1' },
     });
     const send = async (event: ClinicEvent) => {
       const outcome = await handleEvent(deps, clinicId, event);

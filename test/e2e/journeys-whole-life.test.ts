@@ -53,7 +53,7 @@ const at10 = (timeline: Entry[], steps: string[]) => {
     assert.match(entry.localTime, /T10:00:00/, `${entry.step} at 10:00 in the patient's zone`);
 };
 
-describe('built-in journeys over their whole life', () => {
+describe('the examples of every built-in journey, through carebell simulate', () => {
   it('refill: 7 days before a 30-day supply ends, on the day, 3 days after; "call your pharmacy"', async () => {
     const { timeline, sent, end } = await simulate(
       'refill',

@@ -248,7 +248,7 @@ describe('npm start (embedded default)', () => {
         '--file',
         await file('refill.json', edited),
       ];
-      assert.deepEqual(await json(...publish), { clinicId, key: 'refill', version: 2 });
+      assert.deepEqual(await json(...publish), { clinicId, key: 'refill', version: 3 });
       const listed = (await json('journeys', 'list', '--clinic', clinicId)) as {
         key: string;
         version: number;
@@ -257,10 +257,12 @@ describe('npm start (embedded default)', () => {
       assert.deepEqual(
         listed.map((journey) => [journey.key, journey.version, journey.source]),
         [
-          ['insurance-reenrollment', 1, 'built-in'],
-          ['re-engagement', 1, 'built-in'],
-          ['refill', 2, 'clinic'],
-          ['screening', 1, 'built-in'],
+          ['appointment-reminder', 1, 'built-in'],
+          ['insurance-reenrollment', 2, 'built-in'],
+          ['medicaid-renewal', 1, 'built-in'],
+          ['re-engagement', 2, 'built-in'],
+          ['refill', 3, 'clinic'],
+          ['screening', 2, 'built-in'],
         ],
       );
 
@@ -270,6 +272,7 @@ describe('npm start (embedded default)', () => {
         eventId: 'dispense-1',
         subject: 'rx-1',
         anchorDate: DateTime.utc().plus({ days: 30 }).toISODate(),
+        facts: { daysSupply: '30', refillsRemaining: '2' },
       });
       const send = ['events', 'send', '--clinic', clinicId, '--file', dispensed];
       const first = (await json(...send)) as {
@@ -277,7 +280,7 @@ describe('npm start (embedded default)', () => {
       };
       assert.deepEqual(
         first.started.map((started) => [started.journey, started.version, started.created]),
-        [['refill', 2, true]],
+        [['refill', 3, true]],
       );
       const again = (await json(...send)) as { started: { created: boolean }[] };
       assert.equal(again.started[0]?.created, false, 'a repeated event finds the running journey');
@@ -294,12 +297,39 @@ describe('npm start (embedded default)', () => {
       assert.equal(invalid.code, 2);
       assert.match(invalid.stderr, /type: event names look like medication.dispensed/);
 
+      // A state exchange's dates, stored for the clinic; a bad file is refused naming the field.
+      const stateDates = {
+        openEnrollment: { opensOn: '11-01', januaryDeadline: '12-31', closesOn: '01-31' },
+      };
+      const settingsFile = await file('settings.json', stateDates);
+      assert.deepEqual(await json('clinics', 'settings', '--clinic', clinicId, '--file', settingsFile), {
+        ...stateDates,
+        lapsedAfterMonths: 12,
+      });
+      assert.deepEqual(
+        ((await json('clinics', 'settings', '--clinic', clinicId)) as typeof stateDates).openEnrollment,
+        stateDates.openEnrollment,
+      );
+      const badSettings = await file('bad-settings.json', { lapsedAfterMonths: 0 });
+      const refusedSettings = await carebell(
+        'clinics',
+        'settings',
+        '--clinic',
+        clinicId,
+        '--file',
+        badSettings,
+      );
+      assert.equal(refusedSettings.code, 2);
+      assert.match(refusedSettings.stderr, /lapsedAfterMonths: /);
+
       const sweeps = (await json('sweeps', 'list')) as { key: string; nextRun: string | null }[];
       assert.deepEqual(
         sweeps.map((sweep) => [sweep.key, sweep.nextRun !== null]),
         [
           ['screening-check', true],
           ['open-enrollment', true],
+          ['medicaid-renewal', true],
+          ['lapsed-patients', true],
         ],
         'the worker keeps a schedule per sweep',
       );
@@ -311,7 +341,10 @@ describe('npm start (embedded default)', () => {
       assert.ok(swept.scanned >= 1 && swept.enrolled >= 1, JSON.stringify(swept));
       const unknown = await carebell('sweeps', 'run', 'nightly');
       assert.equal(unknown.code, 2);
-      assert.match(unknown.stderr, /no sweep "nightly"; known: screening-check, open-enrollment/);
+      assert.match(
+        unknown.stderr,
+        /no sweep "nightly"; known: screening-check, open-enrollment, medicaid-renewal, lapsed-patients/,
+      );
     } finally {
       assert.equal(await stop(started), 0);
     }

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { builtInJourneys } from '../../journeys/built-in';
 import { eventFile, patientFile } from '../../cli/journeys';
-import { simulateJourney } from '../../usecases/simulate';
+import { sampleFacts, simulateJourney } from '../../usecases/simulate';
 import { cacheDir } from '../../config';
 import { resolveTestServer } from '../../infra/temporal-binaries';
 
@@ -16,11 +16,13 @@ const testServer = await resolveTestServer({ cacheRoot: cacheDir(), progress: co
 for (const definition of builtInJourneys()) {
   const read = async (name: string): Promise<unknown> =>
     JSON.parse(await fs.readFile(path.join(examples, definition.key, name), 'utf8'));
+  // The CLI's own file schemas, so recordings see exactly what `carebell simulate` sees.
+  const patient = patientFile.parse(await read('patient.json'));
+  const event = eventFile.parse(await read('event.json'));
   const { history } = await simulateJourney({
     definition,
-    // The CLI's own file schemas, so recordings see exactly what `carebell simulate` sees.
-    patient: patientFile.parse(await read('patient.json')),
-    event: eventFile.parse(await read('event.json')),
+    patient,
+    event: { ...event, facts: sampleFacts(event, patient.timeZone) },
     testServerPath: testServer.path,
   });
   await fs.writeFile(path.join(out, `${definition.key}.json`), JSON.stringify(history));

@@ -29,6 +29,7 @@ import {
 const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
 const screening = builtInJourneys().find((journey) => journey.key === 'screening')!;
 const inDays = (days: number) => DateTime.utc().plus({ days }).toISODate();
+const supply = { daysSupply: '30', refillsRemaining: '2' };
 
 describe('EHR events into journeys', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -84,6 +85,7 @@ describe('EHR events into journeys', () => {
       eventId: 'dispense-1',
       subject: 'rx-1',
       anchorDate: inDays(30),
+      facts: supply,
     };
     const first = await handleEvent(deps, patient.clinicId, dispensed);
     assert.deepEqual(
@@ -134,6 +136,7 @@ describe('EHR events into journeys', () => {
       patient: { id: patient.patientId },
       eventId: 'dispense-4',
       anchorDate: inDays(30),
+      facts: supply,
     });
     assert.deepEqual(
       unnamed.signalled.map((signalled) => signalled.workflowId),
@@ -171,6 +174,7 @@ describe('EHR events into journeys', () => {
       eventId: 'dispense-d1',
       subject: 'rx-9',
       anchorDate: inDays(30),
+      facts: supply,
     };
     const first = await handleEvent(deps, patient.clinicId, d1);
     const second = await handleEvent(deps, patient.clinicId, {
@@ -241,6 +245,155 @@ describe('EHR events into journeys', () => {
       const ended = await client.workflow.getHandle<typeof journeyWorkflow>(swept.workflowId).result();
       assert.equal(ended.outcome, 'goal-met');
     }
+  });
+
+  it('ends a refill journey on its discontinued medication only, and starts none for as-needed or short courses', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550510' });
+    const dispensed = (subject: string, facts: Record<string, string>) =>
+      handleEvent(deps, patient.clinicId, {
+        type: 'medication.dispensed',
+        patient: { id: patient.patientId },
+        eventId: `dispense-${subject}`,
+        subject,
+        anchorDate: inDays(30),
+        facts,
+      });
+    const [kept, stopped] = [await dispensed('rx-a', supply), await dispensed('rx-b', supply)];
+    const notStarting: [string, Record<string, string>][] = [
+      ['rx-prn', { ...supply, asNeeded: 'true' }],
+      ['rx-course', { daysSupply: '10', refillsRemaining: '0' }],
+    ];
+    for (const [subject, facts] of notStarting) {
+      const none = await dispensed(subject, facts);
+      assert.deepEqual([none.started, none.excluded], [[], ['refill']]);
+    }
+    const discontinued = await handleEvent(deps, patient.clinicId, {
+      type: 'medication.discontinued',
+      patient: { id: patient.patientId },
+      subject: 'rx-b',
+    });
+    assert.deepEqual(
+      discontinued.signalled.map((signalled) => signalled.workflowId),
+      [stopped.started[0]!.workflowId],
+    );
+    const ended = await client.workflow
+      .getHandle<typeof journeyWorkflow>(stopped.started[0]!.workflowId)
+      .result();
+    assert.deepEqual([ended.outcome, ended.timeline.at(-1)?.reason], ['ended', 'discontinued']);
+    const rows = await enrollmentRows(patient.patientId);
+    assert.deepEqual(
+      rows.map((row) => [row.workflow_id === kept.started[0]!.workflowId, row.status, row.outcome]),
+      [
+        [true, 'active', null],
+        [false, 'exited', 'ended'],
+      ],
+    );
+  });
+
+  it('moves appointment reminders on a reschedule, ends them on a cancellation, and keeps visits for the lapsed sweep', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550511' });
+    const appointment = (type: string, extra: Partial<ClinicEvent> = {}) =>
+      handleEvent(deps, patient.clinicId, {
+        type,
+        patient: { id: patient.patientId },
+        subject: 'appt-77',
+        ...extra,
+      });
+    const booked = await appointment('appointment.booked', {
+      eventId: 'book-77',
+      anchorDate: inDays(10),
+      facts: { appointmentTime: '09:30' },
+    });
+    assert.deepEqual(
+      booked.started.map((started) => started.journey),
+      ['appointment-reminder'],
+    );
+    const moved = await appointment('appointment.rescheduled', {
+      eventId: 'move-77',
+      anchorDate: inDays(12),
+      facts: { appointmentTime: '14:00' },
+    });
+    assert.deepEqual(
+      moved.started.map((started) => started.journey),
+      ['appointment-reminder'],
+    );
+    assert.deepEqual(
+      moved.signalled.map((signalled) => signalled.workflowId),
+      [booked.started[0]!.workflowId],
+    );
+    const first = await client.workflow
+      .getHandle<typeof journeyWorkflow>(booked.started[0]!.workflowId)
+      .result();
+    assert.deepEqual([first.outcome, first.timeline.at(-1)?.reason], ['ended', 'rescheduled']);
+    await appointment('appointment.cancelled');
+    const second = await client.workflow
+      .getHandle<typeof journeyWorkflow>(moved.started[0]!.workflowId)
+      .result();
+    assert.deepEqual([second.outcome, second.timeline.at(-1)?.reason], ['ended', 'cancelled']);
+
+    await handleEvent(deps, patient.clinicId, {
+      type: 'visit.completed',
+      patient: { id: patient.patientId },
+      occurredOn: '2025-06-01',
+    });
+    const [row] = await database.owner.db.execute<{ care_enc: string }>(
+      sql`select care_enc from patients where id = ${patient.patientId}`,
+    );
+    assert.ok(row && !row.care_enc.includes('2025-06-01'), 'care facts are encrypted at rest');
+    const care = JSON.parse(
+      testCipher.decrypt(row.care_enc, {
+        clinicId: patient.clinicId,
+        table: 'patients',
+        column: 'care_enc',
+        rowId: patient.patientId,
+      }),
+    ) as { lastVisitOn?: string; appointments?: Record<string, string> };
+    assert.deepEqual(
+      care,
+      { lastVisitOn: '2025-06-01', appointments: {} },
+      'the cancelled appointment is gone',
+    );
+    assert.ok(
+      !JSON.stringify(care).includes('appt-77'),
+      'the EHR appointment id is kept only as a keyed hash',
+    );
+  });
+
+  it('ends screening journeys of the programs an exclusion ends, and no others', async () => {
+    const patient = await createPatient(database.db, {
+      phone: '+14155550512',
+      sexAtBirth: 'female',
+      dateOfBirth: '1975-01-01',
+    });
+    const swept = Object.fromEntries(
+      await Promise.all(
+        ['cervical', 'breast'].map(async (program) => [
+          program,
+          await enroll(deps, {
+            clinicId: patient.clinicId,
+            patientId: patient.patientId,
+            journey: screening,
+            anchorDate: inDays(20),
+            occurrence: `screening-check|${program}|${inDays(20)}`,
+            subject: program,
+          }),
+        ]),
+      ),
+    ) as Record<string, Awaited<ReturnType<typeof enroll>>>;
+    const excluded = await handleEvent(deps, patient.clinicId, {
+      type: 'screening.excluded',
+      patient: { id: patient.patientId },
+      subject: 'total hysterectomy',
+      occurredOn: inDays(-3),
+    });
+    assert.deepEqual(
+      excluded.signalled.map((signalled) => signalled.workflowId),
+      [swept.cervical!.workflowId],
+    );
+    const ended = await client.workflow
+      .getHandle<typeof journeyWorkflow>(swept.cervical!.workflowId)
+      .result();
+    assert.deepEqual([ended.outcome, ended.timeline.at(-1)?.reason], ['ended', 'no-longer-applies']);
   });
 
   it('finds the patient by EHR id and records a completed screening', async () => {
@@ -315,10 +468,28 @@ describe('EHR events into journeys', () => {
         { type: 'visit.missed', patient: { ehrId: 'nobody' }, anchorDate: inDays(0) },
         /^patient: no such patient in this clinic$/,
       ],
-      // A template value the event does not carry is refused, never rendered as an empty gap.
+      // A fact the journey needs, missing or not what it should be, is refused before anything starts.
       [
-        { type: 'coverage.ending', patient: { id: patient.patientId }, anchorDate: inDays(60) },
-        /^facts: insurance-reenrollment needs deadline$/,
+        { type: 'coverage.open-enrollment', patient: { id: patient.patientId }, anchorDate: inDays(60) },
+        /^facts.opensOn: insurance-reenrollment needs it \(a date YYYY-MM-DD\)$/,
+      ],
+      [
+        {
+          type: 'medication.dispensed',
+          patient: { id: patient.patientId },
+          anchorDate: inDays(30),
+          facts: { daysSupply: 'a month', refillsRemaining: '1' },
+        },
+        /^facts.daysSupply: must be a whole number$/,
+      ],
+      [
+        {
+          type: 'appointment.booked',
+          patient: { id: patient.patientId },
+          anchorDate: inDays(9),
+          facts: { appointmentTime: '09:30' },
+        },
+        /^appointment.booked needs subject \(the EHR's appointment id\)$/,
       ],
     ];
     for (const [event, message] of cases) {

@@ -272,15 +272,20 @@ describe('segment sweep', () => {
       action: { type: 'startWorkflow', workflowType: 'sweepWorkflow', taskQueue, args: [{ sweep: 'x' }] },
     });
     const ids = await ensureSweepSchedules(client, taskQueue);
-    assert.deepEqual(ids, [daily.scheduleId, sweepScheduleId(taskQueue, 'open-enrollment')]);
+    assert.deepEqual(ids, [
+      daily.scheduleId,
+      ...['open-enrollment', 'medicaid-renewal', 'lapsed-patients'].map((key) =>
+        sweepScheduleId(taskQueue, key),
+      ),
+    ]);
     assert.deepEqual(await ensureSweepSchedules(client, taskQueue), ids, 'a second worker changes nothing');
     const described = await daily.describe();
     assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
     const next = described.info.nextActionTimes[0]!;
     assert.deepEqual([next.getUTCHours(), next.getUTCMinutes()], [6, 0], 'the deployed cron replaced 05:00');
-    const yearly = await client.schedule.getHandle(ids[1]!).describe();
-    const nextYearly = yearly.info.nextActionTimes[0]!;
-    assert.deepEqual([nextYearly.getUTCMonth() + 1, nextYearly.getUTCDate()], [11, 1]);
+    const weekly = await client.schedule.getHandle(ids[3]!).describe();
+    const nextWeekly = weekly.info.nextActionTimes[0]!;
+    assert.deepEqual([nextWeekly.getUTCDay(), nextWeekly.getUTCHours()], [1, 6], 'lapsed patients: Mondays');
 
     // What the schedule starts is a working sweep: trigger it now and find the due patient enrolled.
     const database = await newDatabase();

@@ -35,20 +35,25 @@ const sends = <E extends { outcome: string }>(timeline: E[]): E[] =>
   timeline.filter((entry) => entry.outcome === 'sent');
 
 describe('built-in journeys over their whole life', () => {
-  it('refill: before the supply ends and again when not refilled, at 10:00 local', async () => {
+  it('refill: a week before the supply ends, on the day and after, at 10:00 local across the spring change', async () => {
     const { outcome, timeline } = await simulateJourney({
       definition: journey('refill'),
       patient: newYork,
-      event: { type: 'medication.dispensed', anchorDate: '2027-03-17' },
+      event: {
+        type: 'medication.dispensed',
+        anchorDate: '2027-03-17',
+        facts: { daysSupply: '30', refillsRemaining: '2' },
+      },
       testServerPath: testServerPath(),
     });
     assert.equal(outcome, 'completed');
     assert.deepEqual(
       sends(timeline).map((entry) => [entry.step, entry.localTime, entry.channel]),
       [
-        // Three days before, across the spring change: 10:00 EDT.
-        ['refill-due', '2027-03-14T10:00:00-04:00', 'sms'],
-        ['refill-overdue', '2027-03-19T10:00:00-04:00', 'sms'],
+        // New York moves to daylight time on 14 March: 10:00 EST, then 10:00 EDT.
+        ['refill-soon', '2027-03-10T10:00:00-05:00', 'sms'],
+        ['refill-today', '2027-03-17T10:00:00-04:00', 'sms'],
+        ['refill-overdue', '2027-03-20T10:00:00-04:00', 'sms'],
       ],
     );
     assert.equal(timeline.at(-1)?.reason, 'not-refilled');
@@ -61,6 +66,7 @@ describe('built-in journeys over their whole life', () => {
       event: {
         type: 'medication.dispensed',
         anchorInDays: 40,
+        facts: { daysSupply: '30', refillsRemaining: '2' },
         then: [{ after: 'P20D', event: 'medication.dispensed' }],
       },
       testServerPath: testServerPath(),
@@ -105,8 +111,12 @@ describe('built-in journeys over their whole life', () => {
     );
   });
 
-  it('insurance re-enrollment: marketing needs opt-in; with it, three reminders before the deadline', async () => {
-    const event = { type: 'coverage.ending', anchorDate: '2027-04-30', facts: { deadline: '30 April' } };
+  it('open enrollment: marketing needs opt-in; with it, at opening, before 15 December, before 15 January', async () => {
+    const event = {
+      type: 'coverage.open-enrollment',
+      anchorDate: '2028-01-15',
+      facts: { opensOn: '2027-11-01', januaryDeadline: '2027-12-15', deadline: '2028-01-15' },
+    };
     const without = await simulateJourney({
       definition: journey('insurance-reenrollment'),
       patient: newYork,
@@ -127,10 +137,10 @@ describe('built-in journeys over their whole life', () => {
       event,
       testServerPath: testServerPath(),
     });
-    // Chatham leaves daylight time on 2027-04-04 (+13:45 -> +12:45).
+    // Chatham keeps its summer offset (+13:45) from late September to early April.
     assert.deepEqual(
       sends(withOptIn.timeline).map((entry) => entry.localTime),
-      ['2027-03-31T10:00:00+13:45', '2027-04-16T10:00:00+12:45', '2027-04-27T10:00:00+12:45'],
+      ['2027-11-01T10:00:00+13:45', '2027-12-08T10:00:00+13:45', '2028-01-12T10:00:00+13:45'],
     );
   });
 });
