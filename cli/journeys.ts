@@ -7,7 +7,7 @@ import { publishJourneyVersion } from '../db/queries/journeys';
 import { withClinic } from '../db/tenant';
 import { builtInJourneys, templatesOf } from '../journeys/built-in';
 import { missingTemplates } from '../locales';
-import { factConditionHolds } from '../domain/facts';
+import { excludedByTrigger } from '../domain/facts';
 import { clinicJourneys, enrollmentProblem } from '../usecases/enroll';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../infra/logger';
@@ -151,7 +151,7 @@ export async function simulateCommand(
   const facts = sampleFacts(event, patient.timeZone);
   const problem = enrollmentProblem(definition, facts);
   if (problem) throw new CliError(`(event) ${problem}`, 2);
-  if (definition.trigger.unless?.some((test) => factConditionHolds(test, facts))) {
+  if (excludedByTrigger(definition, facts)) {
     throw new CliError(
       `journey ${definition.key} does not start for this event: its trigger.unless holds`,
       2,

@@ -49,6 +49,10 @@ export const CARE_EVENTS = [
   'coverage.updated',
 ] as const;
 
+/** The coverage a `coverage.updated` event's facts describe. */
+const coverageIn = (facts: Record<string, string> = {}) =>
+  coverage.safeParse({ plan: facts.plan, endsOn: facts.endsOn, renewalDueOn: facts.renewalDueOn });
+
 /** Why this event cannot be recorded as it is, if it cannot (checked before anything is written). */
 export function careEventProblem(event: CareEvent): string | undefined {
   if (event.type === 'visit.completed' && !event.occurredOn)
@@ -58,12 +62,7 @@ export function careEventProblem(event: CareEvent): string | undefined {
   if ((event.type === 'appointment.booked' || event.type === 'appointment.rescheduled') && !event.anchorDate)
     return `${event.type} needs anchorDate (the day of the appointment)`;
   if (event.type === 'coverage.updated') {
-    const parsed = coverage.safeParse({
-      plan: event.facts?.plan,
-      endsOn: event.facts?.endsOn,
-      renewalDueOn: event.facts?.renewalDueOn,
-    });
-    if (!parsed.success)
+    if (!coverageIn(event.facts).success)
       return `coverage.updated needs facts.plan (${COVERAGE_PLANS.join(', ')}), and endsOn and renewalDueOn as dates when given`;
   }
   return undefined;
@@ -88,11 +87,8 @@ export function applyCareEvent(care: CareFacts, event: CareEvent): CareFacts {
     case 'coverage.updated':
       return {
         ...care,
-        coverage: coverage.parse({
-          plan: event.facts?.plan,
-          endsOn: event.facts?.endsOn,
-          renewalDueOn: event.facts?.renewalDueOn,
-        }),
+        // Checked by careEventProblem before anything is written.
+        coverage: coverageIn(event.facts).data!,
       };
     default:
       return care;

@@ -9,7 +9,7 @@ import { updateCare } from '../db/queries/care';
 import { recordScreening, type ScreeningRecord } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
-import { factConditionHolds } from '../domain/facts';
+import { excludedByTrigger } from '../domain/facts';
 import { eventSignal } from '../domain/journey';
 import type { ClinicEvent } from '../journeys/events';
 import { applyCareEvent, CARE_EVENTS, careEventProblem } from '../journeys/care';
@@ -77,7 +77,7 @@ export async function handleEvent(
     if (!patientId || !patient) return { rejected: 'patient: no such patient in this clinic' };
     const journeys = await clinicJourneys(tx, clinicId);
     const candidates = journeys.filter((journey) => triggers(journey, event.type));
-    const triggered = candidates.filter((journey) => !isExcluded(journey, event.facts ?? {}));
+    const triggered = candidates.filter((journey) => !excludedByTrigger(journey, event.facts ?? {}));
     const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
     const rejected = whyRejected(event, candidates, triggered, patient.status, repeat);
     if (rejected) return { rejected };
@@ -159,10 +159,6 @@ export async function handleEvent(
 
 const triggers = (journey: JourneyDefinition, type: string) =>
   journey.trigger.event === type || journey.trigger.also?.includes(type) === true;
-
-/** The journey does not apply to what the event is about (an as-needed prescription, a short course). */
-const isExcluded = (journey: JourneyDefinition, facts: Record<string, string>) =>
-  journey.trigger.unless?.some((test) => factConditionHolds(test, facts)) === true;
 
 /** Why the event cannot be acted on as sent, if it cannot. */
 function whyRejected(

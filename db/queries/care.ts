@@ -14,6 +14,18 @@ const where = (clinicId: string, patientId: string) => ({
   rowId: patientId,
 });
 
+/** A patient's stored care facts; none stored reads as none known. */
+export function decryptCare(
+  cipher: FieldCipher,
+  clinicId: string,
+  patientId: string,
+  careEnc: string | null,
+): CareFacts {
+  return careEnc === null
+    ? {}
+    : careFacts.parse(JSON.parse(cipher.decrypt(careEnc, where(clinicId, patientId))));
+}
+
 export async function updateCare(
   db: Queryable,
   cipher: FieldCipher,
@@ -28,10 +40,7 @@ export async function updateCare(
     .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)))
     .for('update');
   if (!row) return;
-  const care =
-    row.careEnc === null
-      ? {}
-      : careFacts.parse(JSON.parse(cipher.decrypt(row.careEnc, where(clinicId, patientId))));
+  const care = decryptCare(cipher, clinicId, patientId, row.careEnc);
   const careEnc = cipher.encrypt(JSON.stringify(careFacts.parse(change(care))), where(clinicId, patientId));
   await db
     .update(patients)

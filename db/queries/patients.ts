@@ -11,6 +11,7 @@ import { careFacts, type CareFacts } from '../../journeys/care';
 import { assertTimeZone } from '../../rules/time';
 import type { Queryable } from '../tenant';
 import { appendAudit, type AuditEntry } from './audit';
+import { decryptCare } from './care';
 
 export interface PatientProfile {
   name: string;
@@ -265,7 +266,7 @@ export async function activePatientsPage(
         dateOfBirth: field(row.id, 'date_of_birth_enc', row.dateOfBirthEnc),
         sexAtBirth:
           row.sexAtBirthEnc === null ? undefined : field(row.id, 'sex_at_birth_enc', row.sexAtBirthEnc),
-        care: row.careEnc === null ? {} : careFacts.parse(JSON.parse(field(row.id, 'care_enc', row.careEnc))),
+        care: decryptCare(cipher, clinicId, row.id, row.careEnc),
       });
     } catch (error) {
       if (!(error instanceof DecryptionError)) throw error;
