@@ -14,6 +14,7 @@ import { getClinic } from '../db/queries/clinics';
 import { consentAllows, latestConsents, recordConsent } from '../db/queries/consents';
 import {
   claimDelivery,
+  type DeliveryClaim,
   completeDelivery,
   recordAttempt,
   recordAttemptEnded,
@@ -58,7 +59,21 @@ export interface SendRequest {
   /** When the workflow considers the send due (its own clock, which the time-skipping server moves). */
   dueAt: number;
   idempotencyKey: string;
+  /** A journey's send, for reports: the journey, its enrollment (workflow) and the A/B variant. */
+  journey?: { key: string; workflowId: string; variant: string | null };
 }
+
+const claimOf = (request: SendRequest): DeliveryClaim => ({
+  clinicId: request.clinicId,
+  patientId: request.patientId,
+  idempotencyKey: request.idempotencyKey,
+  template: request.template,
+  category: request.category,
+  dueAt: new Date(request.dueAt),
+  journeyKey: request.journey?.key,
+  workflowId: request.journey?.workflowId,
+  variant: request.journey?.variant,
+});
 
 export type SendResult =
   | { kind: 'done'; delivery: Delivery }
@@ -91,7 +106,7 @@ export function createSendPath(deps: ActivityDeps) {
   /** Ends a due send that will not be attempted (the journey ended, retries ran out) as one row. */
   function close(request: SendRequest, outcome: DeliveryCompletion): Promise<Delivery> {
     return inClinic(request.clinicId, async (tx) => {
-      const delivery = await claimDelivery(tx, { ...request, dueAt: new Date(request.dueAt) });
+      const delivery = await claimDelivery(tx, claimOf(request));
       return complete(tx, request, delivery.id, outcome);
     });
   }
@@ -103,7 +118,7 @@ export function createSendPath(deps: ActivityDeps) {
       const clinic = await getClinic(tx, request.clinicId);
       const patient = clinic && (await getPatient(tx, cipher, ACTOR, request.clinicId, request.patientId));
       if (!clinic || !patient) throw new CarebellError('PatientNotFound');
-      const delivery = await claimDelivery(tx, { ...request, dueAt: new Date(request.dueAt) });
+      const delivery = await claimDelivery(tx, claimOf(request));
       if (delivery.status !== 'pending') return { delivery, settled: true as const };
       const contacts: Route[] = patient.contacts;
       const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();

@@ -34,6 +34,7 @@ const asRequest = (input: SendJourneyStepInput): SendRequest => ({
   facts: input.facts,
   dueAt: input.dueAt,
   idempotencyKey: input.idempotencyKey,
+  journey: { key: input.journeyKey, workflowId: input.workflowId, variant: input.variant },
 });
 
 export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {

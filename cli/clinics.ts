@@ -1,6 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { getCountries, isValidPhoneNumber } from 'libphonenumber-js';
+import { z } from 'zod';
 import type { Config } from '../config';
 import { appendAudit } from '../db/queries/audit';
-import { getClinic, setClinicSettings } from '../db/queries/clinics';
+import { getClinic, insertClinic, setClinicSettings } from '../db/queries/clinics';
+import { languageTag, timeZone } from '../domain/patient-input';
+import { describeIssues } from '../lib/zod-issues';
 import { withClinic } from '../db/tenant';
 import { clinicSettings, settingsOf } from '../journeys/clinic-settings';
 import { clinicIdOption, withCarebell } from './connect';
@@ -43,4 +48,69 @@ export async function clinicsSettingsCommand(
       `  open enrollment      opens ${opensOn}, for 1 January by ${januaryDeadline}, closes ${closesOn} (MM-DD)\n` +
       `  lapsed after         ${settings.lapsedAfterMonths} months without a visit\n`,
   );
+}
+
+const newClinic = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(200),
+    displayName: z.string().trim().min(1).max(60).optional(),
+    timeZone,
+    contactPhone: z
+      .string()
+      .refine((value) => isValidPhoneNumber(value), 'must be a phone number in E.164 form, e.g. +14155550123')
+      .optional(),
+    postalAddress: z.string().trim().min(1).max(500).optional(),
+    phoneRegion: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 region code such as US')
+      .refine((region) => getCountries().includes(region as never), 'is not a region libphonenumber knows')
+      .default('US'),
+    language: languageTag.default('en'),
+    json: z.boolean().optional(),
+  })
+  .strict();
+
+/** Creates a clinic: its id is what API keys, events and imports name it by. */
+export type ClinicCreateOptions = z.input<typeof newClinic>;
+
+export async function clinicsCreateCommand(config: Config, raw: ClinicCreateOptions): Promise<void> {
+  const parsed = newClinic.safeParse(raw);
+  if (!parsed.success) {
+    const flag = (path: PropertyKey[]) =>
+      `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new CliError(describeIssues(parsed.error, { path: flag }).join('\n'), 2);
+  }
+  const options = parsed.data;
+  const id = randomUUID();
+  const clinic = await withCarebell(config, ({ db }) =>
+    withClinic(db, id, async (tx) => {
+      const created = await insertClinic(tx, {
+        id,
+        name: options.name,
+        displayName: options.displayName,
+        timeZone: options.timeZone,
+        contactPhone: options.contactPhone,
+        postalAddress: options.postalAddress,
+        phoneRegion: options.phoneRegion,
+        defaultLanguage: options.language,
+      });
+      await appendAudit(tx, {
+        actor: 'cli:clinics-create',
+        clinicId: id,
+        action: 'clinic.create',
+        objectType: 'clinic',
+        objectId: id,
+        outcome: 'success',
+      });
+      return created;
+    }),
+  );
+  if (options.json)
+    return printJson({
+      id: clinic.id,
+      name: clinic.name,
+      timeZone: clinic.timeZone,
+      phoneRegion: clinic.phoneRegion,
+    });
+  process.stdout.write(`created clinic ${clinic.id} (${clinic.name}, ${clinic.timeZone})\n`);
 }

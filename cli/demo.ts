@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { getClinic, insertClinic } from '../db/queries/clinics';
-import { findPatientIdByContact, insertPatient, updatePatientProfile } from '../db/queries/patients';
+import { findPatientIdByContact, insertPatient, updatePatient } from '../db/queries/patients';
 import { withClinic } from '../db/tenant';
 import type { FieldCipher } from '../security/field-cipher';
 import { supportedLanguages } from '../locales';
@@ -134,14 +134,15 @@ async function upsertDemoPatient(db: Database, cipher: FieldCipher, options: z.o
         channel: 'email',
         address: options.email,
       }));
+    const contacts = [
+      { channel: 'sms' as const, address: options.phone },
+      { channel: 'email' as const, address: options.email },
+    ];
     if (existing) {
-      await updatePatientProfile(tx, cipher, ACTOR, clinicId, existing, profile);
+      await updatePatient(tx, cipher, ACTOR, clinicId, existing, profile, contacts);
       return { clinicId, patientId: existing };
     }
-    const patientId = await insertPatient(tx, cipher, ACTOR, clinicId, profile, [
-      { channel: 'sms', address: options.phone },
-      { channel: 'email', address: options.email },
-    ]);
+    const patientId = await insertPatient(tx, cipher, ACTOR, clinicId, profile, contacts);
     return { clinicId, patientId };
   });
 }

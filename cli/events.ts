@@ -15,7 +15,8 @@ export async function eventsSendCommand(
 
   const outcome = await withCarebell(config, (carebell) =>
     handleEvent(carebell, clinicId, event, 'cli:events-send').catch((error: unknown) => {
-      if (isFailureOf(error, 'EventRejected')) throw new CliError((error as Error).message, 2);
+      if (isFailureOf(error, 'EventRejected') || isFailureOf(error, 'PatientNotFound'))
+        throw new CliError((error as Error).message, 2);
       throw error;
     }),
   );

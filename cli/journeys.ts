@@ -1,17 +1,17 @@
-import { IANAZone } from 'luxon';
-import { z } from 'zod';
 import { cacheDir, type Config } from '../config';
-import { appendAudit } from '../db/queries/audit';
-import { getClinic } from '../db/queries/clinics';
-import { publishJourneyVersion } from '../db/queries/journeys';
 import { withClinic } from '../db/tenant';
-import { builtInJourneys, templatesOf } from '../journeys/built-in';
-import { missingTemplates } from '../locales';
-import { excludedByTrigger } from '../domain/facts';
-import { clinicJourneys, enrollmentProblem } from '../usecases/enroll';
+import { CarebellError } from '../domain/errors';
+import { builtInJourneys } from '../journeys/built-in';
+import { eventFile, patientFile } from '../journeys/sample-inputs';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../infra/logger';
-import { sampleFacts, simulateJourney } from '../usecases/simulate';
+import {
+  listClinicJourneys,
+  previewJourney,
+  publishJourney,
+  setJourneyActive,
+  summarise,
+} from '../usecases/journeys';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { resolveTestServer } from '../infra/temporal-binaries';
 import { clinicIdOption, withCarebell } from './connect';
@@ -22,110 +22,54 @@ export async function journeysListCommand(
   config: Config,
   options: { clinic?: string; json?: boolean },
 ): Promise<void> {
-  const builtIn = builtInJourneys();
-  const definitions = options.clinic
-    ? await withCarebell(config, ({ db }) => {
+  const journeys = options.clinic
+    ? await withCarebell(config, async ({ db }) => {
         const clinicId = clinicIdOption(options.clinic!);
-        return withClinic(db, clinicId, async (tx) => {
-          if (!(await getClinic(tx, clinicId))) throw new CliError(`no clinic ${clinicId}`, 2);
-          return clinicJourneys(tx, clinicId);
-        });
+        const listed = await withClinic(db, clinicId, (tx) => listClinicJourneys(tx, clinicId));
+        if (!listed) throw new CliError(`no clinic ${clinicId}`, 2);
+        return listed.summaries;
       })
-    : builtIn;
-  const journeys = definitions.map((journey) => ({
-    key: journey.key,
-    version: journey.version,
-    name: journey.name,
-    category: journey.category,
-    trigger: journey.trigger.event,
-    goal: journey.goal.event,
-    source: builtIn.some((known) => known.key === journey.key && known.version === journey.version)
-      ? 'built-in'
-      : 'clinic',
-  }));
+    : builtInJourneys().map((journey) => summarise(journey));
   if (options.json) return printJson(journeys);
   for (const journey of journeys) {
     process.stdout.write(
-      `${journey.key.padEnd(24)} v${String(journey.version).padEnd(3)} ${journey.source.padEnd(9)} ${journey.category.padEnd(13)} ${journey.trigger} -> ${journey.goal}  ${journey.name}\n`,
+      `${journey.key.padEnd(24)} v${String(journey.version).padEnd(3)} ${journey.source.padEnd(9)} ${(journey.active ? 'active' : 'off').padEnd(7)}${journey.category.padEnd(13)} ${journey.trigger} -> ${journey.goal}  ${journey.name}\n`,
     );
   }
 }
 
-/**
- * Publishes a clinic's own version of a journey: validated, its templates present in every language,
- * numbered after every earlier version. Enrollments from now on use it; those in flight keep theirs.
- */
 export async function journeysPublishCommand(
   config: Config,
   options: { clinic: string; file: string; json?: boolean },
 ): Promise<void> {
   const clinicId = clinicIdOption(options.clinic);
   const definition = await loadDefinition(options.file);
-  const missing = missingTemplates(templatesOf(definition));
-  if (missing.length > 0)
-    throw new CliError(
-      `${options.file}: no message template ${missing.join(', ')} (locales/<language>/<template>.json)`,
-      2,
-    );
-  const floor = builtInJourneys().find((journey) => journey.key === definition.key)?.version ?? 0;
   const published = await withCarebell(config, ({ db }) =>
-    withClinic(db, clinicId, async (tx) => {
-      if (!(await getClinic(tx, clinicId))) throw new CliError(`no clinic ${clinicId}`, 2);
-      const stored = await publishJourneyVersion(tx, clinicId, definition, floor);
-      await appendAudit(tx, {
-        actor: 'cli:journeys-publish',
-        clinicId,
-        action: 'journey.publish',
-        objectType: 'journey',
-        objectId: `${stored.key}@${stored.version}`,
-        outcome: 'success',
-      });
-      return stored;
+    publishJourney(db, clinicId, definition, 'cli:journeys-publish').catch((error: unknown) => {
+      if (error instanceof CarebellError && !error.retryable)
+        throw new CliError(`${options.file}: ${error.message}`, 2);
+      throw error;
     }),
   );
   if (options.json) return printJson({ clinicId, key: published.key, version: published.version });
   process.stdout.write(`published ${published.key} v${published.version} for clinic ${clinicId}\n`);
 }
 
-const channel = z.enum(['sms', 'email']);
-export const patientFile = z
-  .object({
-    timeZone: z
-      .string()
-      .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as America/New_York'),
-    language: z
-      .string()
-      .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as es or es-MX'),
-    preferredChannel: channel.default('sms'),
-    channels: z.array(channel).min(1).optional(),
-    marketingOptIn: z.boolean().default(false),
-  })
-  .strict()
-  .transform((patient) => ({ ...patient, channels: patient.channels ?? [patient.preferredChannel] }));
-
-export const eventFile = z
-  .object({
-    type: z.string().min(1),
-    anchorDate: z.iso.date().optional(),
-    anchorInDays: z.number().int().min(-3650).max(3650).optional(),
-    facts: z.record(z.string(), z.string()).optional(),
-    /** Date facts as days from the start of the simulation, e.g. { "januaryDeadline": 44 }. */
-    datesInDays: z.record(z.string(), z.number().int().min(-3650).max(3650)).optional(),
-    then: z
-      .array(
-        z
-          .object({
-            after: z.string().regex(/^P/, 'an ISO-8601 duration such as P10D'),
-            event: z.string().min(1),
-          })
-          .strict(),
-      )
-      .optional(),
-  })
-  .strict()
-  .refine((event) => (event.anchorDate === undefined) !== (event.anchorInDays === undefined), {
-    message: 'give exactly one of anchorDate and anchorInDays',
-  });
+/** Switches a journey on or off for a clinic. */
+export async function journeysActivateCommand(
+  config: Config,
+  key: string,
+  active: boolean,
+  options: { clinic: string; json?: boolean },
+): Promise<void> {
+  const clinicId = clinicIdOption(options.clinic);
+  const found = await withCarebell(config, ({ db }) =>
+    setJourneyActive(db, clinicId, key, active, `cli:journeys-${active ? 'activate' : 'deactivate'}`),
+  );
+  if (!found) throw new CliError(`clinic ${clinicId} has no journey ${key}`, 2);
+  if (options.json) return printJson({ clinicId, key, active });
+  process.stdout.write(`${key} is now ${active ? 'active' : 'switched off'} for clinic ${clinicId}\n`);
+}
 
 /** A built-in journey by key, or a definition file. */
 async function loadDefinition(keyOrFile: string): Promise<JourneyDefinition> {
@@ -141,22 +85,6 @@ export async function simulateCommand(
   const definition = await loadDefinition(options.journey);
   const patient = await readInputFile(options.patient, 'patient', bySchema(patientFile, '(patient)'));
   const event = await readInputFile(options.event, 'event', bySchema(eventFile, '(event)'));
-  const starts = [definition.trigger.event, ...(definition.trigger.also ?? [])];
-  if (!starts.includes(event.type)) {
-    throw new CliError(
-      `the event is "${event.type}" but journey ${definition.key} starts on "${starts.join('" or "')}"`,
-      2,
-    );
-  }
-  const facts = sampleFacts(event, patient.timeZone);
-  const problem = enrollmentProblem(definition, facts);
-  if (problem) throw new CliError(`(event) ${problem}`, 2);
-  if (excludedByTrigger(definition, facts)) {
-    throw new CliError(
-      `journey ${definition.key} does not start for this event: its trigger.unless holds`,
-      2,
-    );
-  }
   const testServer = await resolveTestServer({
     cacheRoot: cacheDir(),
     explicitPath: config.embedded.temporalTestServerPath,
@@ -164,11 +92,14 @@ export async function simulateCommand(
   });
   installTemporalRuntime(createLogger('error'));
   progress(`simulating ${definition.key} v${definition.version} on the time-skipping test server…`);
-  const { outcome, timeline } = await simulateJourney({
+  const { outcome, timeline } = await previewJourney({
     definition,
     patient,
-    event: { ...event, facts },
+    event,
     testServerPath: testServer.path,
+  }).catch((error: unknown) => {
+    if (error instanceof CarebellError && error.type === 'InvalidInput') throw new CliError(error.message, 2);
+    throw error;
   });
   if (options.json) return printJson(timeline);
   for (const entry of timeline) {

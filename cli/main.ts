@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
+import type { ClinicCreateOptions } from './clinics';
 import type { RemindOptions } from './demo';
 import { CliError } from './output';
 import type { PeersOptions } from './peers';
@@ -7,7 +8,9 @@ import type { SweepRunOptions } from './sweeps';
 
 // Each command's module loads only when it runs, so --help and quick commands start fast.
 const program = new Command('carebell')
-  .description('Operate carebell: provisioning, journeys, events, sweeps, demos and maintenance.')
+  .description(
+    'Operate carebell: provisioning, clinics and API keys, patients, journeys, events, sweeps, demos and maintenance.',
+  )
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -75,6 +78,67 @@ clinics
     (await import('./clinics')).clinicsSettingsCommand(loadConfig(), options),
   );
 
+clinics
+  .command('create')
+  .description('create a clinic; prints its id, which keys, events and imports name it by')
+  .requiredOption('--name <name>', "the clinic's legal name (for staff; never shown to patients)")
+  .requiredOption('--time-zone <iana>', "the clinic's time zone, e.g. America/Chicago")
+  .option('--display-name <name>', 'the name messages carry (default: --name)')
+  .option('--contact-phone <e164>', 'the number messages and HELP replies give patients')
+  .option('--postal-address <address>', 'postal address (marketing email carries it)')
+  .option('--phone-region <CC>', 'region numbers without a country code are read in', 'US')
+  .option('--language <tag>', "patients' language when none is on record", 'en')
+  .option('--json', 'print the clinic as JSON')
+  .action(async (options: ClinicCreateOptions) =>
+    (await import('./clinics')).clinicsCreateCommand(loadConfig(), options),
+  );
+
+const apiKeys = program.command('api-keys').description("clinics' API keys (shown once, stored hashed)");
+apiKeys
+  .command('create')
+  .description('issue an API key for a clinic with the scopes it needs; prints the key once')
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .requiredOption(
+    '--scopes <list>',
+    'comma-separated: ehr:write, patients:read, patients:write, journeys:admin, reports:read',
+  )
+  .option('--name <name>', 'what the key is for, e.g. "Epic interface"', 'API key')
+  .option('--json', 'print the key and its id as JSON')
+  .action(async (options: { clinic: string; scopes: string; name: string; json?: boolean }) =>
+    (await import('./api-keys')).apiKeysCreateCommand(loadConfig(), options),
+  );
+apiKeys
+  .command('list')
+  .description("a clinic's API keys: prefix, scopes, last use, revocation (never the key)")
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .option('--json', 'print them as JSON')
+  .action(async (options: { clinic: string; json?: boolean }) =>
+    (await import('./api-keys')).apiKeysListCommand(loadConfig(), options),
+  );
+apiKeys
+  .command('revoke')
+  .description('revoke an API key at once: requests with it answer 401')
+  .argument('<id>', 'the key id (from `api-keys list`)')
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .option('--json', 'print the result as JSON')
+  .action(async (id: string, options: { clinic: string; json?: boolean }) =>
+    (await import('./api-keys')).apiKeysRevokeCommand(loadConfig(), id, options),
+  );
+
+program
+  .command('patients')
+  .description("a clinic's patients")
+  .command('import')
+  .description(
+    'import patients from a CSV file with a progress bar (the same job as POST /v1/imports/patients)',
+  )
+  .argument('<file>', 'the CSV file (header row of documented columns; see the README)')
+  .requiredOption('--clinic <id>', 'the clinic (UUID)')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (file: string, options: { clinic: string; json?: boolean }) =>
+    (await import('./patients')).patientsImportCommand(loadConfig(), file, options),
+  );
+
 const journeys = program.command('journeys').description('journey definitions');
 journeys
   .command('list')
@@ -96,6 +160,25 @@ journeys
   .action(async (options: { clinic: string; file: string; json?: boolean }) =>
     (await import('./journeys')).journeysPublishCommand(loadConfig(), options),
   );
+
+for (const [name, active] of [
+  ['activate', true],
+  ['deactivate', false],
+] as const) {
+  journeys
+    .command(name)
+    .description(
+      active
+        ? 'switch a journey on for a clinic: events and sweeps start it again'
+        : 'switch a journey off for a clinic: nothing new starts it; running enrollments finish',
+    )
+    .argument('<key>', 'the journey, e.g. re-engagement')
+    .requiredOption('--clinic <id>', 'the clinic (UUID)')
+    .option('--json', 'print the result as JSON')
+    .action(async (key: string, options: { clinic: string; json?: boolean }) =>
+      (await import('./journeys')).journeysActivateCommand(loadConfig(), key, active, options),
+    );
+}
 
 journeys
   .command('schema')

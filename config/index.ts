@@ -25,6 +25,10 @@ const envSchema = z
     CAREBELL_DATA_DIR: z.string().trim().min(1).default('.carebell'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     CAREBELL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
+    /** Where the API listens; unset, the public URL's port on the loopback address. */
+    CAREBELL_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+    CAREBELL_API_PORT: port.optional(),
+    CAREBELL_API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1200),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     CAREBELL_APP_DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
@@ -192,6 +196,8 @@ export interface Config {
   twilio?: TwilioSettings;
   smtp?: SmtpSettings;
   codec: { port: number; corsOrigin: string };
+  /** The HTTP API: where it listens, and requests per key per minute. */
+  api: { host: string; port: number; rateLimitPerMinute: number };
   /** Operators allowed to decode Temporal payloads; unset, `npm start` keeps one token in the data dir. */
   operators?: { name: string; token: string }[];
   /** From CAREBELL_KEYRING; unset, the embedded default keeps one in <data dir>/keyring.json. */
@@ -259,6 +265,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : undefined,
     smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM!, caFile: e.SMTP_CA_FILE } : undefined,
+    api: {
+      host: e.CAREBELL_API_HOST,
+      port: e.CAREBELL_API_PORT ?? publicPort(e.CAREBELL_PUBLIC_URL),
+      rateLimitPerMinute: e.CAREBELL_API_RATE_LIMIT,
+    },
     codec: { port: e.CAREBELL_CODEC_PORT, corsOrigin: e.CAREBELL_CODEC_CORS_ORIGIN.replace(/\/$/, '') },
     operators: e.CAREBELL_OPERATOR_TOKENS?.split(',').map((entry) => {
       const [name, token] = entry.split(':') as [string, string];
@@ -278,6 +289,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalTestServerPath: e.TEMPORAL_TEST_SERVER_PATH,
     },
   };
+}
+
+function publicPort(publicUrl: string): number {
+  const url = new URL(publicUrl);
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }
 
 /** The user's cache directory for provisioned binaries; outside any checkout so fresh clones reuse it. */

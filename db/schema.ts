@@ -47,6 +47,10 @@ export const clinics = pgTable('clinics', {
   contactPhone: text('contact_phone'),
   postalAddress: text('postal_address'),
   timeZone: text('time_zone').notNull(),
+  /** ISO 3166 region phone numbers written without a country code are read in ("555-807-7943" in US). */
+  phoneRegion: text('phone_region').notNull().default('US'),
+  /** The language of patients who have none on record, and the last before English in the fallback. */
+  defaultLanguage: text('default_language').notNull().default('en'),
   /** Local times HH:MM; sends outside the window wait for its next opening. */
   quietHoursEnd: text('quiet_hours_end').notNull().default('08:00'),
   quietHoursStart: text('quiet_hours_start').notNull().default('21:00'),
@@ -59,7 +63,7 @@ export const clinics = pgTable('clinics', {
   createdAt: createdAt(),
 });
 
-/** Per-clinic API keys, stored hashed. Not read or written yet: the HTTP API issue (13) issues and checks them. */
+/** Per-clinic API keys: the key is shown once and stored only as a hash (api/api-keys.ts). */
 export const apiKeys = pgTable(
   'api_keys',
   {
@@ -186,11 +190,14 @@ export const enrollments = pgTable(
     outcome: text('outcome'),
     /** The next send the journey plans, so marketing sends give way to a transactional one that day. */
     nextSendAt: timestamp('next_send_at', { withTimezone: true }),
+    /** The A/B variant of each step that has variants, by step id (fixed per patient, so known at start). */
+    variants: jsonb('variants').$type<Record<string, string>>(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
   },
   (table) => [
     uniqueIndex('enrollments_workflow').on(table.workflowId),
+    index('enrollments_started_idx').on(table.clinicId, table.startedAt),
     index('enrollments_patient_active').on(table.clinicId, table.patientId, table.status),
   ],
 );
@@ -243,6 +250,10 @@ export const deliveries = pgTable(
       .notNull()
       .references(() => patients.id),
     idempotencyKey: text('idempotency_key').notNull(),
+    /** The journey and enrollment (workflow) the send belongs to, and its A/B variant: for reports. */
+    journeyKey: text('journey_key'),
+    workflowId: text('workflow_id'),
+    variant: text('variant'),
     template: text('template').notNull(),
     category: category('category').notNull().default('transactional'),
     channel: channel('channel'),
@@ -263,6 +274,8 @@ export const deliveries = pgTable(
     uniqueIndex('deliveries_idempotency_key').on(table.idempotencyKey),
     index('deliveries_patient_idx').on(table.clinicId, table.patientId),
     index('deliveries_address_idx').on(table.clinicId, table.addressIndex),
+    index('deliveries_due_idx').on(table.clinicId, table.dueAt),
+    index('deliveries_workflow_idx').on(table.clinicId, table.workflowId),
     check(
       'deliveries_completed_has_time',
       sql`(${table.status} = 'pending') = (${table.completedAt} is null)`,
@@ -304,6 +317,75 @@ export const suppressions = pgTable(
     createdAt: createdAt(),
   },
   (table) => [uniqueIndex('suppressions_address').on(table.clinicId, table.channel, table.addressIndex)],
+);
+
+/**
+ * A clinic's choice to run a journey or not; no row means the journey runs (built-in journeys start
+ * active, as before this table existed).
+ */
+export const journeyActivations = pgTable(
+  'journey_activations',
+  {
+    clinicId: clinicRef(),
+    key: text('key').notNull(),
+    active: boolean('active').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.clinicId, table.key] })],
+);
+
+/**
+ * API requests made with an Idempotency-Key: the same key and body get the first answer again, the same key
+ * with another body is refused. The key is stored hashed (an integrator may put anything in it).
+ */
+export const idempotentRequests = pgTable(
+  'idempotent_requests',
+  {
+    clinicId: clinicRef(),
+    keyHash: text('key_hash').notNull(),
+    route: text('route').notNull(),
+    bodyHash: text('body_hash').notNull(),
+    statusCode: integer('status_code').notNull(),
+    /** The answer given; carebell's answers carry ids and outcomes, never PHI. */
+    response: jsonb('response').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.clinicId, table.keyHash] })],
+);
+
+export const IMPORT_KINDS = ['patients-csv', 'fhir-bundle'] as const;
+export const IMPORT_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
+
+/**
+ * A bulk import (a CSV of patients, a FHIR bundle), processed in the background by a workflow. The upload is
+ * kept encrypted until processed; the same file uploaded again finds the same job (content hash).
+ */
+export const importJobs = pgTable(
+  'import_jobs',
+  {
+    id: uuid('id').primaryKey(),
+    clinicId: clinicRef(),
+    kind: text('kind', { enum: IMPORT_KINDS }).notNull(),
+    /** Keyed hash of the upload's bytes. */
+    contentHash: text('content_hash').notNull(),
+    /** The upload, encrypted; cleared once the job is done. */
+    contentEnc: text('content_enc'),
+    status: text('status', { enum: IMPORT_STATUSES }).notNull().default('queued'),
+    total: integer('total'),
+    processed: integer('processed').notNull().default(0),
+    succeeded: integer('succeeded').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    skipped: integer('skipped').notNull().default(0),
+    /** Per entry or row: { index|line, outcome, status, problem?, id? }. Problems never quote values. */
+    results: jsonb('results').$type<unknown[]>().notNull().default([]),
+    /** Unused resource types of a FHIR bundle, with counts. */
+    skippedTypes: jsonb('skipped_types').$type<Record<string, number>>().notNull().default({}),
+    error: text('error'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('import_jobs_content').on(table.clinicId, table.kind, table.contentHash)],
 );
 
 /** Append-only and hash-chained; rows are written only through the audit_append() function. */

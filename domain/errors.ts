@@ -37,6 +37,16 @@ export class CarebellError extends Error {
   }
 }
 
+/** A value an input gave that cannot be used, named by its field (`body.phones.0.number`), never quoted. */
+export class InvalidField extends CarebellError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super('InvalidInput', `${field}: ${reason}`);
+  }
+}
+
 /** The Temporal form of an activity's error: type and retryability cross to the workflow intact. */
 export function toApplicationFailure(error: CarebellError): ApplicationFailure {
   return ApplicationFailure.create({

@@ -1,7 +1,6 @@
 // What a clinic or an EHR says about a patient, the same whichever door it comes through (the HTTP API,
 // a FHIR Patient or Consent, a CSV row). Validated here; phone numbers are normalised to E.164 with the
 // clinic's region when the input is applied, since the region is the clinic's.
-import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { CATEGORIES, CHANNELS, PATIENT_STATUSES } from './messaging';
 import { SEX_AT_BIRTH } from './patient';
@@ -34,9 +33,19 @@ export const timeZone = z
   .string()
   .trim()
   .max(64, 'must be at most 64 characters')
-  .refine((value) => IANAZone.isValidZone(value), 'must be an IANA time zone such as America/New_York');
+  .refine(isTimeZone, 'must be an IANA time zone such as America/New_York');
 
 export const isoDate = z.iso.date('must be a date as YYYY-MM-DD');
+
+/** Intl knows the IANA zones (no luxon here: workflows may import domain/). */
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return value.length > 0;
+  } catch {
+    return false;
+  }
+}
 
 const phone = z.object({
   /** As the record wrote it ("555-807-7943", "+1 (555) 807-7943"); normalised with the clinic's region. */
@@ -90,7 +99,9 @@ export const consentInput = z
         /** The version of the disclosure text the patient saw, so it can be produced later. */
         disclosureVersion: z.string().trim().min(1).max(100).optional(),
         /** When the patient gave it (ISO 8601 with an offset); unset, now. */
-        at: z.iso.datetime({ offset: true, message: 'must be a date-time such as 2026-03-01T09:30:00-05:00' }).optional(),
+        at: z.iso
+          .datetime({ offset: true, message: 'must be a date-time such as 2026-03-01T09:30:00-05:00' })
+          .optional(),
       })
       .strict(),
   })

@@ -16,7 +16,7 @@ const tooLarge = (bytes: number) =>
   `${bytes} bytes; a journey definition has at most ${MAX_JOURNEY_BYTES} (it travels in every enrollment)`;
 
 const stepId = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'step ids are lower-case letters, digits and -');
-const slug = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lower-case letters, digits and -');
+export const slug = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lower-case letters, digits and -');
 const templateKey = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,60}$/, 'template keys are lower-case letters, digits and -');

@@ -1,5 +1,5 @@
-// The all-in-one embedded default: PostgreSQL, the Temporal dev server, the local peers, a worker and the
-// payload codec endpoint in one command, with everything kept under the data dir.
+// The all-in-one embedded default: PostgreSQL, the Temporal dev server, the local peers, a worker, the HTTP
+// API and the payload codec endpoint in one command, with everything kept under the data dir.
 import { loadConfig } from '../config';
 import { ensurePrivateDir } from '../lib/private-files';
 import { ShutdownSteps } from '../lib/shutdown-steps';
@@ -10,6 +10,7 @@ import { createLogger } from '../infra/logger';
 import { removeEndpoints, startServices, writeEndpoints } from '../infra/services';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { startWorker } from '../worker/start-worker';
+import { startApi } from '../api/start-api';
 import { onShutdownSignal, runMain, settleWithin } from '../infra/process-lifecycle';
 
 runMain(async () => {
@@ -52,6 +53,15 @@ runMain(async () => {
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
     stops.add(() => settleWithin(worker.shutdown(), 10_000));
+    const api = await startApi(services.endpoints, {
+      ...config.api,
+      publicUrl: config.publicUrl,
+      log,
+      keyRing,
+      reloadKeyRing,
+      testServerPath: config.embedded.temporalTestServerPath,
+    });
+    stops.add(api.close);
     await writeEndpoints(config.dataDir, services.endpoints);
     stops.add(() => removeEndpoints(config.dataDir));
 
@@ -61,6 +71,9 @@ runMain(async () => {
     say(`  Temporal     ${endpoints.temporal.address} namespace ${endpoints.temporal.namespace}`);
     if (endpoints.temporalUiUrl) say(`  Temporal UI  ${endpoints.temporalUiUrl}`);
     say(`  worker       task queue ${endpoints.temporal.taskQueue}`);
+    say(
+      `  API          ${api.url} (public URL ${config.publicUrl}; docs at /docs, contract at /openapi.json)`,
+    );
     say(`  codec        ${codec.url} (payload decoding for operators, bearer token required)`);
     if (peers) {
       say(`  SMS peer     ${peers.sms.url} (messages in ${config.dataDir}/peers/sms)`);

@@ -82,7 +82,17 @@ export class FieldCipher {
    * an inbound number can be matched without storing or revealing it.
    */
   blindIndex(
-    kind: 'phone' | 'email' | 'external-id' | 'episode' | 'subject' | 'screening' | 'event' | 'link',
+    kind:
+      | 'phone'
+      | 'email'
+      | 'external-id'
+      | 'episode'
+      | 'subject'
+      | 'screening'
+      | 'event'
+      | 'link'
+      | 'idempotency-key'
+      | 'import',
     clinicId: string,
     normalised: string,
   ): string {

@@ -4,6 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import { claimEnrollment } from '../db/queries/enrollments';
+import { inactiveJourneyKeys } from '../db/queries/journey-activations';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { withClinic, type Queryable } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
@@ -14,6 +15,7 @@ import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
 import { journeyWorkflowId } from '../domain/journey';
 import { normaliseSubject } from '../domain/subject';
+import { chooseVariant } from '../workflows/variant';
 import { startJourney } from './start-workflows';
 
 export interface EnrollmentDeps {
@@ -24,11 +26,21 @@ export interface EnrollmentDeps {
   taskQueue: string;
 }
 
-/** The journeys a clinic runs: the built-in ones, each replaced by the clinic's newest version if any. */
-export async function clinicJourneys(db: Queryable, clinicId: string): Promise<JourneyDefinition[]> {
+/**
+ * The journeys a clinic runs: the built-in ones, each replaced by the clinic's newest version if any,
+ * less those it switched off (unless `includeInactive`, for listings).
+ */
+export async function clinicJourneys(
+  db: Queryable,
+  clinicId: string,
+  options: { includeInactive?: boolean } = {},
+): Promise<JourneyDefinition[]> {
   const own = await latestClinicJourneys(db, clinicId);
+  const inactive = options.includeInactive ? new Set<string>() : await inactiveJourneyKeys(db, clinicId);
   const builtIn = builtInJourneys().filter((journey) => !own.some((mine) => mine.key === journey.key));
-  return [...builtIn, ...own].sort((a, b) => a.key.localeCompare(b.key));
+  return [...builtIn, ...own]
+    .filter((journey) => !inactive.has(journey.key))
+    .sort((a, b) => a.key.localeCompare(b.key));
 }
 
 async function pinnedVersion(db: Queryable, clinicId: string, key: string, version: number) {
@@ -48,6 +60,16 @@ export function enrollmentProblem(
     factsProblem(journey, facts) ??
     missingValuesProblem(journey.key, templatesOf(journey), { ...facts, [journey.anchor]: 'anchor' })
   );
+}
+
+/** The A/B variant of each step that has variants: fixed per patient, so known when the journey starts. */
+function variantsOf(journey: JourneyDefinition, patientId: string): Record<string, string> | null {
+  const chosen = journey.steps.flatMap((step): [string, string][] =>
+    step.type === 'send' && step.variants
+      ? [[step.id, chooseVariant(patientId, step.id, step.variants).key]]
+      : [],
+  );
+  return chosen.length > 0 ? Object.fromEntries(chosen) : null;
 }
 
 /** The keyed hash a journey's subject is stored and matched under. */
@@ -100,6 +122,7 @@ export async function enroll(
         episode,
         subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
         workflowId,
+        variants: variantsOf(journey, patientId),
       });
       const pinned =
         claimed.enrollment.journeyVersion === journey.version

@@ -68,13 +68,13 @@ export async function handleEvent(
   // A refusal is returned, not thrown, from the transaction: the audit rows of the look-ups made before
   // it must be committed, whatever the outcome.
   const checked = await withClinic(deps.db, clinicId, async (tx) => {
-    if (!(await getClinic(tx, clinicId))) return { rejected: `no clinic ${clinicId}` };
+    if (!(await getClinic(tx, clinicId))) return { missing: `no clinic ${clinicId}` };
     const patientId =
       'id' in event.patient
         ? event.patient.id
         : await findPatientIdByExternalId(tx, deps.cipher, actor, clinicId, event.patient.ehrId);
     const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
-    if (!patientId || !patient) return { rejected: 'patient: no such patient in this clinic' };
+    if (!patientId || !patient) return { missing: 'patient: no such patient in this clinic' };
     const journeys = await clinicJourneys(tx, clinicId);
     const candidates = journeys.filter((journey) => triggers(journey, event.type));
     const triggered = candidates.filter((journey) => !excludedByTrigger(journey, event.facts ?? {}));
@@ -104,6 +104,7 @@ export async function handleEvent(
       active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
     };
   });
+  if ('missing' in checked) throw new CarebellError('PatientNotFound', checked.missing);
   if ('rejected' in checked) throw new CarebellError('EventRejected', checked.rejected);
   const { patientId, journeys, triggered, excluded, active, repeat } = checked;
 

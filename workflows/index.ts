@@ -1,15 +1,18 @@
+import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
+import { importWorkflow } from './import';
 import { journeyWorkflow } from './journey';
 import { reminderWorkflow } from './reminder';
 import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
-({ journeyWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+({ importWorkflow, journeyWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+  importWorkflow: (input: ImportInput) => Promise<void>;
   journeyWorkflow: JourneyWorkflow;
   reminderWorkflow: ReminderWorkflow;
   sweepWorkflow: SweepWorkflow;
 };
 
-export { journeyWorkflow, reminderWorkflow, sweepWorkflow };
+export { importWorkflow, journeyWorkflow, reminderWorkflow, sweepWorkflow };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asc, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../tenant';
 import { auditLog } from '../schema';
 
@@ -88,4 +88,14 @@ function hashOf(row: typeof auditLog.$inferSelect): string {
     row.outcome,
   ].join('|');
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** What happened to one object (a patient): who read, changed or looked it up, newest first. */
+export function auditTrail(db: Queryable, clinicId: string, objectId: string, limit = 200) {
+  return db
+    .select({ at: auditLog.at, actor: auditLog.actor, action: auditLog.action, outcome: auditLog.outcome })
+    .from(auditLog)
+    .where(and(eq(auditLog.clinicId, clinicId), eq(auditLog.objectId, objectId)))
+    .orderBy(desc(auditLog.id))
+    .limit(limit);
 }

@@ -4,6 +4,7 @@ import type { FieldCipher } from '../../security/field-cipher';
 import type { Category, Channel } from '../../domain/messaging';
 import { consents } from '../schema';
 import type { Queryable } from '../tenant';
+import { appendAudit } from './audit';
 
 /** The latest decision per (channel, category); history stays in the table, never overwritten. */
 export async function latestConsents(
@@ -40,6 +41,10 @@ export async function recordConsent(
     granted: boolean;
     source: string;
     evidence?: string;
+    /** When the patient decided; unset, now. */
+    recordedAt?: Date;
+    /** Who recorded it, for the audit log. */
+    actor?: string;
   },
 ): Promise<void> {
   const id = randomUUID();
@@ -60,7 +65,17 @@ export async function recordConsent(
             column: 'evidence_enc',
             rowId: id,
           }),
+    recordedAt: entry.recordedAt,
   });
+  if (entry.actor)
+    await appendAudit(db, {
+      actor: entry.actor,
+      clinicId: entry.clinicId,
+      action: 'consent.record',
+      objectType: 'patient',
+      objectId: entry.patientId,
+      outcome: 'success',
+    });
 }
 
 /** Of `patientIds`, those whose latest marketing decision on some channel is an opt-in. */
@@ -85,4 +100,59 @@ export async function marketingOptedIn(
     )
     .orderBy(consents.patientId, consents.channel, desc(consents.recordedAt));
   return new Set(rows.filter((row) => row.granted).map((row) => row.patientId));
+}
+
+export interface ConsentRecord {
+  channel: Channel;
+  category: Category;
+  granted: boolean;
+  source: string;
+  evidence: Record<string, unknown>;
+  recordedAt: Date;
+}
+
+/** The patient's whole consent history, newest first, evidence decrypted. */
+export async function consentHistory(
+  db: Queryable,
+  cipher: FieldCipher,
+  clinicId: string,
+  patientId: string,
+): Promise<ConsentRecord[]> {
+  const rows = await db
+    .select()
+    .from(consents)
+    .where(and(eq(consents.clinicId, clinicId), eq(consents.patientId, patientId)))
+    .orderBy(desc(consents.recordedAt));
+  return rows.map((row) => {
+    const evidence =
+      row.evidenceEnc === null
+        ? undefined
+        : cipher.decrypt(row.evidenceEnc, {
+            clinicId,
+            table: 'consents',
+            column: 'evidence_enc',
+            rowId: row.id,
+          });
+    return {
+      channel: row.channel,
+      category: row.category,
+      granted: row.granted,
+      source: row.source,
+      evidence: evidenceObject(evidence),
+      recordedAt: row.recordedAt,
+    };
+  });
+}
+
+/** Evidence is JSON since the API; older rows hold a sentence. */
+function evidenceObject(evidence: string | undefined): Record<string, unknown> {
+  if (evidence === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(evidence);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // a sentence
+  }
+  return { note: evidence };
 }

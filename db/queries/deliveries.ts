@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, ne, or, sql } from 'drizzle-orm';
 import type { EarlierSend } from '../../rules/sending';
 import type { Queryable } from '../tenant';
 import type { Category, Channel, DeliveryOutcome } from '../../domain/messaging';
@@ -12,6 +12,10 @@ export interface DeliveryClaim {
   /** Reminders are transactional. */
   category?: Category;
   dueAt: Date;
+  /** A journey's send: which journey and enrollment, and the A/B variant chosen. */
+  journeyKey?: string;
+  workflowId?: string;
+  variant?: string | null;
 }
 
 /** Returns the delivery for this key, creating it (pending) if this is the first attempt. */
@@ -138,4 +142,46 @@ export async function sendsForCaps(
     addressIndex: row.addressIndex,
     mine: row.patientId === options.patientId,
   }));
+}
+
+/** A patient's deliveries, newest due first: what was sent, how it ended and why. */
+export function patientDeliveries(db: Queryable, clinicId: string, patientId: string, limit = 200) {
+  return db
+    .select({
+      id: deliveries.id,
+      journeyKey: deliveries.journeyKey,
+      workflowId: deliveries.workflowId,
+      template: deliveries.template,
+      variant: deliveries.variant,
+      category: deliveries.category,
+      channel: deliveries.channel,
+      language: deliveries.language,
+      status: deliveries.status,
+      reason: deliveries.reason,
+      dueAt: deliveries.dueAt,
+      completedAt: deliveries.completedAt,
+    })
+    .from(deliveries)
+    .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.patientId, patientId)))
+    .orderBy(desc(deliveries.dueAt))
+    .limit(limit);
+}
+
+/** An enrollment's deliveries, in the order they were due. */
+export function enrollmentDeliveries(db: Queryable, clinicId: string, workflowId: string) {
+  return db
+    .select({
+      id: deliveries.id,
+      template: deliveries.template,
+      variant: deliveries.variant,
+      channel: deliveries.channel,
+      language: deliveries.language,
+      status: deliveries.status,
+      reason: deliveries.reason,
+      dueAt: deliveries.dueAt,
+      completedAt: deliveries.completedAt,
+    })
+    .from(deliveries)
+    .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.workflowId, workflowId)))
+    .orderBy(asc(deliveries.dueAt));
 }

@@ -1,4 +1,4 @@
-import { and, eq, gte, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt } from 'drizzle-orm';
 import { enrollments } from '../schema';
 import type { JourneyOutcome } from '../../domain/journey';
 import type { Queryable } from '../tenant';
@@ -14,6 +14,7 @@ export type EnrollmentClaim = Pick<
   | 'episode'
   | 'subject'
   | 'workflowId'
+  | 'variants'
 >;
 
 /**
@@ -115,4 +116,61 @@ export async function plannedTransactionalSends(
       ),
     );
   return rows.flatMap((row) => (row.at ? [row.at.getTime()] : []));
+}
+
+export function patientEnrollments(
+  db: Queryable,
+  clinicId: string,
+  patientId: string,
+): Promise<Enrollment[]> {
+  return db
+    .select()
+    .from(enrollments)
+    .where(and(eq(enrollments.clinicId, clinicId), eq(enrollments.patientId, patientId)))
+    .orderBy(desc(enrollments.startedAt));
+}
+
+export async function getEnrollment(
+  db: Queryable,
+  clinicId: string,
+  id: string,
+): Promise<Enrollment | undefined> {
+  const [row] = await db
+    .select()
+    .from(enrollments)
+    .where(and(eq(enrollments.clinicId, clinicId), eq(enrollments.id, id)));
+  return row;
+}
+
+/** Active enrollments started before `before`, oldest first: what the reconciler checks against Temporal. */
+export function activeEnrollmentsPage(
+  db: Queryable,
+  clinicId: string,
+  afterId: string | null,
+  limit: number,
+) {
+  return db
+    .select({ id: enrollments.id, workflowId: enrollments.workflowId })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.clinicId, clinicId),
+        eq(enrollments.status, 'active'),
+        afterId === null ? undefined : gt(enrollments.id, afterId),
+      ),
+    )
+    .orderBy(asc(enrollments.id))
+    .limit(limit);
+}
+
+export async function getEnrollmentByWorkflow(
+  db: Queryable,
+  clinicId: string,
+  workflowId: string,
+): Promise<Enrollment | undefined> {
+  const [row] = await db
+    .select()
+    .from(enrollments)
+    .where(and(eq(enrollments.clinicId, clinicId), eq(enrollments.workflowId, workflowId)));
+  return row;
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
-import type { Channel } from '../../domain/messaging';
+import type { Channel, PatientStatus } from '../../domain/messaging';
 import { channelPreferences, contactPoints, patients } from '../schema';
 import { CarebellError } from '../../domain/errors';
 import { normaliseSexAtBirth } from '../../domain/patient';
@@ -24,6 +24,7 @@ export interface PatientProfile {
   externalId?: string;
   /** What sweeps select on: last visit, appointments, coverage. */
   care?: CareFacts;
+  status?: PatientStatus;
 }
 
 export interface Contact {
@@ -77,61 +78,112 @@ export async function insertPatient(
         : cipher.blindIndex('external-id', clinicId, profile.externalId),
     language: profile.language,
     timeZone: profile.timeZone,
+    status: profile.status,
   });
   await db
     .insert(channelPreferences)
     .values({ patientId: id, clinicId, preferredChannel: profile.preferredChannel });
-  if (contacts.length > 0) {
-    await db.insert(contactPoints).values(
-      contacts.map((contact, rank) => {
-        const contactId = randomUUID();
-        const address = normaliseAddress(contact.channel, contact.address);
-        return {
-          id: contactId,
-          clinicId,
-          patientId: id,
-          channel: contact.channel,
-          rank,
-          addressEnc: cipher.encrypt(address, {
-            clinicId,
-            table: 'contact_points',
-            column: 'address_enc',
-            rowId: contactId,
-          }),
-          addressIndex: cipher.blindIndex(kindOf(contact.channel), clinicId, address),
-        };
-      }),
-    );
-  }
+  await insertContacts(db, cipher, clinicId, id, contacts);
   await auditPatient(db, actor, clinicId, 'patient.create', id, 'success');
   return id;
 }
 
-export async function updatePatientProfile(
+async function insertContacts(
+  db: Queryable,
+  cipher: FieldCipher,
+  clinicId: string,
+  patientId: string,
+  contacts: Contact[],
+): Promise<void> {
+  if (contacts.length === 0) return;
+  await db.insert(contactPoints).values(
+    contacts.map((contact, rank) => {
+      const id = randomUUID();
+      const address = normaliseAddress(contact.channel, contact.address);
+      return {
+        id,
+        clinicId,
+        patientId,
+        channel: contact.channel,
+        rank,
+        addressEnc: cipher.encrypt(address, {
+          clinicId,
+          table: 'contact_points',
+          column: 'address_enc',
+          rowId: id,
+        }),
+        addressIndex: cipher.blindIndex(kindOf(contact.channel), clinicId, address),
+      };
+    }),
+  );
+}
+
+/**
+ * Replaces what is known of a patient (the external id stays): profile, preference, status and contact
+ * points, in the order given. Returns whether anything a running journey reads changed (language, zone,
+ * channel, status, contacts), so the caller can tell the journeys.
+ */
+export async function updatePatient(
   db: Queryable,
   cipher: FieldCipher,
   actor: string,
   clinicId: string,
   patientId: string,
-  profile: Pick<PatientProfile, 'name' | 'dateOfBirth' | 'language' | 'timeZone' | 'preferredChannel'>,
-): Promise<void> {
+  profile: Omit<PatientProfile, 'externalId' | 'care'>,
+  contacts: Contact[],
+): Promise<{ preferencesChanged: boolean }> {
   assertTimeZone('timeZone', profile.timeZone);
+  const before = await getPatientSettings(db, clinicId, patientId);
+  if (!before) throw new CarebellError('PatientNotFound');
   const field = (column: string, value: string) =>
     cipher.encrypt(value, { clinicId, table: 'patients', column, rowId: patientId });
+  const sexAtBirth = profile.sexAtBirth === undefined ? undefined : normaliseSexAtBirth(profile.sexAtBirth);
   await db
     .update(patients)
     .set({
       nameEnc: field('name_enc', profile.name),
       dateOfBirthEnc: field('date_of_birth_enc', profile.dateOfBirth),
+      sexAtBirthEnc: sexAtBirth === undefined ? null : field('sex_at_birth_enc', sexAtBirth),
+      postalAddressEnc:
+        profile.postalAddress === undefined ? null : field('postal_address_enc', profile.postalAddress),
       language: profile.language,
       timeZone: profile.timeZone,
+      status: profile.status ?? before.status,
     })
     .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
   await db
     .update(channelPreferences)
     .set({ preferredChannel: profile.preferredChannel, updatedAt: new Date() })
     .where(and(eq(channelPreferences.clinicId, clinicId), eq(channelPreferences.patientId, patientId)));
+  const current = await db
+    .select({ channel: contactPoints.channel, addressIndex: contactPoints.addressIndex })
+    .from(contactPoints)
+    .where(and(eq(contactPoints.clinicId, clinicId), eq(contactPoints.patientId, patientId)))
+    .orderBy(asc(contactPoints.rank));
+  const wanted = contacts.map((contact) => ({
+    channel: contact.channel,
+    addressIndex: cipher.blindIndex(
+      kindOf(contact.channel),
+      clinicId,
+      normaliseAddress(contact.channel, contact.address),
+    ),
+  }));
+  const contactsChanged = JSON.stringify(current) !== JSON.stringify(wanted);
+  if (contactsChanged) {
+    await db
+      .delete(contactPoints)
+      .where(and(eq(contactPoints.clinicId, clinicId), eq(contactPoints.patientId, patientId)));
+    await insertContacts(db, cipher, clinicId, patientId, contacts);
+  }
   await auditPatient(db, actor, clinicId, 'patient.update', patientId, 'success');
+  return {
+    preferencesChanged:
+      contactsChanged ||
+      before.language !== profile.language ||
+      before.timeZone !== profile.timeZone ||
+      before.preferredChannel !== profile.preferredChannel ||
+      (profile.status !== undefined && before.status !== profile.status),
+  };
 }
 
 export async function findPatientIdByContact(
@@ -376,4 +428,5 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'contact_points', column: 'address_enc' },
   { table: 'consents', column: 'evidence_enc' },
   { table: 'screening_records', column: 'record_enc' },
+  { table: 'import_jobs', column: 'content_enc' },
 ] as const;

@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { builtInJourneys } from '../../journeys/built-in';
-import { eventFile, patientFile } from '../../cli/journeys';
+import { eventFile, patientFile } from '../../journeys/sample-inputs';
 import { sampleFacts, simulateJourney } from '../../usecases/simulate';
 import { cacheDir } from '../../config';
 import { resolveTestServer } from '../../infra/temporal-binaries';

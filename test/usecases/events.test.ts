@@ -464,10 +464,6 @@ describe('EHR events into journeys', () => {
         { type: 'screening.completed', patient: { id: patient.patientId }, subject: 'mammogram' },
         /screening.completed needs subject .* and occurredOn/,
       ],
-      [
-        { type: 'visit.missed', patient: { ehrId: 'nobody' }, anchorDate: inDays(0) },
-        /^patient: no such patient in this clinic$/,
-      ],
       // A fact the journey needs, missing or not what it should be, is refused before anything starts.
       [
         { type: 'coverage.open-enrollment', patient: { id: patient.patientId }, anchorDate: inDays(60) },
@@ -512,7 +508,15 @@ describe('EHR events into journeys', () => {
       }),
       /^CarebellError: patient: is deceased; visit.missed would start re-engagement$/,
     );
-    // Another clinic's patient is not found either.
+    // Neither an unknown patient nor another clinic's is found.
+    await assert.rejects(
+      handleEvent(deps, patient.clinicId, {
+        type: 'visit.missed',
+        patient: { ehrId: 'nobody' },
+        anchorDate: inDays(0),
+      }),
+      (error: Error) => isFailureOf(error, 'PatientNotFound') && /^patient: no such patient in this clinic$/.test(error.message),
+    );
     const stranger = await createPatient(database.db, { phone: '+14155550504' });
     await assert.rejects(
       handleEvent(deps, patient.clinicId, {

@@ -1,0 +1,138 @@
+// What a clinic does with journeys, from the CLI or the API alike: list them, publish its own version,
+// switch one on or off, and preview one for a sample patient before it reaches anyone.
+import { appendAudit } from '../db/queries/audit';
+import { getClinic } from '../db/queries/clinics';
+import { inactiveJourneyKeys, setJourneyActivation } from '../db/queries/journey-activations';
+import { publishJourneyVersion } from '../db/queries/journeys';
+import { withClinic, type Queryable } from '../db/tenant';
+import type { Database } from '../db/client';
+import { CarebellError } from '../domain/errors';
+import { excludedByTrigger } from '../domain/facts';
+import { builtInJourneys, templatesOf } from '../journeys/built-in';
+import type { JourneyDefinition } from '../journeys/schema';
+import { missingTemplates } from '../locales';
+import type { SamplePatient } from '../activities/simulation';
+import { clinicJourneys, enrollmentProblem } from './enroll';
+import { sampleFacts, simulateJourney, type SampleEvent } from './simulate';
+
+export interface JourneySummary {
+  key: string;
+  version: number;
+  name: string;
+  category: JourneyDefinition['category'];
+  trigger: string;
+  goal: string;
+  source: 'built-in' | 'clinic';
+  active: boolean;
+}
+
+export function summarise(journey: JourneyDefinition, inactive: Set<string> = new Set()): JourneySummary {
+  return {
+    key: journey.key,
+    version: journey.version,
+    name: journey.name,
+    category: journey.category,
+    trigger: journey.trigger.event,
+    goal: journey.goal.event,
+    source: builtInJourneys().some((known) => known.key === journey.key && known.version === journey.version)
+      ? 'built-in'
+      : 'clinic',
+    active: !inactive.has(journey.key),
+  };
+}
+
+/** Every journey the clinic has (switched off or not), or undefined when there is no such clinic. */
+export async function listClinicJourneys(
+  db: Queryable,
+  clinicId: string,
+): Promise<{ summaries: JourneySummary[]; definitions: JourneyDefinition[] } | undefined> {
+  if (!(await getClinic(db, clinicId))) return undefined;
+  const definitions = await clinicJourneys(db, clinicId, { includeInactive: true });
+  const inactive = await inactiveJourneyKeys(db, clinicId);
+  return { summaries: definitions.map((journey) => summarise(journey, inactive)), definitions };
+}
+
+/**
+ * Publishes a clinic's own version of a journey (already validated by the schema): its templates must exist
+ * in every shipped language; numbered after every earlier version. Enrollments from now on use it; those
+ * in flight keep theirs.
+ */
+export async function publishJourney(
+  db: Database,
+  clinicId: string,
+  definition: JourneyDefinition,
+  actor: string,
+): Promise<JourneyDefinition> {
+  const missing = missingTemplates(templatesOf(definition));
+  if (missing.length > 0)
+    throw new CarebellError(
+      'InvalidInput',
+      `templates: no message template ${missing.join(', ')} (locales/<language>/<template>.json)`,
+    );
+  const floor = builtInJourneys().find((journey) => journey.key === definition.key)?.version ?? 0;
+  return withClinic(db, clinicId, async (tx) => {
+    if (!(await getClinic(tx, clinicId))) throw new CarebellError('PatientNotFound', `no clinic ${clinicId}`);
+    const stored = await publishJourneyVersion(tx, clinicId, definition, floor);
+    await appendAudit(tx, {
+      actor,
+      clinicId,
+      action: 'journey.publish',
+      objectType: 'journey',
+      objectId: `${stored.key}@${stored.version}`,
+      outcome: 'success',
+    });
+    return stored;
+  });
+}
+
+/** Switches a journey on or off for the clinic; running enrollments finish as they are. */
+export async function setJourneyActive(
+  db: Database,
+  clinicId: string,
+  key: string,
+  active: boolean,
+  actor: string,
+): Promise<boolean> {
+  return withClinic(db, clinicId, async (tx) => {
+    const known = await clinicJourneys(tx, clinicId, { includeInactive: true });
+    if (!known.some((journey) => journey.key === key)) return false;
+    await setJourneyActivation(tx, clinicId, key, active);
+    await appendAudit(tx, {
+      actor,
+      clinicId,
+      action: active ? 'journey.activate' : 'journey.deactivate',
+      objectType: 'journey',
+      objectId: key,
+      outcome: 'success',
+    });
+    return true;
+  });
+}
+
+/**
+ * Previews a journey for a sample patient and trigger event on the time-skipping test server: what would be
+ * sent, when, on which channel and in which language. Refuses an event the journey would refuse.
+ */
+export async function previewJourney(options: {
+  definition: JourneyDefinition;
+  patient: SamplePatient;
+  event: SampleEvent;
+  testServerPath?: string;
+}) {
+  const { definition, patient, event } = options;
+  const starts = [definition.trigger.event, ...(definition.trigger.also ?? [])];
+  if (!starts.includes(event.type))
+    throw new CarebellError(
+      'InvalidInput',
+      `event.type: is "${event.type}" but journey ${definition.key} starts on "${starts.join('" or "')}"`,
+    );
+  const facts = sampleFacts(event, patient.timeZone);
+  const problem = enrollmentProblem(definition, facts);
+  if (problem) throw new CarebellError('InvalidInput', `event.${problem}`);
+  if (excludedByTrigger(definition, facts))
+    throw new CarebellError(
+      'InvalidInput',
+      `event: journey ${definition.key} does not start for this event: its trigger.unless holds`,
+    );
+  return simulateJourney({ ...options, event: { ...event, facts } });
+}
