@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -49,7 +49,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api' }),
     // Only ids and routes are logged: never a body or a query string (they carry PHI).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

@@ -205,7 +205,7 @@ export async function* parsePatientsCsv(
   let nextLine = 1;
   let emptyLines = 0;
   // After a skipped record, whose fields are never seen, csv-parse's count less the CRs it counted as
-  // lines finds the line again.
+  // lines finds the line again (one off if the skipped record held a CRLF inside quotes: rare).
   let carriageReturns = 0;
   let skippedAt = -1;
   let resync = false;
@@ -242,9 +242,8 @@ export async function* parsePatientsCsv(
         lineFeeds += count(field, '\n');
         carriageReturns += count(field, '\r');
       }
-      const line = resync
-        ? info.lines - lineFeeds - carriageReturns
-        : nextLine + info.empty_lines - emptyLines;
+      const following = nextLine + info.empty_lines - emptyLines;
+      const line = resync ? Math.max(following, info.lines - lineFeeds - carriageReturns) : following;
       resync = false;
       nextLine = line + lineFeeds + 1;
       emptyLines = info.empty_lines;

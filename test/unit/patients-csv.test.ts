@@ -275,7 +275,7 @@ describe('patient CSV', () => {
     // The record skipped spans lines after its stray quote; the next one is still found on its line.
     assert.deepEqual(
       await reportOf(
-        `${HEADER}\r\nMRN-1,Ada "Addy",1961-05-09,,"1 Sample St\r\nApt 2",\r\n\r\nMRN-2,Bo,1970-01-01,,,\r\n`,
+        `${HEADER}\nMRN-1,Ada "Addy",1961-05-09,,"1 Sample St\nApt 2",\n\nMRN-2,Bo,1970-01-01,,,\n`,
       ),
       [
         [2, 'name: has a quote inside an unquoted field (quote the field and double the quote)'],
