@@ -37,14 +37,24 @@ export const timeZone = z
 
 export const isoDate = z.iso.date('must be a date as YYYY-MM-DD');
 
-/** Intl knows the IANA zones (no luxon here: workflows may import domain/). */
+const knownZones = new Map<string, boolean>();
+
+/**
+ * Intl knows the IANA zones (no luxon here: workflows may import domain/). Remembered per name: an import
+ * checks the same few zones a hundred thousand times, and each check builds a formatter.
+ */
 function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return value.length > 0;
-  } catch {
-    return false;
+  let known = knownZones.get(value);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      known = value.length > 0;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1000) knownZones.set(value, known);
   }
+  return known;
 }
 
 const phone = z.object({
