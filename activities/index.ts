@@ -2,7 +2,7 @@
 import { CarebellError, toApplicationFailure } from '../domain/errors';
 import type { ActivityDeps } from './deps';
 import { createDueTimeActivities } from './due-time';
-import { createImportActivities } from './import';
+import { createRecordActivities } from './records';
 import { createJourneyActivities } from './journey';
 import { createReminderActivities } from './reminder';
 import { createSweepActivities } from './sweep';
@@ -15,7 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReminderActivities(deps),
     ...createJourneyActivities(deps),
     ...createSweepActivities(deps),
-    ...createImportActivities(deps),
+    ...createRecordActivities(deps),
   });
 }
 

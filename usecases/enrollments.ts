@@ -4,6 +4,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { enrollmentDeliveries } from '../db/queries/deliveries';
 import {
+  activeEnrollmentsPage,
   endEnrollment,
   getEnrollment,
   getEnrollmentByWorkflow,
@@ -108,6 +109,25 @@ export async function closedFromOutside(deps: EnrollmentDeps, enrollment: Enroll
 }
 
 const STARTING_GRACE_MS = 5 * 60_000;
+
+/**
+ * Closes every active enrollment of the clinic whose workflow was stopped from outside; returns how many.
+ * `heartbeat` after every page (a long clinic keeps its activity alive).
+ */
+export async function reconcileClinic(
+  deps: EnrollmentDeps,
+  clinicId: string,
+  heartbeat: () => void = () => undefined,
+): Promise<number> {
+  let closed = 0;
+  for (let after: string | null = null; ;) {
+    const page = await withClinic(deps.db, clinicId, (tx) => activeEnrollmentsPage(tx, clinicId, after, 200));
+    for (const enrollment of page) if (await closedFromOutside(deps, enrollment)) closed++;
+    heartbeat();
+    if (page.length < 200) return closed;
+    after = page[page.length - 1]!.id;
+  }
+}
 
 const close = (deps: EnrollmentDeps, enrollment: Enrollment) =>
   withClinic(deps.db, enrollment.clinicId, (tx) =>

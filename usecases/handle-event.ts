@@ -5,7 +5,7 @@ import { getClinic } from '../db/queries/clinics';
 import { activeEnrollments, endEnrollment } from '../db/queries/enrollments';
 import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
 import { rememberProcessedEvent, wasEventProcessed } from '../db/queries/processed-events';
-import { updateCare } from '../db/queries/care';
+import { readCare, updateCare } from '../db/queries/care';
 import { recordScreening, type ScreeningRecord } from '../db/queries/screenings';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
@@ -52,10 +52,11 @@ export interface EventOutcome {
 export async function handleEvent(
   deps: EnrollmentDeps,
   clinicId: string,
-  event: ClinicEvent,
+  received: ClinicEvent,
   /** Who sent it, for the audit log: the EHR integration's API key, or the CLI. */
   actor = 'ehr-event',
 ): Promise<EventOutcome> {
+  const event = await asRescheduleIfMoved(deps, clinicId, received, actor);
   const { anchorDate } = event;
   // A screening is about its program: a FIT (or its CPT code) ends the colorectal journey a sweep started.
   const about =
@@ -156,6 +157,30 @@ export async function handleEvent(
   if (eventIndex !== undefined && !repeat)
     await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
   return { patientId, repeat, started, excluded, signalled };
+}
+
+/**
+ * Many EHRs (and FHIR, which has no "rescheduled" status) report a moved appointment as booked again with
+ * a new date: an appointment known on another date is a reschedule, so its old reminders end.
+ */
+async function asRescheduleIfMoved(
+  deps: EnrollmentDeps,
+  clinicId: string,
+  event: ClinicEvent,
+  actor: string,
+): Promise<ClinicEvent> {
+  if (event.type !== 'appointment.booked' || !event.subject || !event.anchorDate) return event;
+  const bookedOn = await withClinic(deps.db, clinicId, async (tx) => {
+    const patientId =
+      'id' in event.patient
+        ? event.patient.id
+        : await findPatientIdByExternalId(tx, deps.cipher, actor, clinicId, event.patient.ehrId);
+    const care = patientId && (await readCare(tx, deps.cipher, actor, clinicId, patientId));
+    return care ? care.appointments?.[subjectIndex(deps.cipher, clinicId, event.subject!)] : undefined;
+  });
+  return bookedOn !== undefined && bookedOn !== event.anchorDate
+    ? { ...event, type: 'appointment.rescheduled' }
+    : event;
 }
 
 const triggers = (journey: JourneyDefinition, type: string) =>

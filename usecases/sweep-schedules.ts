@@ -8,8 +8,10 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import { sweeps } from '../journeys/sweeps';
+import { reconcileScheduleId, reconcileWorkflowId } from '../domain/reconcile';
 import { sweepScheduleId, sweepWorkflowId, type SweepWorkflow } from '../domain/sweep';
 
+/** The sweeps' schedules and the hourly enrollment reconciler's. */
 export async function ensureSweepSchedules(client: Client, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];
   for (const sweep of sweeps()) {
@@ -27,18 +29,36 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: sweep.description },
     };
-    try {
-      await client.schedule.create(options);
-    } catch (error) {
-      if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      await client.schedule.getHandle(options.scheduleId).update((previous) => ({
-        ...previous,
-        spec: options.spec,
-        action: options.action,
-        policies: { ...previous.policies, ...options.policies },
-      }));
-    }
+    await ensureSchedule(client, options);
     ids.push(options.scheduleId);
   }
+  await ensureSchedule(client, {
+    scheduleId: reconcileScheduleId(taskQueue),
+    spec: { cronExpressions: ['17 * * * *'] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'reconcileWorkflow',
+      workflowId: reconcileWorkflowId(taskQueue),
+      taskQueue,
+      args: [],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    memo: { description: 'closes enrollments whose journeys were stopped from outside' },
+  });
+  ids.push(reconcileScheduleId(taskQueue));
   return ids;
+}
+
+async function ensureSchedule(client: Client, options: ScheduleOptions) {
+  try {
+    await client.schedule.create(options);
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+      ...previous,
+      spec: options.spec,
+      action: options.action,
+      policies: { ...previous.policies, ...options.policies },
+    }));
+  }
 }

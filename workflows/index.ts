@@ -4,15 +4,17 @@ import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
 import { importWorkflow } from './import';
 import { journeyWorkflow } from './journey';
+import { reconcileWorkflow } from './reconcile';
 import { reminderWorkflow } from './reminder';
 import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
-({ importWorkflow, journeyWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+({ importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+  reconcileWorkflow: () => Promise<number>;
   importWorkflow: (input: ImportInput) => Promise<void>;
   journeyWorkflow: JourneyWorkflow;
   reminderWorkflow: ReminderWorkflow;
   sweepWorkflow: SweepWorkflow;
 };
 
-export { importWorkflow, journeyWorkflow, reminderWorkflow, sweepWorkflow };
+export { importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow };

@@ -26,6 +26,30 @@ export function decryptCare(
     : careFacts.parse(JSON.parse(cipher.decrypt(careEnc, where(clinicId, patientId))));
 }
 
+/** A patient's care facts (audited as a read), or undefined when there is no such patient. */
+export async function readCare(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  patientId: string,
+): Promise<CareFacts | undefined> {
+  const [row] = await db
+    .select({ careEnc: patients.careEnc })
+    .from(patients)
+    .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
+  if (!row) return undefined;
+  await appendAudit(db, {
+    actor,
+    clinicId,
+    action: 'patient.read-care',
+    objectType: 'patient',
+    objectId: patientId,
+    outcome: 'success',
+  });
+  return decryptCare(cipher, clinicId, patientId, row.careEnc);
+}
+
 export async function updateCare(
   db: Queryable,
   cipher: FieldCipher,

@@ -142,15 +142,15 @@ export async function getEnrollment(
   return row;
 }
 
-/** Active enrollments started before `before`, oldest first: what the reconciler checks against Temporal. */
+/** A page of a clinic's active enrollments in id order: what the reconciler checks against Temporal. */
 export function activeEnrollmentsPage(
   db: Queryable,
   clinicId: string,
   afterId: string | null,
   limit: number,
-) {
+): Promise<Enrollment[]> {
   return db
-    .select({ id: enrollments.id, workflowId: enrollments.workflowId })
+    .select()
     .from(enrollments)
     .where(
       and(

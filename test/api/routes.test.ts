@@ -9,7 +9,8 @@ import { DateTime } from 'luxon';
 import { sampleTransactionBundle } from '../../fhir/sample-bundle';
 import { builtInJourneys } from '../../journeys/built-in';
 import { bearer, rowCounts, startApiHarness, type ApiHarness } from '../support/api';
-import { waitFor } from '../support/harness';
+import { testCipher, waitFor } from '../support/harness';
+import { reconcileClinic } from '../../usecases/enrollments';
 
 const inDays = (days: number) => DateTime.now().setZone('America/Chicago').plus({ days }).toISODate()!;
 
@@ -428,6 +429,23 @@ describe('HTTP API routes', () => {
       outcome: string;
     }>();
     assert.deepEqual([closed.status, closed.outcome], ['exited', 'terminated']);
+
+    // The hourly reconciler finds them without anyone reading them.
+    const third = await call('POST', '/v1/enrollments', keyA, { ...body, anchorDate: inDays(60) });
+    const [thirdRow] = await harness.database.owner.db.execute<{ workflow_id: string }>(
+      sql`select workflow_id from enrollments where id = ${third.json<{ id: string }>().id}`,
+    );
+    await harness.temporal.client.workflow
+      .getHandle(thirdRow!.workflow_id)
+      .terminate('test: stopped from outside');
+    const deps = {
+      db: harness.database.db,
+      cipher: testCipher,
+      client: harness.temporal.client,
+      taskQueue: harness.taskQueue,
+    };
+    assert.equal(await reconcileClinic(deps, harness.clinics[0]!.id), 1);
+    assert.equal(await reconcileClinic(deps, harness.clinics[0]!.id), 0, 'nothing left to close');
   });
 
   it('reports per journey, channel, language and variant, as JSON and CSV', async () => {

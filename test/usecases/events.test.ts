@@ -290,6 +290,31 @@ describe('EHR events into journeys', () => {
     );
   });
 
+  it('takes an appointment booked again on another date (as FHIR reports a move) for a reschedule', async () => {
+    const patient = await createPatient(database.db, { phone: '+14155550512' });
+    const booked = (eventId: string, days: number) =>
+      handleEvent(deps, patient.clinicId, {
+        type: 'appointment.booked',
+        patient: { id: patient.patientId },
+        subject: 'appt-88',
+        eventId,
+        anchorDate: inDays(days),
+        facts: { appointmentTime: '09:30' },
+      });
+    const first = await booked('book-88', 10);
+    const again = await booked('book-88', 10);
+    assert.equal(again.signalled.length, 0, 'the same booking repeated is no move');
+    const moved = await booked('book-88-moved', 12);
+    assert.deepEqual(
+      moved.signalled.map((signalled) => signalled.workflowId),
+      [first.started[0]!.workflowId],
+    );
+    const old = await client.workflow
+      .getHandle<typeof journeyWorkflow>(first.started[0]!.workflowId)
+      .result();
+    assert.deepEqual([old.outcome, old.timeline.at(-1)?.reason], ['ended', 'rescheduled']);
+  });
+
   it('moves appointment reminders on a reschedule, ends them on a cancellation, and keeps visits for the lapsed sweep', async () => {
     const patient = await createPatient(database.db, { phone: '+14155550511' });
     const appointment = (type: string, extra: Partial<ClinicEvent> = {}) =>
@@ -515,7 +540,9 @@ describe('EHR events into journeys', () => {
         patient: { ehrId: 'nobody' },
         anchorDate: inDays(0),
       }),
-      (error: Error) => isFailureOf(error, 'PatientNotFound') && /^patient: no such patient in this clinic$/.test(error.message),
+      (error: Error) =>
+        isFailureOf(error, 'PatientNotFound') &&
+        /^patient: no such patient in this clinic$/.test(error.message),
     );
     const stranger = await createPatient(database.db, { phone: '+14155550504' });
     await assert.rejects(

@@ -13,6 +13,7 @@ import { connectDatabase } from '../../db/client';
 import { recordScreening } from '../../db/queries/screenings';
 import { withClinic } from '../../db/tenant';
 import { ensureSweepSchedules } from '../../usecases/sweep-schedules';
+import { reconcileScheduleId } from '../../domain/reconcile';
 import type { sweepWorkflow } from '../../workflows/sweep';
 import { sweepProgressQuery, sweepScheduleId, type SweepInput } from '../../domain/sweep';
 import { activitiesFor, createPatient, createTestWorker } from '../support/fixtures';
@@ -277,6 +278,7 @@ describe('segment sweep', () => {
       ...['open-enrollment', 'medicaid-renewal', 'lapsed-patients'].map((key) =>
         sweepScheduleId(taskQueue, key),
       ),
+      reconcileScheduleId(taskQueue),
     ]);
     assert.deepEqual(await ensureSweepSchedules(client, taskQueue), ids, 'a second worker changes nothing');
     const described = await daily.describe();

@@ -1,0 +1,20 @@
+// Background work on a clinic's records: bulk imports (one long activity per job, heartbeating after every
+// batch, resuming from the job's recorded progress when retried) and the enrollment reconciler.
+import { Context } from '@temporalio/activity';
+import type { ImportActivities } from '../domain/import';
+import type { ReconcileActivities } from '../domain/reconcile';
+import { reconcileClinic } from '../usecases/enrollments';
+import { runImport } from '../usecases/imports';
+import type { ActivityDeps } from './deps';
+
+export function createRecordActivities(deps: ActivityDeps): ImportActivities & ReconcileActivities {
+  const enrollment = { ...deps.temporal, db: deps.db, cipher: deps.cipher };
+  return {
+    async processImport({ clinicId, jobId }) {
+      await runImport(enrollment, clinicId, jobId, (processed) => Context.current().heartbeat(processed));
+    },
+    reconcileClinicEnrollments(clinicId) {
+      return reconcileClinic(enrollment, clinicId, () => Context.current().heartbeat());
+    },
+  };
+}
