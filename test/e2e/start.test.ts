@@ -42,6 +42,7 @@ describe('npm start (embedded default)', () => {
       CAREBELL_SMS_PEER_PORT: String(await freePort(FIXED_PORTS)),
       CAREBELL_SMTP_PEER_PORT: String(await freePort(FIXED_PORTS)),
       CAREBELL_CODEC_PORT: String(await freePort(FIXED_PORTS)),
+      CAREBELL_PUBLIC_URL: `http://localhost:${await freePort(FIXED_PORTS)}`,
       // The most verbose level: PHI must stay out of every line at any level.
       LOG_LEVEL: 'trace',
     };
@@ -349,6 +350,130 @@ describe('npm start (embedded default)', () => {
       assert.equal(await stop(started), 0);
     }
   });
+
+  it("walks the README's API path: a clinic and a key, a CSV import, a FHIR bundle, an event, the report", async () => {
+    const started = await start();
+    try {
+      const api = env.CAREBELL_PUBLIC_URL!;
+      assert.match(started.output.join(''), new RegExp(`API +http://127.0.0.1:${new URL(api).port}`));
+      const json = async (...args: string[]) => {
+        const result = await carebell(...args, '--json');
+        assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+        return JSON.parse(result.stdout) as Record<string, unknown>;
+      };
+      const clinic = await json(
+        'clinics',
+        'create',
+        '--name',
+        'Riverside Family Medicine',
+        '--display-name',
+        'Riverside Clinic',
+        '--time-zone',
+        'America/Chicago',
+        '--contact-phone',
+        '+13125550100',
+      );
+      const clinicId = String(clinic.id);
+      const { key } = await json(
+        'api-keys',
+        'create',
+        '--clinic',
+        clinicId,
+        '--name',
+        'EHR interface',
+        '--scopes',
+        'ehr:write,patients:read,patients:write,journeys:admin,reports:read',
+      );
+      const auth = { authorization: `Bearer ${String(key)}` };
+      const request = async (
+        method: string,
+        route: string,
+        body?: string,
+        type = 'application/json',
+        extra = {},
+      ) => {
+        const response = await fetch(`${api}${route}`, {
+          method,
+          headers: { ...auth, ...(body === undefined ? {} : { 'content-type': type }), ...extra },
+          body,
+        });
+        return {
+          status: response.status,
+          type: response.headers.get('content-type'),
+          text: await response.text(),
+        };
+      };
+
+      const csv = await request(
+        'POST',
+        '/v1/imports/patients',
+        await fs.readFile('examples/patients.csv', 'utf8'),
+        'text/csv',
+      );
+      assert.equal(csv.status, 202, csv.text);
+      const jobId = (JSON.parse(csv.text) as { id: string }).id;
+      type Job = { status: string; succeeded: number; failures: { line: number }[] };
+      let job = JSON.parse(csv.text) as Job;
+      for (let tries = 0; job.status !== 'done' && tries < 100; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        job = JSON.parse((await request('GET', `/v1/imports/${jobId}`)).text) as Job;
+      }
+      assert.deepEqual(
+        [job.status, job.succeeded, job.failures.map((failure) => failure.line)],
+        ['done', 4, [6, 7]],
+      );
+      const cliImport = await carebell('patients', 'import', 'examples/patients.csv', '--clinic', clinicId);
+      assert.equal(cliImport.code, 1, 'two rows were refused');
+      assert.match(cliImport.stderr, /imported before/);
+      assert.match(cliImport.stdout, /line 6: date_of_birth: /);
+
+      const fhir = await request(
+        'POST',
+        '/fhir/r4',
+        await fs.readFile('examples/api/fhir-bundle.json', 'utf8'),
+        'application/fhir+json',
+      );
+      assert.equal(fhir.status, 200, fhir.text);
+      const statuses = (JSON.parse(fhir.text) as { entry: { response: { status: string } }[] }).entry.map(
+        (entry) => entry.response.status,
+      );
+      assert.deepEqual(statuses, ['201 Created', '200 OK', '200 OK', '200 OK']);
+
+      const event = await request(
+        'POST',
+        '/v1/events',
+        await fs.readFile('examples/api/event.json', 'utf8'),
+        'application/json',
+        { 'idempotency-key': 'appt-5001-booked' },
+      );
+      assert.equal(event.status, 200, event.text);
+      assert.deepEqual(
+        (JSON.parse(event.text) as { started: { journey: string }[] }).started.map((s) => s.journey),
+        ['appointment-reminder'],
+      );
+
+      const range = `from=${DateTime.utc().minus({ days: 1 }).toISODate()}&to=${DateTime.utc().plus({ days: 1 }).toISODate()}`;
+      const report = JSON.parse((await request('GET', `/v1/reports?${range}`)).text) as {
+        byJourney: { journey: string; enrolled: number }[];
+      };
+      assert.deepEqual(
+        report.byJourney.map((row) => [row.journey, row.enrolled]),
+        [
+          ['appointment-reminder', 1],
+          ['refill', 1],
+        ],
+      );
+      const reportCsv = await request('GET', `/v1/reports?${range}&format=csv`);
+      assert.match(String(reportCsv.type), /^text\/csv/);
+      const docs = await fetch(`${api}/docs`);
+      assert.equal(docs.status, 200);
+      const unauthorised = await fetch(`${api}/v1/journeys`);
+      assert.equal(unauthorised.status, 401);
+      assert.match(String(unauthorised.headers.get('content-type')), /^application\/problem\+json/);
+    } finally {
+      assert.equal(await stop(started), 0);
+    }
+  });
 });
 
 async function assertNothingLeft(dataDir: string, env: Record<string, string | undefined>): Promise<void> {
@@ -366,6 +491,7 @@ async function assertNothingLeft(dataDir: string, env: Record<string, string | u
   ]) {
     assert.equal(await listening(Number(env[name])), false, `${name} is closed`);
   }
+  assert.equal(await listening(Number(new URL(env.CAREBELL_PUBLIC_URL!).port)), false, 'the API is closed');
 }
 
 function listening(port: number): Promise<boolean> {
