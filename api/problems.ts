@@ -88,11 +88,17 @@ export function problemBody(
   };
 }
 
-const PLAIN_NAME = /^[A-Za-z_][\w-]{0,60}$/;
+/** No digits: a key such as an MRN (MRN-00417) or a date is a value put where a field name goes. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z_-]{0,60}$/;
 
-/** A path segment as it may be shown: field names and indexes, never an unexpected key verbatim. */
+/**
+ * A path segment as it may be shown: field names and indexes, never an unexpected key verbatim. Schema
+ * errors arrive with their path as text, indexes included ("phones/0/number").
+ */
 const shown = (segment: PropertyKey) =>
-  typeof segment === 'number' || PLAIN_NAME.test(String(segment)) ? String(segment) : '(field)';
+  typeof segment === 'number' || /^\d{1,3}$/.test(String(segment)) || PLAIN_NAME.test(String(segment))
+    ? String(segment)
+    : '(field)';
 
 /** One problem entry per zod issue, in the request's own terms (`body.phones.0.number`). */
 export function fieldErrors(
@@ -149,6 +155,8 @@ export function toProblem(error: FastifyError | Error): ApiProblem {
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed-request',
     FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-request',
     FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-request',
+    FST_ERR_BAD_URL: 'malformed-request',
+    FST_ERR_MAX_PARAM_LENGTH: 'not-found',
   };
   const known = byCode[(error as FastifyError).code];
   if (known) return new ApiProblem(known);

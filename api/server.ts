@@ -56,6 +56,9 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false } },
+    // A URL that cannot be decoded or an over-long path parameter is refused before routing; Fastify's own
+    // answer to it is plain JSON quoting the path, which may carry PHI.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, request.id, toProblem(error)),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -52,5 +52,5 @@ export async function patientsImportCommand(
     for (const failure of view.failures) process.stdout.write(`  line ${failure.line}: ${failure.problem}\n`);
   }
   if (job.status === 'failed') throw new CliError(`the file could not be read: ${job.error}`);
-  if (job.failed > 0) process.exitCode = 1;
+  if (job.failed > 0) throw new CliError(`${job.failed} rows refused (listed above by line)`);
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { sql } from 'drizzle-orm';
+import { PROBLEM_BASE } from '../../api/problems';
 import { builtInJourneys } from '../../journeys/built-in';
 import { normalisePhone } from '../../usecases/patients';
 import { bearer, rowCounts, startApiHarness, type ApiHarness } from '../support/api';
@@ -93,7 +94,17 @@ const BAD_DATES = [
   '',
 ];
 /** Inside a value that has a pattern, each of these makes it invalid (JS trim() strips none of them). */
-const BAD_UNICODE = ['\uD800', '\uDFFF', '\u0000', '\u0007', '\u001B', '\u007F', '\u200B', '\u202E', '\uFFFF'];
+const BAD_UNICODE = [
+  '\uD800',
+  '\uDFFF',
+  '\u0000',
+  '\u0007',
+  '\u001B',
+  '\u007F',
+  '\u200B',
+  '\u202E',
+  '\uFFFF',
+];
 const WRONG_CONTENT_TYPES = [
   'text/plain',
   'application/xml',
@@ -194,7 +205,8 @@ function setAt(target: unknown, path: Path, value: unknown): unknown {
 
 function deleteAt(target: unknown, path: Path): unknown {
   const [head, ...rest] = path;
-  if (rest.length) return setAt(target, [head!], deleteAt((target as Record<PropertyKey, unknown>)[head!], rest));
+  if (rest.length)
+    return setAt(target, [head!], deleteAt((target as Record<PropertyKey, unknown>)[head!], rest));
   const copy = { ...(target as Record<PropertyKey, unknown>) };
   delete copy[head!];
   return copy;
@@ -203,7 +215,8 @@ function deleteAt(target: unknown, path: Path): unknown {
 const getAt = (target: unknown, path: Path): unknown =>
   path.reduce<unknown>((at, segment) => (at as Record<PropertyKey, unknown>)[segment], target);
 
-const hugeText = (size: number) => `${CANARY.name} ${CANARY.mrn} `.repeat(Math.ceil(size / 36)).slice(0, size);
+const hugeText = (size: number) =>
+  `${CANARY.name} ${CANARY.mrn} `.repeat(Math.ceil(size / 36)).slice(0, size);
 
 const json = (value: unknown, contentType = 'application/json') => ({
   contentType,
@@ -230,6 +243,8 @@ interface BodySpec {
   fields: Field[];
   /** Objects that refuse unknown keys. */
   strict: Path[];
+  /** Unknown keys to try; by default plain ones, PHI-like ones and __proto__. */
+  extraKeys?: string[];
 }
 
 const WRONG_TYPES: Record<Field['type'], unknown[]> = {
@@ -259,7 +274,7 @@ function invalidBodies(spec: BodySpec): fc.Arbitrary<Mutation> {
     ),
     fc.constantFrom(...spec.strict).chain((at) =>
       fc
-        .tuple(fc.constantFrom(...PHI_KEYS, ...PLAIN_KEYS, '__proto__'), fc.constantFrom(...EXTRA_VALUES))
+        .tuple(fc.constantFrom(...(spec.extraKeys ?? [...PHI_KEYS, ...PLAIN_KEYS, '__proto__'])), fc.constantFrom(...EXTRA_VALUES))
         .map(([key, value]) => ({
           kind: 'extra-field' as const,
           shape: `${pathName(at)} has an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : key === '__proto__' ? '__proto__' : 'plain'} key (${shapeOf(value)})`,
@@ -282,11 +297,13 @@ function invalidBodies(spec: BodySpec): fc.Arbitrary<Mutation> {
   const limited = fields.filter((field) => field.limited);
   if (limited.length)
     options.push(
-      fc.tuple(fc.constantFrom(...limited), fc.integer({ min: 10 * 1024, max: 300 * 1024 })).map(([field, size]) => ({
-        kind: 'huge-string' as const,
-        shape: `${pathName(field.path)}: string(${Math.round(size / 1024)} KB)`,
-        body: setAt(spec.valid(), field.path, hugeText(size)),
-      })),
+      fc
+        .tuple(fc.constantFrom(...limited), fc.integer({ min: 10 * 1024, max: 300 * 1024 }))
+        .map(([field, size]) => ({
+          kind: 'huge-string' as const,
+          shape: `${pathName(field.path)}: string(${Math.round(size / 1024)} KB)`,
+          body: setAt(spec.valid(), field.path, hugeText(size)),
+        })),
     );
   const patterned = fields.filter((field) => field.pattern);
   if (patterned.length)
@@ -329,44 +346,100 @@ function unreadableBodies(
   return fc.oneof(
     fc
       .oneof(
-        fc.integer({ min: 1, max: text.length - 1 }).map((cut) => ({ payload: text.slice(0, cut), shape: `cut at ${cut}` })),
-        fc.nat({ max: MALFORMED_JSON.length - 1 }).map((index) => ({ payload: MALFORMED_JSON[index]!, shape: `malformed #${index}` })),
+        fc
+          .integer({ min: 1, max: text.length - 1 })
+          .map((cut) => ({ payload: text.slice(0, cut), shape: `cut at ${cut}` })),
+        fc
+          .nat({ max: MALFORMED_JSON.length - 1 })
+          .map((index) => ({ payload: MALFORMED_JSON[index]!, shape: `malformed #${index}` })),
       )
       .map(
         ({ payload, shape }) =>
-          new BadRequest(route, 'malformed-json', shape, method, url, { contentType: jsonType, payload }, headers(), [400]),
+          new BadRequest(
+            route,
+            'malformed-json',
+            shape,
+            method,
+            url,
+            { contentType: jsonType, payload },
+            headers(),
+            [400],
+          ),
       ),
-    fc
-      .constantFrom(...WRONG_CONTENT_TYPES)
-      .map(
-        (contentType) =>
-          new BadRequest(route, 'content-type', contentType, method, url, { contentType, payload: text }, headers(), [415]),
-      ),
-    fc.constant(null).map(
-      () =>
-        new BadRequest(route, 'content-type', 'no content type', method, url, { payload: text }, headers(), [415]),
-    ),
-    fc.constant(null).map(
-      () =>
-        new BadRequest(route, 'content-type', 'text/csv', method, url, { contentType: 'text/csv', payload: text }, headers(), [422]),
-    ),
-    fc.constantFrom('', ' ', '\n').map(
-      (payload) =>
-        new BadRequest(route, 'empty-body', `blank body (${payload.length} chars)`, method, url, { contentType: jsonType, payload }, headers(), [400]),
-    ),
-    fc.integer({ min: 1024 * 1024 + 1, max: 1536 * 1024 }).map(
-      (size) =>
+    fc.constantFrom(...WRONG_CONTENT_TYPES).map(
+      (contentType) =>
         new BadRequest(
           route,
-          'too-large',
-          `${Math.round(size / 1024)} KB`,
+          'content-type',
+          contentType,
           method,
           url,
-          json(setAt(valid, ['notes'], hugeText(size)), jsonType),
+          { contentType, payload: text },
           headers(),
-          [413],
+          // Fastify reads text/plain as a string, which no schema here accepts.
+          contentType === 'text/plain' ? [415, 422] : [415],
         ),
     ),
+    fc
+      .constant(null)
+      .map(
+        () =>
+          new BadRequest(
+            route,
+            'content-type',
+            'no content type',
+            method,
+            url,
+            { payload: text },
+            headers(),
+            [415],
+          ),
+      ),
+    fc
+      .constant(null)
+      .map(
+        () =>
+          new BadRequest(
+            route,
+            'content-type',
+            'text/csv',
+            method,
+            url,
+            { contentType: 'text/csv', payload: text },
+            headers(),
+            [422],
+          ),
+      ),
+    fc
+      .constantFrom('', ' ', '\n')
+      .map(
+        (payload) =>
+          new BadRequest(
+            route,
+            'empty-body',
+            `blank body (${payload.length} chars)`,
+            method,
+            url,
+            { contentType: jsonType, payload },
+            headers(),
+            [400],
+          ),
+      ),
+    fc
+      .integer({ min: 1024 * 1024 + 1, max: 1536 * 1024 })
+      .map(
+        (size) =>
+          new BadRequest(
+            route,
+            'too-large',
+            `${Math.round(size / 1024)} KB`,
+            method,
+            url,
+            json(setAt(valid, ['notes'], hugeText(size)), jsonType),
+            headers(),
+            [413],
+          ),
+      ),
   );
 }
 
@@ -411,23 +484,31 @@ const NOT_UUIDS = [
 
 /** Path segments that are not UUIDs: listed ones, and generated ones (UUIDs bent out of shape, junk). */
 const notUuid: fc.Arbitrary<{ segment: string; shape: string }> = fc.oneof(
-  fc.nat({ max: NOT_UUIDS.length - 1 }).map((index) => ({ segment: NOT_UUIDS[index]!, shape: `listed #${index}` })),
-  fc.uuid().chain((uuid) =>
-    fc
-      .constantFrom(
-        ['without dashes', uuid.replaceAll('-', '')],
-        ['with a character more', `${uuid}0`],
-        ['one short', uuid.slice(1)],
-        ['in braces', encodeURIComponent(`{${uuid}}`)],
-        ['with a g', `g${uuid.slice(1)}`],
-      )
-      .map(([shape, segment]) => ({ segment: segment!, shape: `a UUID ${shape}` })),
-  ),
+  fc
+    .nat({ max: NOT_UUIDS.length - 1 })
+    .map((index) => ({ segment: NOT_UUIDS[index]!, shape: `listed #${index}` })),
+  fc
+    .uuid()
+    .chain((uuid) =>
+      fc
+        .constantFrom(
+          ['without dashes', uuid.replaceAll('-', '')],
+          ['with a character more', `${uuid}0`],
+          ['one short', uuid.slice(1)],
+          ['in braces', encodeURIComponent(`{${uuid}}`)],
+          ['with a g', `g${uuid.slice(1)}`],
+        )
+        .map(([shape, segment]) => ({ segment: segment!, shape: `a UUID ${shape}` })),
+    ),
   fc
     .string({ minLength: 1, maxLength: 40, unit: 'grapheme' })
-    .filter((value) => !/^[0-9a-f-]{36}$/i.test(value) && value.trim() !== '' && value !== '.' && value !== '..')
+    .filter(
+      (value) => !/^[0-9a-f-]{36}$/i.test(value) && value.trim() !== '' && value !== '.' && value !== '..',
+    )
     .map((value) => ({ segment: encodeURIComponent(value), shape: `string(${value.length} chars)` })),
-  fc.integer({ min: 101, max: 5000 }).map((size) => ({ segment: 'a'.repeat(size), shape: `${size} letters` })),
+  fc
+    .integer({ min: 101, max: 5000 })
+    .map((size) => ({ segment: encodeURIComponent(hugeText(size)), shape: `${size} characters` })),
 );
 
 const inDays = (days: number) => DateTime.now().setZone('America/Chicago').plus({ days }).toISODate()!;
@@ -469,7 +550,8 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           : { payload: payload as object }),
     });
 
-  async function assertRefused(request: BadRequest): Promise<void> {
+  /** What is wrong with the answer to a bad request: nothing, when it is refused as it should be. */
+  async function faultsOf(request: BadRequest): Promise<string[]> {
     const response = await harness.api.inject({
       method: request.method,
       url: request.url,
@@ -483,7 +565,6 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     const label = `${request.route} [${request.kind}]`;
     sent.set(label, (sent.get(label) ?? 0) + 1);
     if (request.remembered) remembered += 1;
-    const what = request.describe();
     const status = response.statusCode;
     let problem: { type?: unknown; status?: unknown } | undefined;
     try {
@@ -491,24 +572,45 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     } catch {
       problem = undefined;
     }
-    const type = typeof problem?.type === 'string' ? problem.type : '(none)';
-    assert.ok(status >= 400 && status < 500, `${what}: answered ${status} (${type})`);
-    if (request.expect)
-      assert.ok(request.expect.includes(status), `${what}: answered ${status} (${type}), expected ${request.expect.join(' or ')}`);
-    assert.match(String(response.headers['content-type']), /^application\/problem\+json/, `${what}: content type`);
-    assert.ok(problem && typeof problem === 'object', `${what}: the body is not JSON`);
-    assert.ok(type.startsWith('https://carebell.dev/problems/'), `${what}: problem type ${type}`);
-    assert.equal(problem.status, status, `${what}: problem status`);
+    const type = typeof problem?.type === 'string' ? problem.type.replace(PROBLEM_BASE, '') : '(no type)';
+    const faults: string[] = [];
+    if (status < 400 || status >= 500) faults.push(`answered ${status} (${type})`);
+    else if (request.expect && !request.expect.includes(status))
+      faults.push(`answered ${status} (${type}), expected ${request.expect.join(' or ')}`);
+    const contentType = String(response.headers['content-type']);
+    if (!contentType.startsWith('application/problem+json')) faults.push(`${status} as ${contentType}`);
+    if (!problem || typeof problem !== 'object') faults.push(`${status}: the body is not a JSON object`);
+    else {
+      if (typeof problem.type !== 'string' || !problem.type.startsWith(PROBLEM_BASE))
+        faults.push(`${status}: problem type ${type}`);
+      if (problem.status !== status) faults.push(`${status}: problem status ${String(problem.status)}`);
+    }
     const answer = `${response.body}\n${JSON.stringify(response.headers)}`.toLowerCase();
-    for (const [what_, form] of CANARY_FORMS)
-      assert.ok(!answer.includes(form), `${what}: the answer (${type}) repeats the planted ${what_}`);
+    const leaked = [
+      ...new Set(CANARY_FORMS.filter(([, form]) => answer.includes(form)).map(([what]) => what)),
+    ];
+    if (leaked.length) faults.push(`${status} (${type}) repeats the planted ${leaked.join(', ')}`);
+    return faults.map((fault) => `${request.describe()}: ${fault}`);
   }
 
-  const property = (arbitrary: fc.Arbitrary<BadRequest>, numRuns: number, seed: number) =>
-    fc.assert(
-      fc.asyncProperty(arbitrary, (request) => assertRefused(request)),
-      { numRuns, seed, endOnFailure: false },
+  /**
+   * Sends every generated request and collects what went wrong, so that one run names every kind of
+   * failure (each described by its shape, never its values), not only the first.
+   */
+  async function property(arbitrary: fc.Arbitrary<BadRequest>, numRuns: number, seed: number) {
+    const faults = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async (request) => {
+        for (const fault of await faultsOf(request)) faults.set(fault, (faults.get(fault) ?? 0) + 1);
+      }),
+      { numRuns, seed },
     );
+    assert.deepEqual(
+      [...faults].map(([fault, count]) => `${fault}${count > 1 ? ` (×${count})` : ''}`),
+      [],
+      `seed ${seed}: ${faults.size} kinds of bad answer`,
+    );
+  }
 
   let idempotencyCounter = 0;
   const idempotencyKey = () => ({ 'idempotency-key': `bad-request-${++idempotencyCounter}` });
@@ -550,7 +652,8 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     setup.importB = imported.json<{ id: string }>().id;
     await waitFor(
       async () =>
-        (await call(keyB, 'GET', `/v1/imports/${setup.importB}`)).json<{ status: string }>().status === 'done',
+        (await call(keyB, 'GET', `/v1/imports/${setup.importB}`)).json<{ status: string }>().status ===
+        'done',
       'the setup CSV import',
     );
     const posted = await call(
@@ -574,7 +677,8 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       async () => (await call(keyB, 'GET', `/fhir/r4/_jobs/${setup.fhirJobB}`)).statusCode === 200,
       'the setup FHIR job',
     );
-    for (const phone of BAD_PHONES) assert.equal(normalisePhone(phone, 'US'), undefined, 'a bad phone is bad');
+    for (const phone of BAD_PHONES)
+      assert.equal(normalisePhone(phone, 'US'), undefined, 'a bad phone is bad');
     assert.ok(normalisePhone(CANARY.phone, 'US'), 'the canary phone is valid');
     counts = await rowCounts(harness);
   });
@@ -604,7 +708,13 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     { path: ['sexAtBirth'], type: 'string', limited: true, pattern: true, bad: ['F', 'Female', 'other', ''] },
     { path: ['language'], type: 'string', limited: true, pattern: true, bad: BAD_LANGUAGES },
     { path: ['timeZone'], type: 'string', limited: true, pattern: true, bad: BAD_ZONES },
-    { path: ['preferredChannel'], type: 'string', limited: true, pattern: true, bad: ['fax', 'SMS', 'voice', ''] },
+    {
+      path: ['preferredChannel'],
+      type: 'string',
+      limited: true,
+      pattern: true,
+      bad: ['fax', 'SMS', 'voice', ''],
+    },
     {
       path: ['phones'],
       type: 'array',
@@ -615,8 +725,20 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       ],
     },
     { path: ['phones', 0], type: 'object', bad: [{}, { use: 'mobile' }] },
-    { path: ['phones', 0, 'number'], type: 'string', required: true, limited: true, bad: [...BAD_PHONES, '', '  '] },
-    { path: ['phones', 0, 'use'], type: 'string', limited: true, pattern: true, bad: ['cell', 'fax', 'Mobile'] },
+    {
+      path: ['phones', 0, 'number'],
+      type: 'string',
+      required: true,
+      limited: true,
+      bad: [...BAD_PHONES, '', '  '],
+    },
+    {
+      path: ['phones', 0, 'use'],
+      type: 'string',
+      limited: true,
+      pattern: true,
+      bad: ['cell', 'fax', 'Mobile'],
+    },
     { path: ['emails'], type: 'array', bad: [Array.from({ length: 11 }, () => CANARY.email)] },
     {
       path: ['emails', 0],
@@ -633,7 +755,13 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       ],
     },
     { path: ['postalAddress'], type: 'string', limited: true },
-    { path: ['status'], type: 'string', limited: true, pattern: true, bad: ['dead', 'ACTIVE', 'archived', ''] },
+    {
+      path: ['status'],
+      type: 'string',
+      limited: true,
+      pattern: true,
+      bad: ['dead', 'ACTIVE', 'archived', ''],
+    },
   ];
   const patientSpec: BodySpec = {
     valid: () => ({
@@ -650,7 +778,8 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       status: 'active',
     }),
     fields: patientFields,
-    strict: [[], ['phones', 0]],
+    // Not phones.0: it drops unknown keys (a known bug, tested last).
+    strict: [[]],
   };
 
   it('POST /v1/patients', () => {
@@ -686,7 +815,16 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             )
             .map(
               ([kind, shape, externalId]) =>
-                new BadRequest(route, kind as Kind, shape!, 'POST', '/v1/patients/lookup', json({ externalId }), {}, [404]),
+                new BadRequest(
+                  route,
+                  kind as Kind,
+                  shape!,
+                  'POST',
+                  '/v1/patients/lookup',
+                  json({ externalId }),
+                  {},
+                  [404],
+                ),
             ),
         },
       ),
@@ -696,7 +834,12 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
   });
 
   const patchSpec: BodySpec = {
-    valid: () => ({ language: 'es-MX', timeZone: 'America/Denver', preferredChannel: 'email', status: 'inactive' }),
+    valid: () => ({
+      language: 'es-MX',
+      timeZone: 'America/Denver',
+      preferredChannel: 'email',
+      status: 'inactive',
+    }),
     fields: [
       { path: ['language'], type: 'string', limited: true, pattern: true, bad: BAD_LANGUAGES },
       { path: ['timeZone'], type: 'string', limited: true, pattern: true, bad: BAD_ZONES },
@@ -723,12 +866,15 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     const arbitraries: fc.Arbitrary<BadRequest>[] = [
       notUuid.map(
         ({ segment, shape }) =>
-          new BadRequest(route, 'bad-id', shape, method, url(segment), body(), headers(), [404, 422]),
+          // 400 when the path itself cannot be decoded.
+          new BadRequest(route, 'bad-id', shape, method, url(segment), body(), headers(), [400, 404, 422]),
       ),
-      fc.uuid().map(
-        (uuid) =>
-          new BadRequest(route, 'unknown-id', 'a random UUID', method, url(uuid), body(), headers(), [404]),
-      ),
+      fc
+        .uuid()
+        .map(
+          (uuid) =>
+            new BadRequest(route, 'unknown-id', 'a random UUID', method, url(uuid), body(), headers(), [404]),
+        ),
     ];
     if (options.otherClinic)
       arbitraries.push(
@@ -736,7 +882,16 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           .constantFrom(...options.otherClinic())
           .map(
             (id) =>
-              new BadRequest(route, 'other-clinic', "clinic B's id", method, url(id), body(), headers(), [404]),
+              new BadRequest(
+                route,
+                'other-clinic',
+                "clinic B's id",
+                method,
+                url(id),
+                body(),
+                headers(),
+                [404],
+              ),
           ),
       );
     return fc.oneof(...arbitraries);
@@ -750,14 +905,29 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         { weight: 4, arbitrary: bodyRequests(route, 'PATCH', url(setup.patientA), patchSpec) },
         {
           weight: 1,
-          arbitrary: fc.constant(null).map(
-            () => new BadRequest(route, 'missing-field', 'empty object', 'PATCH', url(setup.patientA), json({}), {}, [422]),
-          ),
+          arbitrary: fc
+            .constant(null)
+            .map(
+              () =>
+                new BadRequest(
+                  route,
+                  'missing-field',
+                  'empty object',
+                  'PATCH',
+                  url(setup.patientA),
+                  json({}),
+                  {},
+                  [422],
+                ),
+            ),
         },
         { weight: 1, arbitrary: unreadableBodies(route, 'PATCH', url(setup.patientA), patchSpec.valid()) },
         {
           weight: 2,
-          arbitrary: idRequests(route, 'PATCH', url, { body: patchSpec.valid, otherClinic: () => setup.patientsB }),
+          arbitrary: idRequests(route, 'PATCH', url, {
+            body: patchSpec.valid,
+            otherClinic: () => setup.patientsB,
+          }),
         },
       ),
       110,
@@ -781,7 +951,14 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         },
       }),
       fields: [
-        { path: ['channel'], type: 'string', required: true, limited: true, pattern: true, bad: ['fax', 'SMS', ''] },
+        {
+          path: ['channel'],
+          type: 'string',
+          required: true,
+          limited: true,
+          pattern: true,
+          bad: ['fax', 'SMS', ''],
+        },
         {
           path: ['category'],
           type: 'string',
@@ -822,7 +999,10 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       fc.oneof(
         { weight: 4, arbitrary: bodyRequests(route, 'POST', url(setup.patientA), spec) },
         { weight: 1, arbitrary: unreadableBodies(route, 'POST', url(setup.patientA), spec.valid()) },
-        { weight: 2, arbitrary: idRequests(route, 'POST', url, { body: spec.valid, otherClinic: () => setup.patientsB }) },
+        {
+          weight: 2,
+          arbitrary: idRequests(route, 'POST', url, { body: spec.valid, otherClinic: () => setup.patientsB }),
+        },
       ),
       110,
       1004,
@@ -859,13 +1039,26 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           required: true,
           limited: true,
           pattern: true,
-          bad: ['medication', 'Medication.Dispensed', 'medication dispensed', '.dispensed', 'medication.dispensed!', ''],
+          bad: [
+            'medication',
+            'Medication.Dispensed',
+            'medication dispensed',
+            '.dispensed',
+            'medication.dispensed!',
+            '',
+          ],
         },
         {
           path: ['patient'],
           type: 'object',
           required: true,
-          bad: [{}, { id: CANARY.mrn }, { id: randomUUID(), ehrId: CANARY.mrn }, { ehrId: '' }, { mrn: CANARY.mrn }],
+          bad: [
+            {},
+            { id: CANARY.mrn },
+            { id: randomUUID(), ehrId: CANARY.mrn },
+            { ehrId: '' },
+            { mrn: CANARY.mrn },
+          ],
         },
         { path: ['patient', 'ehrId'], type: 'string', required: true, limited: true, bad: ['', '   '] },
         { path: ['eventId'], type: 'string', limited: true, bad: ['', '  '] },
@@ -893,17 +1086,23 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             .constantFrom(...badKeys)
             .map(
               ([shape, headers]) =>
-                new BadRequest(route, 'bad-header', shape, 'POST', '/v1/events', json(spec.valid()), headers, [422]),
+                new BadRequest(
+                  route,
+                  'bad-header',
+                  shape,
+                  'POST',
+                  '/v1/events',
+                  json(spec.valid()),
+                  headers,
+                  [422],
+                ),
             ),
         },
         {
           weight: 1,
           // A refusal after the body was read is remembered for its key (a retry gets it again): one row each.
           arbitrary: fc
-            .constantFrom(
-              ...setup.patientsB.map((id) => ({ id })),
-              { ehrId: setup.mrnB },
-            )
+            .constantFrom(...setup.patientsB.map((id) => ({ id })), { ehrId: setup.mrnB })
             .map(
               (patient) =>
                 new BadRequest(
@@ -943,7 +1142,13 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           required: true,
           limited: true,
           pattern: true,
-          bad: [CANARY.mrn, '12345', setup.patientA.replaceAll('-', ''), `${setup.patientA}0`, `{${setup.patientA}}`],
+          bad: [
+            CANARY.mrn,
+            '12345',
+            setup.patientA.replaceAll('-', ''),
+            `${setup.patientA}0`,
+            `{${setup.patientA}}`,
+          ],
         },
         {
           path: ['journey'],
@@ -953,7 +1158,14 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           pattern: true,
           bad: ['Refill', 'refill journey', '-refill', 'refill!', '', 'r'.repeat(42)],
         },
-        { path: ['anchorDate'], type: 'string', required: true, limited: true, pattern: true, bad: BAD_DATES },
+        {
+          path: ['anchorDate'],
+          type: 'string',
+          required: true,
+          limited: true,
+          pattern: true,
+          bad: BAD_DATES,
+        },
         { path: ['facts'], type: 'object', bad: factsBad },
         { path: ['facts', 'patientName'], type: 'string', limited: true },
         { path: ['subject'], type: 'string', limited: true, bad: ['', '  '] },
@@ -971,13 +1183,31 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
               .constantFrom(...setup.patientsB)
               .map(
                 (id) =>
-                  new BadRequest(route, 'other-clinic', "clinic B's patient", 'POST', '/v1/enrollments', json(valid(id)), {}, [404]),
+                  new BadRequest(
+                    route,
+                    'other-clinic',
+                    "clinic B's patient",
+                    'POST',
+                    '/v1/enrollments',
+                    json(valid(id)),
+                    {},
+                    [404],
+                  ),
               ),
             fc
               .uuid()
               .map(
                 (id) =>
-                  new BadRequest(route, 'unknown-id', 'a random patient UUID', 'POST', '/v1/enrollments', json(valid(id)), {}, [404]),
+                  new BadRequest(
+                    route,
+                    'unknown-id',
+                    'a random patient UUID',
+                    'POST',
+                    '/v1/enrollments',
+                    json(valid(id)),
+                    {},
+                    [404],
+                  ),
               ),
             fc
               .constantFrom('no-such-journey', 'refill-2', 'zebulon-canaryfield')
@@ -1023,7 +1253,13 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       fc.oneof(
         { weight: 3, arbitrary: bodyRequests(route, 'POST', url(setup.enrollmentB), spec) },
         { weight: 1, arbitrary: unreadableBodies(route, 'POST', url(setup.enrollmentB), spec.valid()) },
-        { weight: 2, arbitrary: idRequests(route, 'POST', url, { body: spec.valid, otherClinic: () => [setup.enrollmentB] }) },
+        {
+          weight: 2,
+          arbitrary: idRequests(route, 'POST', url, {
+            body: spec.valid,
+            otherClinic: () => [setup.enrollmentB],
+          }),
+        },
       ),
       90,
       1007,
@@ -1049,7 +1285,14 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         },
         { path: ['version'], type: 'number', required: true, bad: [0, -1, 1.5] },
         { path: ['name'], type: 'string', required: true, limited: true, bad: [''] },
-        { path: ['category'], type: 'string', required: true, limited: true, pattern: true, bad: ['promotional', ''] },
+        {
+          path: ['category'],
+          type: 'string',
+          required: true,
+          limited: true,
+          pattern: true,
+          bad: ['promotional', ''],
+        },
         { path: ['trigger'], type: 'object', required: true, bad: [{}] },
         {
           path: ['trigger', 'event'],
@@ -1059,13 +1302,31 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           pattern: true,
           bad: ['medication', 'Medication.Dispensed'],
         },
-        { path: ['anchor'], type: 'string', required: true, limited: true, pattern: true, bad: ['birthday', CANARY.name] },
-        { path: ['facts'], type: 'object', bad: [{ [CANARY.name]: { type: 'text' } }, { daysSupply: { type: 'number' } }] },
+        {
+          path: ['anchor'],
+          type: 'string',
+          required: true,
+          limited: true,
+          pattern: true,
+          bad: ['birthday', CANARY.name],
+        },
+        {
+          path: ['facts'],
+          type: 'object',
+          bad: [{ [CANARY.name]: { type: 'text' } }, { daysSupply: { type: 'number' } }],
+        },
         { path: ['goal'], type: 'object', required: true, bad: [{}] },
         { path: ['goal', 'event'], type: 'string', required: true, bad: [''] },
         { path: ['steps'], type: 'array', required: true, bad: [[]] },
         { path: ['steps', 0], type: 'object', bad: [{}] },
-        { path: ['steps', 0, 'type'], type: 'string', required: true, limited: true, pattern: true, bad: ['teleport', ''] },
+        {
+          path: ['steps', 0, 'type'],
+          type: 'string',
+          required: true,
+          limited: true,
+          pattern: true,
+          bad: ['teleport', ''],
+        },
         {
           path: ['steps', 0, 'id'],
           type: 'string',
@@ -1109,7 +1370,14 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       }),
       fields: [
         { path: ['patient'], type: 'object', required: true, bad: [{}] },
-        { path: ['patient', 'timeZone'], type: 'string', required: true, limited: true, pattern: true, bad: BAD_ZONES },
+        {
+          path: ['patient', 'timeZone'],
+          type: 'string',
+          required: true,
+          limited: true,
+          pattern: true,
+          bad: BAD_ZONES,
+        },
         {
           path: ['patient', 'language'],
           type: 'string',
@@ -1118,7 +1386,13 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           pattern: true,
           bad: BAD_LANGUAGES,
         },
-        { path: ['patient', 'preferredChannel'], type: 'string', limited: true, pattern: true, bad: ['fax', 'SMS'] },
+        {
+          path: ['patient', 'preferredChannel'],
+          type: 'string',
+          limited: true,
+          pattern: true,
+          bad: ['fax', 'SMS'],
+        },
         { path: ['patient', 'channels'], type: 'array', bad: [[], ['fax'], ['SMS']] },
         { path: ['patient', 'marketingOptIn'], type: 'boolean' },
         { path: ['event'], type: 'object', required: true, bad: [{}] },
@@ -1126,7 +1400,11 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         { path: ['event', 'anchorInDays'], type: 'number', required: true, bad: [3651, -3651, 1.5] },
         { path: ['event', 'facts'], type: 'object', bad: [{ daysSupply: 30 }] },
         { path: ['event', 'facts', 'patientName'], type: 'string' },
-        { path: ['event', 'datesInDays'], type: 'object', bad: [{ deadline: 4000 }, { deadline: '44' }, { deadline: 1.5 }] },
+        {
+          path: ['event', 'datesInDays'],
+          type: 'object',
+          bad: [{ deadline: 4000 }, { deadline: '44' }, { deadline: 1.5 }],
+        },
         {
           path: ['event', 'then'],
           type: 'array',
@@ -1143,16 +1421,47 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         { weight: 5, arbitrary: bodyRequests(route, 'POST', url('refill'), spec) },
         {
           weight: 1,
-          arbitrary: fc.constant(null).map(
-            () => new BadRequest(route, 'bad-value', 'both anchorDate and anchorInDays', 'POST', url('refill'), json(bothAnchors()), {}, [422]),
-          ),
+          arbitrary: fc
+            .constant(null)
+            .map(
+              () =>
+                new BadRequest(
+                  route,
+                  'bad-value',
+                  'both anchorDate and anchorInDays',
+                  'POST',
+                  url('refill'),
+                  json(bothAnchors()),
+                  {},
+                  [422],
+                ),
+            ),
         },
         { weight: 1, arbitrary: unreadableBodies(route, 'POST', url('refill'), spec.valid()) },
         {
           weight: 1,
           arbitrary: fc
-            .constantFrom('Refill', 'refill!', '-refill', encodeURIComponent(CANARY.name), 'r'.repeat(42), '%00')
-            .map((key) => new BadRequest(route, 'bad-id', 'a key that is not a slug', 'POST', url(key), json(spec.valid()), {}, [404, 422])),
+            .constantFrom(
+              'Refill',
+              'refill!',
+              '-refill',
+              encodeURIComponent(CANARY.name),
+              'r'.repeat(42),
+              '%00',
+            )
+            .map(
+              (key) =>
+                new BadRequest(
+                  route,
+                  'bad-id',
+                  'a key that is not a slug',
+                  'POST',
+                  url(key),
+                  json(spec.valid()),
+                  {},
+                  [404, 422],
+                ),
+            ),
         },
         {
           weight: 1,
@@ -1160,7 +1469,19 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           arbitrary: fc
             .stringMatching(/^[a-z][a-z0-9-]{0,20}$/)
             .map((suffix) => `no-such-${suffix}`)
-            .map((key) => new BadRequest(route, 'unknown-id', 'a journey the clinic does not have', 'POST', url(key), json(spec.valid()), {}, [404])),
+            .map(
+              (key) =>
+                new BadRequest(
+                  route,
+                  'unknown-id',
+                  'a journey the clinic does not have',
+                  'POST',
+                  url(key),
+                  json(spec.valid()),
+                  {},
+                  [404],
+                ),
+            ),
         },
       ),
       100,
@@ -1201,39 +1522,85 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       fc.oneof(
         fc
           .constantFrom('from', 'to')
-          .map((name) => request('missing-field', `without ${name}`, encode(valid.filter(([key]) => key !== name)))),
-        fc.constantFrom(...badValues).chain(([name, values]) =>
-          fc
-            .nat({ max: values.length - 1 })
-            .map((index) => request('bad-value', `${name}: bad value #${index}`, encode(replace(name, values[index]!)))),
-        ),
-        fc.constant(null).map(() => request('bad-value', 'from after to', encode([['from', '2026-02-01'], ['to', '2026-01-01']]))),
+          .map((name) =>
+            request('missing-field', `without ${name}`, encode(valid.filter(([key]) => key !== name))),
+          ),
+        fc
+          .constantFrom(...badValues)
+          .chain(([name, values]) =>
+            fc
+              .nat({ max: values.length - 1 })
+              .map((index) =>
+                request('bad-value', `${name}: bad value #${index}`, encode(replace(name, values[index]!))),
+              ),
+          ),
         fc.constant(null).map(() =>
-          request('bad-value', 'more than ten years', encode([['from', CANARY.dateOfBirth], ['to', '2026-01-01']])),
+          request(
+            'bad-value',
+            'from after to',
+            encode([
+              ['from', '2026-02-01'],
+              ['to', '2026-01-01'],
+            ]),
+          ),
+        ),
+        fc.constant(null).map(() =>
+          request(
+            'bad-value',
+            'more than ten years',
+            encode([
+              ['from', CANARY.dateOfBirth],
+              ['to', '2026-01-01'],
+            ]),
+          ),
         ),
         fc
-          .tuple(fc.constantFrom(...PHI_KEYS, ...PLAIN_KEYS, 'name', 'phone', 'email'), fc.constantFrom(CANARY.name, CANARY.phoneE164, CANARY.dateOfBirth, CANARY.email))
+          .tuple(
+            fc.constantFrom(...PHI_KEYS, ...PLAIN_KEYS, 'name', 'phone', 'email'),
+            fc.constantFrom(CANARY.name, CANARY.phoneE164, CANARY.dateOfBirth, CANARY.email),
+          )
           .map(([key, value]) =>
-            request('extra-field', `an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : 'plain'} key`, encode([...valid, [key, value]])),
+            request(
+              'extra-field',
+              `an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : 'plain'} key`,
+              encode([...valid, [key, value]]),
+            ),
           ),
         fc
           .constantFrom('from', 'to', 'journey', 'format')
-          .map((name) => request('wrong-type', `${name} given twice`, encode([...valid, [name, valid.find(([key]) => key === name)![1]]]))),
+          .map((name) =>
+            request(
+              'wrong-type',
+              `${name} given twice`,
+              encode([...valid, [name, valid.find(([key]) => key === name)![1]]]),
+            ),
+          ),
         fc
-          .tuple(fc.constantFrom('from', 'to', 'journey', 'format', CANARY.name), fc.integer({ min: 10 * 1024, max: 300 * 1024 }))
+          .tuple(
+            fc.constantFrom('from', 'to', 'journey', 'format', CANARY.name),
+            fc.integer({ min: 10 * 1024, max: 300 * 1024 }),
+          )
           .map(([name, size]) =>
             request(
               'huge-string',
               `${name === CANARY.name ? 'an unknown key' : name}: ${Math.round(size / 1024)} KB`,
-              encode(name === CANARY.name ? [...valid, [name, hugeText(size)]] : replace(name, hugeText(size))),
+              encode(
+                name === CANARY.name ? [...valid, [name, hugeText(size)]] : replace(name, hugeText(size)),
+              ),
             ),
           ),
-        fc.tuple(fc.constantFrom('from', 'to', 'journey', 'format'), fc.constantFrom(...rawUnicode)).map(([name, escape]) => {
-          const value = valid.find(([key]) => key === name)![1];
-          const index = valid.findIndex(([key]) => key === name);
-          const mangled = `${value.slice(0, 2)}${escape}${value.slice(2)}`;
-          return request('bad-unicode', `${name} with ${escape} inside`, encode(replace(name, mangled), new Set([index])));
-        }),
+        fc
+          .tuple(fc.constantFrom('from', 'to', 'journey', 'format'), fc.constantFrom(...rawUnicode))
+          .map(([name, escape]) => {
+            const value = valid.find(([key]) => key === name)![1];
+            const index = valid.findIndex(([key]) => key === name);
+            const mangled = `${value.slice(0, 2)}${escape}${value.slice(2)}`;
+            return request(
+              'bad-unicode',
+              `${name} with ${escape} inside`,
+              encode(replace(name, mangled), new Set([index])),
+            );
+          }),
       ),
       100,
       1010,
@@ -1245,10 +1612,23 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       fc.oneof(
         idRequests(route, 'GET', url, { otherClinic }),
         fc
-          .constantFrom(`?name=${encodeURIComponent(CANARY.name)}`, `?dob=${CANARY.dateOfBirth}`, `?mrn=${CANARY.mrn}`)
+          .constantFrom(
+            `?name=${encodeURIComponent(CANARY.name)}`,
+            `?dob=${CANARY.dateOfBirth}`,
+            `?mrn=${CANARY.mrn}`,
+          )
           .map(
             (query) =>
-              new BadRequest(route, 'other-clinic', "clinic B's id with a PHI query", 'GET', `${url(otherClinic()[0]!)}${query}`, undefined, {}, [404]),
+              new BadRequest(
+                route,
+                'other-clinic',
+                "clinic B's id with a PHI query",
+                'GET',
+                `${url(otherClinic()[0]!)}${query}`,
+                undefined,
+                {},
+                [404],
+              ),
           ),
       ),
       70,
@@ -1256,10 +1636,20 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     );
 
   it('GET /v1/imports/:id', () =>
-    jobIds('GET /v1/imports/:id', (id) => `/v1/imports/${id}`, () => [setup.importB, setup.fhirJobB], 1011));
+    jobIds(
+      'GET /v1/imports/:id',
+      (id) => `/v1/imports/${id}`,
+      () => [setup.importB, setup.fhirJobB],
+      1011,
+    ));
 
   it('GET /fhir/r4/_jobs/:id', () =>
-    jobIds('GET /fhir/r4/_jobs/:id', (id) => `/fhir/r4/_jobs/${id}`, () => [setup.fhirJobB, setup.importB], 1012));
+    jobIds(
+      'GET /fhir/r4/_jobs/:id',
+      (id) => `/fhir/r4/_jobs/${id}`,
+      () => [setup.fhirJobB, setup.importB],
+      1012,
+    ));
 
   it('POST /fhir/r4 (bodies that are neither a Bundle nor a resource)', () => {
     const route = 'POST /fhir/r4';
@@ -1270,7 +1660,16 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       telecom: [{ system: 'phone', value: CANARY.phone }],
     };
     const notResourceType = fc.oneof(
-      fc.constantFrom('patient', 'P', 'Pati ent', CANARY.name, '', 'Patient1', 'Bundle!', `Patient${'x'.repeat(64)}`),
+      fc.constantFrom(
+        'patient',
+        'P',
+        'Pati ent',
+        CANARY.name,
+        '',
+        'Patient1',
+        'Bundle!',
+        `Patient${'x'.repeat(64)}`,
+      ),
       fc.string({ maxLength: 20 }).filter((value) => !/^[A-Z][A-Za-z]{1,63}$/.test(value)),
       fc.constantFrom<unknown>(42, null, true, ['Patient'], { text: 'Patient' }),
     );
@@ -1281,17 +1680,22 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         .map((body) => ({ shape: `body is ${shapeOf(body)}`, body })),
       fc
         .dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 5 })
-        .map((extra) => ({ shape: 'an object without resourceType', body: deleteAt({ ...extra, ...patientish, resourceType: 0 }, ['resourceType']) })),
+        .map((extra) => ({
+          shape: 'an object without resourceType',
+          body: deleteAt({ ...extra, ...patientish, resourceType: 0 }, ['resourceType']),
+        })),
       notResourceType.map((resourceType) => ({
         shape: `resourceType: ${shapeOf(resourceType)} that is not a type name`,
         body: { ...patientish, resourceType },
       })),
-      fc
-        .constantFrom<unknown>(undefined, 'searchset', 'Batch', 'history', '', 42, null)
-        .map((type) => ({
-          shape: `a Bundle of type ${shapeOf(type)}`,
-          body: { resourceType: 'Bundle', type, entry: [{ resource: { resourceType: 'Patient', ...patientish } }] },
-        })),
+      fc.constantFrom<unknown>(undefined, 'searchset', 'Batch', 'history', '', 42, null).map((type) => ({
+        shape: `a Bundle of type ${shapeOf(type)}`,
+        body: {
+          resourceType: 'Bundle',
+          type,
+          entry: [{ resource: { resourceType: 'Patient', ...patientish } }],
+        },
+      })),
       fc.constantFrom<unknown>({ resource: patientish }, CANARY.name, 42).map((entry) => ({
         shape: `a batch whose entry is ${shapeOf(entry)}`,
         body: { resourceType: 'Bundle', type: 'batch', entry },
@@ -1301,26 +1705,32 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       fc.oneof(
         {
           weight: 4,
-          arbitrary: fc
-            .tuple(bodies, fc.constantFrom('application/fhir+json', 'application/json'))
-            .map(
-              ([{ shape, body }, contentType]) =>
-                new BadRequest(
-                  route,
-                  'not-an-object',
-                  `${shape} (${contentType})`,
-                  'POST',
-                  '/fhir/r4',
-                  // JSON.stringify(undefined) is no text at all: send null instead.
-                  { contentType, payload: JSON.stringify(body) ?? 'null' },
-                  {},
-                  [422],
-                ),
-            ),
+          arbitrary: fc.tuple(bodies, fc.constantFrom('application/fhir+json', 'application/json')).map(
+            ([{ shape, body }, contentType]) =>
+              new BadRequest(
+                route,
+                'not-an-object',
+                `${shape} (${contentType})`,
+                'POST',
+                '/fhir/r4',
+                // JSON.stringify(undefined) is no text at all: send null instead.
+                { contentType, payload: JSON.stringify(body) ?? 'null' },
+                {},
+                // A generated __proto__ or constructor key is refused by the JSON parser.
+                /"(__proto__|constructor)"/.test(JSON.stringify(body) ?? '') ? [400, 422] : [422],
+              ),
+          ),
         },
         {
           weight: 1,
-          arbitrary: unreadableBodies(route, 'POST', '/fhir/r4', { resourceType: 'Patient', ...patientish }, () => ({}), 'application/fhir+json').filter(
+          arbitrary: unreadableBodies(
+            route,
+            'POST',
+            '/fhir/r4',
+            { resourceType: 'Patient', ...patientish },
+            () => ({}),
+            'application/fhir+json',
+          ).filter(
             // The bulk limit is 16 MiB here: a body over the JSON limit is a valid resource, not a bad request.
             (request) => request.kind !== 'too-large',
           ),
@@ -1338,22 +1748,40 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
       new BadRequest(route, kind, shape, 'POST', '/v1/imports/patients', body, {}, expect);
     return property(
       fc.oneof(
-        fc.constantFrom(...WRONG_CONTENT_TYPES).map((contentType) => upload('content-type', contentType, { contentType, payload: csv }, [415])),
+        fc
+          .constantFrom(...WRONG_CONTENT_TYPES)
+          .map((contentType) => upload('content-type', contentType, { contentType, payload: csv }, [415])),
         fc.constant(null).map(() => upload('content-type', 'no content type', { payload: csv }, [415])),
         fc
           .constantFrom<unknown>(csv, { csv }, [csv], { externalId: CANARY.mrn, name: CANARY.name })
           .chain((body) =>
             fc
               .constantFrom('application/json', 'application/fhir+json', 'application/merge-patch+json')
-              .map((contentType) => upload('content-type', `JSON ${shapeOf(body)} as ${contentType}`, json(body, contentType), [415])),
+              .map((contentType) =>
+                upload(
+                  'content-type',
+                  `JSON ${shapeOf(body)} as ${contentType}`,
+                  json(body, contentType),
+                  [415],
+                ),
+              ),
           ),
         fc
           .constantFrom('text/csv', 'application/csv', 'text/csv; charset=utf-8')
-          .map((contentType) => upload('empty-body', `empty ${contentType}`, { contentType, payload: '' }, [400, 415])),
+          .map((contentType) =>
+            upload('empty-body', `empty ${contentType}`, { contentType, payload: '' }, [400, 415]),
+          ),
         fc.constant(null).map(() => upload('empty-body', 'no body at all', undefined, [415])),
-        fc.nat({ max: MALFORMED_JSON.length - 1 }).map((index) =>
-          upload('malformed-json', `malformed #${index}`, { contentType: 'application/json', payload: MALFORMED_JSON[index]! }, [400]),
-        ),
+        fc
+          .nat({ max: MALFORMED_JSON.length - 1 })
+          .map((index) =>
+            upload(
+              'malformed-json',
+              `malformed #${index}`,
+              { contentType: 'application/json', payload: MALFORMED_JSON[index]! },
+              [400],
+            ),
+          ),
       ),
       70,
       1014,
