@@ -56,8 +56,15 @@ export const clinics = pgTable('clinics', {
   quietHoursStart: text('quiet_hours_start').notNull().default('21:00'),
   maxPerDay: integer('max_per_day').notNull().default(1),
   maxPerWeek: integer('max_per_week').notNull().default(3),
+  /** E.164 number the clinic texts from; inbound replies to it are the clinic's. */
   smsSender: text('sms_sender'),
   emailSender: text('email_sender'),
+  /** Marketing mail may leave from another address (and reputation) than care messages. */
+  marketingEmailSender: text('marketing_email_sender'),
+  /** The clinic's colour in HTML email and pages, #RRGGBB. */
+  brandColor: text('brand_color'),
+  /** How long what was sent is kept (the message archive); HIPAA's floor is 6 years, clinics often keep 7. */
+  retentionDays: integer('retention_days').notNull().default(2557),
   /** journeys/clinic-settings.ts: open-enrollment dates, when a patient is lapsed. Never PHI. */
   settings: jsonb('settings').notNull().default({}),
   createdAt: createdAt(),
@@ -283,10 +290,7 @@ export const deliveries = pgTable(
   ],
 );
 
-/**
- * A delivery's status history from provider callbacks. Not written yet: the patient-side issue (14) records
- * Twilio status callbacks and bounces here.
- */
+/** A delivery's status history from provider callbacks (Twilio status callbacks, bounces), one row per status. */
 export const deliveryEvents = pgTable(
   'delivery_events',
   {
@@ -297,9 +301,14 @@ export const deliveryEvents = pgTable(
       .references(() => deliveries.id),
     status: deliveryStatus('status').notNull(),
     providerStatus: text('provider_status'),
+    /** The provider's error code (Twilio's ErrorCode, an SMTP reply code), never message content. */
+    providerError: text('provider_error'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('delivery_events_delivery_idx').on(table.deliveryId)],
+  (table) => [
+    index('delivery_events_delivery_idx').on(table.deliveryId),
+    uniqueIndex('delivery_events_once').on(table.deliveryId, table.providerStatus),
+  ],
 );
 
 /**
@@ -386,6 +395,84 @@ export const importJobs = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
   (table) => [uniqueIndex('import_jobs_content').on(table.clinicId, table.kind, table.contentHash)],
+);
+
+/**
+ * What exactly was sent (the message archive), and the details only the pickup page shows: one row per
+ * delivery, both encrypted, kept until `retainUntil` and then purged by a scheduled, audited job.
+ */
+export const deliveryContents = pgTable(
+  'delivery_contents',
+  {
+    /** The delivery's id. */
+    id: uuid('id')
+      .primaryKey()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    clinicId: clinicRef(),
+    /** The template and the version of its text (a hash of the catalogue entry) the message was rendered from. */
+    template: text('template').notNull(),
+    templateVersion: text('template_version').notNull(),
+    language: text('language').notNull(),
+    /** JSON { sms } or { subject, text, html }, encrypted. */
+    renderedEnc: text('rendered_enc').notNull(),
+    /** JSON of the event's details that must not travel by SMS or plain email, shown only on the pickup page. */
+    detailsEnc: text('details_enc'),
+    retainUntil: timestamp('retain_until', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('delivery_contents_retain_idx').on(table.retainUntil)],
+);
+
+export const LINK_PURPOSES = ['pickup', 'unsubscribe'] as const;
+
+/**
+ * Single-purpose links a message carries: the pickup page and (marketing email) one-click unsubscribe. The
+ * token is random and stored only as a hash; it expires, and a pickup link locks after too many wrong dates
+ * of birth.
+ */
+export const messageLinks = pgTable(
+  'message_links',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: LINK_PURPOSES }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    failedAttempts: integer('failed_attempts').notNull().default(0),
+    lockedAt: timestamp('locked_at', { withTimezone: true }),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('message_links_token').on(table.tokenHash),
+    uniqueIndex('message_links_delivery_purpose').on(table.deliveryId, table.purpose),
+  ],
+);
+
+/** SMS replies from patients (STOP, HELP, CONFIRM, free text), kept encrypted; staff see flagged ones. */
+export const inboundMessages = pgTable(
+  'inbound_messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: clinicRef(),
+    patientId: uuid('patient_id').references(() => patients.id),
+    /** Twilio's MessageSid: a webhook delivered twice is acted on once. */
+    providerMessageId: text('provider_message_id').notNull(),
+    fromIndex: text('from_index').notNull(),
+    bodyEnc: text('body_enc').notNull(),
+    /** What carebell understood: stop, start, help, confirm, cancel, done, other. */
+    intent: text('intent').notNull(),
+    /** A reply that reads as a wish to stop in other words: for the clinic's staff to look at. */
+    flagged: boolean('flagged').notNull().default(false),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('inbound_messages_provider_id').on(table.clinicId, table.providerMessageId),
+    index('inbound_messages_patient_idx').on(table.clinicId, table.patientId),
+  ],
 );
 
 /** Append-only and hash-chained; rows are written only through the audit_append() function. */

