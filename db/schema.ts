@@ -197,6 +197,11 @@ export const enrollments = pgTable(
     outcome: text('outcome'),
     /** The next send the journey plans, so marketing sends give way to a transactional one that day. */
     nextSendAt: timestamp('next_send_at', { withTimezone: true }),
+    /**
+     * What the EHR event said that must not travel by SMS or plain email (the medication, the test, the
+     * appointment's place), encrypted; each delivery of the journey copies it for the pickup page.
+     */
+    detailsEnc: text('details_enc'),
     /** The A/B variant of each step that has variants, by step id (fixed per patient, so known at start). */
     variants: jsonb('variants').$type<Record<string, string>>(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),

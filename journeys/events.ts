@@ -23,6 +23,11 @@ export const clinicEvent = z
     occurredOn: z.iso.date('must be a date as YYYY-MM-DD').optional(),
     /** Values the messages may show; never PHI beyond what the template needs (e.g. a deadline). */
     facts: z.record(z.string().regex(/^[a-zA-Z]\w{0,40}$/), z.string().max(200)).optional(),
+    /**
+     * What only the secure pickup page may show, never an SMS or plain email: the medication's name, the
+     * screening test, the appointment's place. Kept encrypted with the enrollment and each delivery.
+     */
+    details: z.record(z.string().regex(/^[a-zA-Z]\w{0,40}$/), z.string().max(500)).optional(),
   })
   .strict();
 

@@ -39,6 +39,7 @@ ALTER TABLE "clinics" ADD COLUMN "marketing_email_sender" text;--> statement-bre
 ALTER TABLE "clinics" ADD COLUMN "brand_color" text;--> statement-breakpoint
 ALTER TABLE "clinics" ADD COLUMN "retention_days" integer DEFAULT 2557 NOT NULL;--> statement-breakpoint
 ALTER TABLE "delivery_events" ADD COLUMN "provider_error" text;--> statement-breakpoint
+ALTER TABLE "enrollments" ADD COLUMN "details_enc" text;--> statement-breakpoint
 ALTER TABLE "delivery_contents" ADD CONSTRAINT "delivery_contents_id_deliveries_id_fk" FOREIGN KEY ("id") REFERENCES "public"."deliveries"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "delivery_contents" ADD CONSTRAINT "delivery_contents_clinic_id_clinics_id_fk" FOREIGN KEY ("clinic_id") REFERENCES "public"."clinics"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "inbound_messages" ADD CONSTRAINT "inbound_messages_clinic_id_clinics_id_fk" FOREIGN KEY ("clinic_id") REFERENCES "public"."clinics"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

@@ -429,6 +429,7 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'consents', column: 'evidence_enc' },
   { table: 'screening_records', column: 'record_enc' },
   { table: 'import_jobs', column: 'content_enc' },
+  { table: 'enrollments', column: 'details_enc' },
   { table: 'delivery_contents', column: 'rendered_enc' },
   { table: 'delivery_contents', column: 'details_enc' },
   { table: 'inbound_messages', column: 'body_enc' },

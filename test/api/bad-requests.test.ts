@@ -189,7 +189,7 @@ function shapeOf(value: unknown): string {
 function setAt(target: unknown, path: Path, value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path;
-  const copy = (Array.isArray(target) ? [...target] : { ...(target as object) }) as Record<
+  const copy = (Array.isArray(target) ? [...(target as unknown[])] : { ...(target as object) }) as Record<
     PropertyKey,
     unknown
   >;
@@ -508,7 +508,7 @@ const notUuid: fc.Arbitrary<{ segment: string; shape: string }> = fc.oneof(
           ['in braces', encodeURIComponent(`{${uuid}}`)],
           ['with a g', `g${uuid.slice(1)}`],
         )
-        .map(([shape, segment]) => ({ segment: segment!, shape: `a UUID ${shape}` })),
+        .map(([shape, segment]) => ({ segment, shape: `a UUID ${shape}` })),
     ),
   fc
     .string({ minLength: 1, maxLength: 40, unit: 'grapheme' })
@@ -843,7 +843,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
                 new BadRequest(
                   route,
                   kind as Kind,
-                  shape!,
+                  shape,
                   'POST',
                   '/v1/patients/lookup',
                   json({ externalId }),
