@@ -16,7 +16,7 @@ import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { importWorkflowId } from '../domain/import';
 import { mapFhirInput, type MappedEntry } from '../fhir/map-bundle';
-import { CsvHeaderError, CsvSyntaxError, parsePatientsCsv } from '../imports/patients-csv';
+import { CsvHeaderError, CsvSyntaxError, parsePatientsCsv, type CsvRow } from '../imports/patients-csv';
 import { handleEvent } from './handle-event';
 import type { EnrollmentDeps } from './enroll';
 import { notifyJourneys, recordConsentIn, upsertPatientIn } from './patients';
@@ -122,29 +122,34 @@ async function importCsv(
   heartbeat: (processed: number) => void,
 ) {
   let seen = 0;
-  let batch: ImportResult[] = [];
+  let batch: CsvRow[] = [];
+  const flush = async () => {
+    // A file names each patient once (repeats are refused), so its rows are independent.
+    const results = await inGroups(
+      batch,
+      (row) => String(row.line),
+      async (row): Promise<ImportResult> =>
+        row.ok
+          ? { line: row.line, ...(await applyPatient(deps, clinicId, actor, row.patient, row.consents)) }
+          : {
+              line: row.line,
+              outcome: 'failed',
+              status: '422 Unprocessable Entity',
+              problem: row.problems.join('; '),
+            },
+    );
+    batch = [];
+    return results;
+  };
   for await (const row of parsePatientsCsv(content, { consentSource: 'csv-import' })) {
     if (seen++ < done) continue;
-    if (!row.ok) {
-      batch.push({
-        line: row.line,
-        outcome: 'failed',
-        status: '422 Unprocessable Entity',
-        problem: row.problems.join('; '),
-      });
-    } else {
-      batch.push({
-        line: row.line,
-        ...(await applyPatient(deps, clinicId, actor, row.patient, row.consents)),
-      });
-    }
+    batch.push(row);
     if (batch.length === BATCH) {
-      await record(batch);
+      await record(await flush());
       heartbeat(seen);
-      batch = [];
     }
   }
-  await record(batch, { total: seen });
+  await record(await flush(), { total: seen });
 }
 
 /** One patient (and their consents) in one transaction: a bad one is refused whole. */
@@ -198,17 +203,56 @@ async function importFhir(
   for (const entry of mapped.entries)
     if (entry.command.kind === 'skipped')
       skippedTypes[entry.command.resourceType] = (skippedTypes[entry.command.resourceType] ?? 0) + 1;
-  let batch: ImportResult[] = [];
-  for (const [position, entry] of mapped.entries.entries()) {
-    if (position < done) continue;
-    batch.push({ index: entry.index, ...(await applyEntry(deps, clinicId, actor, entry)) });
-    if (batch.length === BATCH) {
-      await record(batch, { total: mapped.entries.length, skippedTypes });
-      heartbeat(position + 1);
-      batch = [];
-    }
+  // Batches in order (patients come first); inside a batch, entries about different patients at once, those
+  // about one patient in order.
+  for (let start = done; start < mapped.entries.length; start += BATCH) {
+    const batch = mapped.entries.slice(start, start + BATCH);
+    const results = await inGroups(batch, patientOf, async (entry) => ({
+      index: entry.index,
+      ...(await applyEntry(deps, clinicId, actor, entry)),
+    }));
+    await record(results, { total: mapped.entries.length, skippedTypes });
+    heartbeat(start + batch.length);
   }
-  await record(batch, { total: mapped.entries.length, skippedTypes });
+}
+
+/** Which patient an entry is about, so entries about one patient are applied in order. */
+function patientOf(entry: MappedEntry): string {
+  const { command } = entry;
+  if (command.kind === 'patient') return `mrn:${command.patient.externalId}`;
+  if (command.kind === 'consent') return `mrn:${command.patientEhrId}`;
+  if (command.kind === 'event')
+    return 'id' in command.event.patient
+      ? `id:${command.event.patient.id}`
+      : `mrn:${command.event.patient.ehrId}`;
+  return `entry:${entry.index}`;
+}
+
+/** How many entries are applied at once: enough to keep PostgreSQL and Temporal busy on a small machine. */
+const CONCURRENCY = 8;
+
+/**
+ * Applies `items` with up to CONCURRENCY groups at once, the items of a group (same key) one after another,
+ * and returns the results in the items' order.
+ */
+async function inGroups<T, R>(
+  items: T[],
+  keyOf: (item: T) => string,
+  apply: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, position) => {
+    const key = keyOf(item);
+    groups.set(key, [...(groups.get(key) ?? []), position]);
+  });
+  const results = new Array<R>(items.length);
+  const queue = [...groups.values()];
+  const worker = async () => {
+    for (let group = queue.shift(); group; group = queue.shift())
+      for (const position of group) results[position] = await apply(items[position]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  return results;
 }
 
 async function applyEntry(

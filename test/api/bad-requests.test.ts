@@ -600,15 +600,17 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     const type = typeof problem?.type === 'string' ? problem.type.replace(PROBLEM_BASE, '') : '(no type)';
     const faults: string[] = [];
     if (status < 400 || status >= 500) faults.push(`answered ${status} (${type})`);
-    else if (request.expect && !request.expect.includes(status))
-      faults.push(`answered ${status} (${type}), expected ${request.expect.join(' or ')}`);
-    const contentType = String(response.headers['content-type']);
-    if (!contentType.startsWith('application/problem+json')) faults.push(`${status} as ${contentType}`);
-    if (!problem || typeof problem !== 'object') faults.push(`${status}: the body is not a JSON object`);
     else {
-      if (typeof problem.type !== 'string' || !problem.type.startsWith(PROBLEM_BASE))
-        faults.push(`${status}: problem type ${type}`);
-      if (problem.status !== status) faults.push(`${status}: problem status ${String(problem.status)}`);
+      if (request.expect && !request.expect.includes(status))
+        faults.push(`answered ${status} (${type}), expected ${request.expect.join(' or ')}`);
+      const contentType = String(response.headers['content-type']);
+      if (!contentType.startsWith('application/problem+json')) faults.push(`${status} as ${contentType}`);
+      if (!problem || typeof problem !== 'object') faults.push(`${status}: the body is not a JSON object`);
+      else {
+        if (typeof problem.type !== 'string' || !problem.type.startsWith(PROBLEM_BASE))
+          faults.push(`${status}: problem type ${type}`);
+        if (problem.status !== status) faults.push(`${status}: problem status ${String(problem.status)}`);
+      }
     }
     const answer = `${response.body}\n${JSON.stringify(response.headers)}`.toLowerCase();
     const leaked = [
@@ -619,23 +621,28 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
   }
 
   /**
-   * Sends every generated request and collects what went wrong, so that one run names every kind of
-   * failure (each described by its shape, never its values), not only the first.
+   * Sends every request and collects what went wrong, so that one run names every kind of failure (each
+   * described by its shape, never its values), not only the first.
    */
-  async function property(arbitrary: fc.Arbitrary<BadRequest>, numRuns: number, seed: number) {
+  async function assertAllRefused(
+    label: string,
+    send: (check: (request: BadRequest) => Promise<void>) => Promise<void>,
+  ) {
     const faults = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(arbitrary, async (request) => {
-        for (const fault of await faultsOf(request)) faults.set(fault, (faults.get(fault) ?? 0) + 1);
-      }),
-      { numRuns, seed },
-    );
+    await send(async (request) => {
+      for (const fault of await faultsOf(request)) faults.set(fault, (faults.get(fault) ?? 0) + 1);
+    });
     assert.deepEqual(
       [...faults].map(([fault, count]) => `${fault}${count > 1 ? ` (×${count})` : ''}`),
       [],
-      `seed ${seed}: ${faults.size} kinds of bad answer`,
+      `${label}: ${faults.size} kinds of bad answer`,
     );
   }
+
+  const property = (arbitrary: fc.Arbitrary<BadRequest>, numRuns: number, seed: number) =>
+    assertAllRefused(`seed ${seed}`, (check) =>
+      fc.assert(fc.asyncProperty(arbitrary, check), { numRuns, seed }),
+    );
 
   let idempotencyCounter = 0;
   const idempotencyKey = () => ({ 'idempotency-key': `bad-request-${++idempotencyCounter}` });
@@ -814,7 +821,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         { weight: 5, arbitrary: bodyRequests(route, 'POST', '/v1/patients', patientSpec) },
         { weight: 1, arbitrary: unreadableBodies(route, 'POST', '/v1/patients', patientSpec.valid()) },
       ),
-      160,
+      240,
       1001,
     );
   });
@@ -853,7 +860,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             ),
         },
       ),
-      80,
+      110,
       1002,
     );
   });
@@ -888,22 +895,38 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
   ): fc.Arbitrary<BadRequest> {
     const body = () => (options.body ? json(options.body()) : undefined);
     const headers = options.headers ?? (() => ({}));
-    const arbitraries: fc.Arbitrary<BadRequest>[] = [
-      notUuid.map(
-        ({ segment, shape }) =>
-          // 400 when the path itself cannot be decoded.
-          new BadRequest(route, 'bad-id', shape, method, url(segment), body(), headers(), [400, 404, 422]),
-      ),
-      fc
-        .uuid()
-        .map(
-          (uuid) =>
-            new BadRequest(route, 'unknown-id', 'a random UUID', method, url(uuid), body(), headers(), [404]),
+    const arbitraries: fc.WeightedArbitrary<BadRequest>[] = [
+      {
+        weight: 2,
+        arbitrary: notUuid.map(
+          ({ segment, shape }) =>
+            // 400 when the path cannot be decoded, 404 when it is too long to route.
+            new BadRequest(route, 'bad-id', shape, method, url(segment), body(), headers(), [400, 404, 422]),
         ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .uuid()
+          .map(
+            (uuid) =>
+              new BadRequest(
+                route,
+                'unknown-id',
+                'a random UUID',
+                method,
+                url(uuid),
+                body(),
+                headers(),
+                [404],
+              ),
+          ),
+      },
     ];
     if (options.otherClinic)
-      arbitraries.push(
-        fc
+      arbitraries.push({
+        weight: 1,
+        arbitrary: fc
           .constantFrom(...options.otherClinic())
           .map(
             (id) =>
@@ -918,7 +941,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
                 [404],
               ),
           ),
-      );
+      });
     return fc.oneof(...arbitraries);
   }
 
@@ -955,7 +978,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           }),
         },
       ),
-      110,
+      150,
       1003,
     );
   });
@@ -1019,7 +1042,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           arbitrary: idRequests(route, 'POST', url, { body: spec.valid, otherClinic: () => setup.patientsB }),
         },
       ),
-      110,
+      150,
       1004,
     );
   });
@@ -1134,7 +1157,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             ),
         },
       ),
-      130,
+      180,
       1005,
     );
   });
@@ -1242,7 +1265,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           ),
         },
       ),
-      110,
+      150,
       1006,
     );
   });
@@ -1276,7 +1299,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           }),
         },
       ),
-      90,
+      120,
       1007,
     );
   });
@@ -1359,7 +1382,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         { weight: 5, arbitrary: bodyRequests(route, 'POST', '/v1/journeys', spec) },
         { weight: 1, arbitrary: unreadableBodies(route, 'POST', '/v1/journeys', spec.valid()) },
       ),
-      100,
+      150,
       1008,
     );
   });
@@ -1500,7 +1523,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             ),
         },
       ),
-      100,
+      150,
       1009,
     );
   });
@@ -1618,7 +1641,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             );
           }),
       ),
-      100,
+      160,
       1010,
     );
   });
@@ -1626,28 +1649,31 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
   const jobIds = (route: string, url: (id: string) => string, otherClinic: () => string[], seed: number) =>
     property(
       fc.oneof(
-        idRequests(route, 'GET', url, { otherClinic }),
-        fc
-          .constantFrom(
-            `?name=${encodeURIComponent(CANARY.name)}`,
-            `?dob=${CANARY.dateOfBirth}`,
-            `?mrn=${CANARY.mrn}`,
-          )
-          .map(
-            (query) =>
-              new BadRequest(
-                route,
-                'other-clinic',
-                "clinic B's id with a PHI query",
-                'GET',
-                `${url(otherClinic()[0]!)}${query}`,
-                undefined,
-                {},
-                [404],
-              ),
-          ),
+        { weight: 4, arbitrary: idRequests(route, 'GET', url, { otherClinic }) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom(
+              `?name=${encodeURIComponent(CANARY.name)}`,
+              `?dob=${CANARY.dateOfBirth}`,
+              `?mrn=${CANARY.mrn}`,
+            )
+            .map(
+              (query) =>
+                new BadRequest(
+                  route,
+                  'other-clinic',
+                  "clinic B's id with a PHI query",
+                  'GET',
+                  `${url(otherClinic()[0]!)}${query}`,
+                  undefined,
+                  {},
+                  [404],
+                ),
+            ),
+        },
       ),
-      70,
+      110,
       seed,
     );
 
@@ -1752,7 +1778,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
           ),
         },
       ),
-      110,
+      150,
       1013,
     );
   });
@@ -1799,7 +1825,7 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
             ),
           ),
       ),
-      70,
+      90,
       1014,
     );
   });
@@ -1878,28 +1904,26 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
         ],
         ['POST /v1/journeys', '/v1/journeys', validJourney, ['name']],
       ];
-      return property(
-        fc
-          .tuple(
-            fc.constantFrom(...targets),
-            fc.constantFrom('\uD800', '\uDFFF', '\u0000', '\u0007', '\u001B'),
-          )
-          .map(([[route, url, valid, path], char]) => {
-            const value = String(getAt(valid(), path));
-            return new BadRequest(
-              route,
-              'bad-unicode',
-              `${pathName(path)} with U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} inside`,
-              'POST',
-              url,
-              json(setAt(valid(), path, `${value.slice(0, 5)}${char}${value.slice(5)}`)),
-              {},
-              [422],
-            );
-          }),
-        40,
-        2002,
+      const chars = ['\uD800', '\uDFFF', '\u0000', '\u0007', '\u001B'];
+      // Every field with every character: few enough to try them all.
+      const requests = targets.flatMap(([route, url, valid, path]) =>
+        chars.map((char) => {
+          const value = String(getAt(valid(), path));
+          return new BadRequest(
+            route,
+            'bad-unicode',
+            `${pathName(path)} with U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} inside`,
+            'POST',
+            url,
+            json(setAt(valid(), path, `${value.slice(0, 5)}${char}${value.slice(5)}`)),
+            {},
+            [422],
+          );
+        }),
       );
+      return assertAllRefused('every field and character', async (check) => {
+        for (const request of requests) await check(request);
+      });
     },
   );
 

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { sampleTransactionBundle } from '../../fhir/sample-bundle';
 import { builtInJourneys } from '../../journeys/built-in';
+import { buildApi } from '../../api/server';
 import { bearer, rowCounts, startApiHarness, type ApiHarness } from '../support/api';
 import { testCipher, waitFor } from '../support/harness';
 import { reconcileClinic } from '../../usecases/enrollments';
@@ -99,6 +100,27 @@ describe('HTTP API routes', () => {
       sql`select last_used_at from api_keys where prefix = ${keyA.split('_')[1]!}`,
     );
     assert.ok(used?.last_used_at, 'the key records its last use');
+  });
+
+  it('refuses a body over the limit (413) and a key over its rate (429 with Retry-After)', async () => {
+    const huge = patientBody('MRN-413', { postalAddress: 'x'.repeat(2 * 1024 * 1024) });
+    assertProblem(await call('POST', '/v1/patients', keyA, huge), 413, 'payload-too-large');
+    const limited = await buildApi(harness.api.deps, { rateLimitPerMinute: 2 });
+    try {
+      const statuses = [];
+      for (let n = 0; n < 3; n++)
+        statuses.push(
+          (await limited.inject({ method: 'GET', url: '/v1/journeys', headers: bearer(keyA) })).statusCode,
+        );
+      assert.deepEqual(statuses, [200, 200, 429]);
+      const refused = await limited.inject({ method: 'GET', url: '/v1/journeys', headers: bearer(keyA) });
+      assert.match(String(refused.headers['content-type']), /^application\/problem\+json/);
+      assert.ok(Number(refused.headers['retry-after']) > 0, 'Retry-After says when');
+      const otherKey = await limited.inject({ method: 'GET', url: '/v1/journeys', headers: bearer(keyB) });
+      assert.equal(otherKey.statusCode, 200, 'limits are per key');
+    } finally {
+      await limited.close();
+    }
   });
 
   it('creates and updates a patient by MRN, normalising US-style phone numbers, and reads it back', async () => {
