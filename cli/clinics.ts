@@ -5,11 +5,10 @@ import type { Config } from '../config';
 import { appendAudit } from '../db/queries/audit';
 import { getClinic, insertClinic, setClinicSettings } from '../db/queries/clinics';
 import { languageTag, timeZone } from '../domain/patient-input';
-import { describeIssues } from '../lib/zod-issues';
 import { withClinic } from '../db/tenant';
 import { clinicSettings, settingsOf } from '../journeys/clinic-settings';
 import { clinicIdOption, withCarebell } from './connect';
-import { bySchema, CliError, printJson, readInputFile } from './output';
+import { bySchema, CliError, parseOptions, printJson, readInputFile } from './output';
 
 /**
  * Shows a clinic's journey settings (open-enrollment dates, when a patient is lapsed), with the defaults
@@ -74,13 +73,7 @@ const newClinic = z
 export type ClinicCreateOptions = z.input<typeof newClinic>;
 
 export async function clinicsCreateCommand(config: Config, raw: ClinicCreateOptions): Promise<void> {
-  const parsed = newClinic.safeParse(raw);
-  if (!parsed.success) {
-    const flag = (path: PropertyKey[]) =>
-      `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new CliError(describeIssues(parsed.error, { path: flag }).join('\n'), 2);
-  }
-  const options = parsed.data;
+  const options = parseOptions(newClinic, raw);
   const id = randomUUID();
   const clinic = await withCarebell(config, ({ db }) =>
     withClinic(db, id, async (tx) => {

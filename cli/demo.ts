@@ -15,10 +15,9 @@ import { supportedLanguages } from '../locales';
 import { startReminder } from '../usecases/start-workflows';
 import type { Endpoints } from '../infra/services';
 import type { ReminderResult } from '../domain/reminder';
-import { describeIssues } from '../lib/zod-issues';
 import { withCarebell } from './connect';
 import { parseDuration } from './duration';
-import { CliError, printJson, progress } from './output';
+import { CliError, parseOptions, printJson, progress } from './output';
 
 // A fixed id, so every demo run finds the same clinic without listing clinics across tenants.
 const DEMO_CLINIC = { id: '00000000-0000-4000-8000-00000000de70', name: 'carebell demo clinic' };
@@ -64,13 +63,7 @@ const remindOptions = z.object({
 export type RemindOptions = z.input<typeof remindOptions>;
 
 export async function demoRemindCommand(config: Config, raw: RemindOptions): Promise<void> {
-  const parsed = remindOptions.safeParse(raw);
-  if (!parsed.success) {
-    const flag = (path: PropertyKey[]) =>
-      `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new CliError(describeIssues(parsed.error, { path: flag }).join('\n'), 2);
-  }
-  const options = parsed.data;
+  const options = parseOptions(remindOptions, raw);
   await withCarebell(config, async ({ endpoints, db, cipher, client, taskQueue }) => {
     const { clinicId, patientId } = await upsertDemoPatient(db, cipher, options);
     const handle = await startReminder(client, taskQueue, {

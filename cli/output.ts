@@ -56,3 +56,12 @@ export const bySchema =
       ? { ok: true, value: parsed.data }
       : { ok: false, errors: describeIssues(parsed.error, { root }) };
   };
+
+/** Validates a command's options; each problem names its flag (`--time-zone: …`), a usage error (exit 2). */
+export function parseOptions<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const flag = (path: PropertyKey[]) =>
+    `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  throw new CliError(describeIssues(parsed.error, { path: flag }).join('\n'), 2);
+}

@@ -87,9 +87,8 @@ export async function runImport(
       }),
     );
   try {
-    if (job.kind === 'patients-csv')
-      await importCsv(deps, clinicId, actor, content, job.processed, record, heartbeat);
-    else await importFhir(deps, clinicId, actor, content, job.processed, record, heartbeat);
+    const run = { deps, clinicId, actor, content, done: job.processed, record, heartbeat };
+    await (job.kind === 'patients-csv' ? importCsv(run) : importFhir(run));
     await withClinic(deps.db, clinicId, (tx) => finishImportJob(tx, clinicId, jobId, { status: 'done' }));
   } catch (error) {
     // The upload as a whole cannot be read (on): what was imported before stays, the rest is refused.
@@ -107,20 +106,22 @@ export async function runImport(
 
 class UnreadableUpload extends Error {}
 
-type RecordBatch = (
-  batch: ImportResult[],
-  extra?: { total?: number; skippedTypes?: Record<string, number> },
-) => Promise<void>;
+/** One attempt at a job: where it resumes, how it records a batch and shows it is alive. */
+interface ImportRun {
+  deps: EnrollmentDeps;
+  clinicId: string;
+  actor: string;
+  content: Buffer;
+  /** Rows or entries already recorded by earlier attempts. */
+  done: number;
+  record: (
+    batch: ImportResult[],
+    extra?: { total?: number; skippedTypes?: Record<string, number> },
+  ) => Promise<void>;
+  heartbeat: (processed: number) => void;
+}
 
-async function importCsv(
-  deps: EnrollmentDeps,
-  clinicId: string,
-  actor: string,
-  content: Buffer,
-  done: number,
-  record: RecordBatch,
-  heartbeat: (processed: number) => void,
-) {
+async function importCsv({ deps, clinicId, actor, content, done, record, heartbeat }: ImportRun) {
   let seen = 0;
   let batch: CsvRow[] = [];
   const flush = async () => {
@@ -182,15 +183,7 @@ function failure(error: unknown): Omit<ImportResult, 'line' | 'index'> {
   return { outcome: 'failed', status, problem: error.message };
 }
 
-async function importFhir(
-  deps: EnrollmentDeps,
-  clinicId: string,
-  actor: string,
-  content: Buffer,
-  done: number,
-  record: RecordBatch,
-  heartbeat: (processed: number) => void,
-) {
+async function importFhir({ deps, clinicId, actor, content, done, record, heartbeat }: ImportRun) {
   let body: unknown;
   try {
     body = JSON.parse(content.toString('utf8'));

@@ -19,6 +19,9 @@ const SYNC_WAIT_MS = 8_000;
 
 const fhirResource = z.record(z.string(), z.unknown()).describe('A FHIR R4 resource (JSON)');
 const jobParams = z.object({ id: z.uuid('must be a job id (UUID)') });
+const bundleAccepted = z
+  .object({ job: z.uuid(), status: z.string(), processed: z.number(), total: z.number().nullable() })
+  .meta({ id: 'BundleAccepted' });
 
 /** The batch-response Bundle of a finished job, one entry per input entry in the input's order. */
 function batchResponse(job: ImportJob) {
@@ -29,7 +32,10 @@ function batchResponse(job: ImportJob) {
     entry: results.map((result) => ({
       response: {
         status: result.status,
-        ...(result.id && result.outcome !== 'failed' ? { location: `Patient/${result.id}` } : {}),
+        // carebell's own id of a patient the entry created or updated.
+        ...(result.id && (result.outcome === 'created' || result.outcome === 'updated')
+          ? { location: `Patient/${result.id}` }
+          : {}),
         ...(result.problem
           ? {
               outcome: {
@@ -83,12 +89,7 @@ export const fhirRoutes: FastifyPluginAsyncZod = (app) => {
         body: fhirResource,
         response: {
           200: fhirResource,
-          202: z.object({
-            job: z.uuid(),
-            status: z.string(),
-            processed: z.number(),
-            total: z.number().nullable(),
-          }),
+          202: bundleAccepted,
           ...problemResponses(400, 401, 403, 413, 415, 422, 429),
         },
       },
@@ -122,12 +123,7 @@ export const fhirRoutes: FastifyPluginAsyncZod = (app) => {
         params: jobParams,
         response: {
           200: fhirResource,
-          202: z.object({
-            job: z.uuid(),
-            status: z.string(),
-            processed: z.number(),
-            total: z.number().nullable(),
-          }),
+          202: bundleAccepted,
           ...problemResponses(401, 403, 404, 422, 429),
         },
       },

@@ -144,23 +144,26 @@ export async function sendsForCaps(
   }));
 }
 
-/** A patient's deliveries, newest due first: what was sent, how it ended and why. */
+/** What a delivery's timeline shows: how it ended and why, never what it said. */
+const summary = {
+  id: deliveries.id,
+  journeyKey: deliveries.journeyKey,
+  workflowId: deliveries.workflowId,
+  template: deliveries.template,
+  variant: deliveries.variant,
+  category: deliveries.category,
+  channel: deliveries.channel,
+  language: deliveries.language,
+  status: deliveries.status,
+  reason: deliveries.reason,
+  dueAt: deliveries.dueAt,
+  completedAt: deliveries.completedAt,
+};
+
+/** A patient's deliveries, newest due first. */
 export function patientDeliveries(db: Queryable, clinicId: string, patientId: string, limit = 200) {
   return db
-    .select({
-      id: deliveries.id,
-      journeyKey: deliveries.journeyKey,
-      workflowId: deliveries.workflowId,
-      template: deliveries.template,
-      variant: deliveries.variant,
-      category: deliveries.category,
-      channel: deliveries.channel,
-      language: deliveries.language,
-      status: deliveries.status,
-      reason: deliveries.reason,
-      dueAt: deliveries.dueAt,
-      completedAt: deliveries.completedAt,
-    })
+    .select(summary)
     .from(deliveries)
     .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.patientId, patientId)))
     .orderBy(desc(deliveries.dueAt))
@@ -170,17 +173,7 @@ export function patientDeliveries(db: Queryable, clinicId: string, patientId: st
 /** An enrollment's deliveries, in the order they were due. */
 export function enrollmentDeliveries(db: Queryable, clinicId: string, workflowId: string) {
   return db
-    .select({
-      id: deliveries.id,
-      template: deliveries.template,
-      variant: deliveries.variant,
-      channel: deliveries.channel,
-      language: deliveries.language,
-      status: deliveries.status,
-      reason: deliveries.reason,
-      dueAt: deliveries.dueAt,
-      completedAt: deliveries.completedAt,
-    })
+    .select(summary)
     .from(deliveries)
     .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.workflowId, workflowId)))
     .orderBy(asc(deliveries.dueAt));
