@@ -4,6 +4,18 @@
 import { z } from 'zod';
 import { CATEGORIES, CHANNELS, PATIENT_STATUSES } from './messaging';
 import { SEX_AT_BIRTH } from './patient';
+import { isBrokenText } from './text';
+
+/**
+ * Free text a person wrote: no control characters (line breaks allowed) and no lone UTF-16 surrogates,
+ * which PostgreSQL cannot store and encryption would silently turn into U+FFFD.
+ */
+export const humanText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !isBrokenText(value), 'must be text without control characters or broken unicode');
 
 /** The clinic's id for the patient (the MRN): the key every upsert goes by. Stored only encrypted and hashed. */
 export const externalId = z
@@ -57,17 +69,19 @@ function isTimeZone(value: string): boolean {
   return known;
 }
 
-const phone = z.object({
-  /** As the record wrote it ("555-807-7943", "+1 (555) 807-7943"); normalised with the clinic's region. */
-  number: z.string().trim().min(1, 'must not be empty').max(40, 'must be at most 40 characters'),
-  /** Only mobile numbers receive SMS; a landline is kept for the record but never texted. */
-  use: z.enum(['mobile', 'home', 'work']).default('mobile'),
-});
+const phone = z
+  .object({
+    /** As the record wrote it ("555-807-7943", "+1 (555) 807-7943"); normalised with the clinic's region. */
+    number: z.string().trim().min(1, 'must not be empty').max(40, 'must be at most 40 characters'),
+    /** Only mobile numbers receive SMS; a landline is kept for the record but never texted. */
+    use: z.enum(['mobile', 'home', 'work']).default('mobile'),
+  })
+  .strict();
 
 export const patientInput = z
   .object({
     externalId,
-    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    name: humanText(200).pipe(z.string().min(1, 'must not be empty')),
     dateOfBirth: isoDate.refine(
       (value) => value >= '1900-01-01' && value <= new Date().toISOString().slice(0, 10),
       'must be a real date between 1900 and today',
@@ -85,7 +99,7 @@ export const patientInput = z
       .array(z.email('must be an email address').max(254, 'must be at most 254 characters'))
       .max(10, 'at most 10 addresses')
       .default([]),
-    postalAddress: z.string().trim().max(500, 'must be at most 500 characters').optional(),
+    postalAddress: humanText(500).optional(),
     status: z.enum(PATIENT_STATUSES).default('active'),
   })
   .strict();
@@ -104,10 +118,10 @@ export const consentInput = z
     evidence: z
       .object({
         /** Where it was given: `web-form`, `front-desk`, `ehr`, `sms-reply`… */
-        source: z.string().trim().min(1).max(100),
+        source: humanText(100).pipe(z.string().min(1, 'must not be empty')),
         method: z.enum(['written', 'electronic', 'verbal', 'sms-keyword', 'ehr-record']),
         /** The version of the disclosure text the patient saw, so it can be produced later. */
-        disclosureVersion: z.string().trim().min(1).max(100).optional(),
+        disclosureVersion: humanText(100).pipe(z.string().min(1, 'must not be empty')).optional(),
         /** When the patient gave it (ISO 8601 with an offset); unset, now. */
         at: z.iso
           .datetime({ offset: true, message: 'must be a date-time such as 2026-03-01T09:30:00-05:00' })

@@ -4,6 +4,7 @@ import { Duration } from 'luxon';
 import { z } from 'zod';
 import { describeIssues } from '../lib/zod-issues';
 import { loopsWithoutWait } from './step-graph';
+import { isBrokenText } from '../domain/text';
 
 /**
  * The definition travels in every enrollment's workflow input (and again at each continue-as-new), under
@@ -285,10 +286,21 @@ export type JourneyStep = z.output<typeof journeyStep>;
 export type JourneyValidation = { ok: true; value: JourneyDefinition } | { ok: false; errors: string[] };
 
 /** Validates a definition; every error names the step (by id and position) and the field. */
+/** Whether any key or string in the value has control characters or lone surrogates (JSONB refuses them). */
+function hasBrokenText(value: unknown): boolean {
+  if (typeof value === 'string') return isBrokenText(value);
+  if (Array.isArray(value)) return value.some(hasBrokenText);
+  if (value && typeof value === 'object')
+    return Object.entries(value).some(([key, item]) => isBrokenText(key) || hasBrokenText(item));
+  return false;
+}
+
 export function validateJourney(input: unknown): JourneyValidation {
   // Measured before parsing, so a giant is refused without walking it.
   const bytes = Buffer.byteLength(JSON.stringify(input) ?? '');
   if (bytes > MAX_JOURNEY_BYTES) return { ok: false, errors: [`(definition): ${tooLarge(bytes)}`] };
+  if (hasBrokenText(input))
+    return { ok: false, errors: ['(definition): has text with control characters or broken unicode'] };
   const parsed = journeyDefinition.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };
   const steps = (input as { steps?: { id?: unknown }[] } | null)?.steps;
@@ -302,8 +314,9 @@ export function validateJourney(input: unknown): JourneyValidation {
             .filter((part) => part !== undefined)
             .map(String)
             .join('.');
-        const id =
-          Array.isArray(steps) && typeof steps[index]?.id === 'string' ? `"${steps[index].id}" ` : '';
+        const given = Array.isArray(steps) ? steps[index]?.id : undefined;
+        // Only an id that is itself valid is repeated: anything else is input nobody checked.
+        const id = typeof given === 'string' && slug.safeParse(given).success ? `"${given}" ` : '';
         return `step ${id}(steps[${index}])${field.length ? `.${field.map(String).join('.')}` : ''}`;
       },
     }),

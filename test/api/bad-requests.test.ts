@@ -1849,121 +1849,93 @@ describe('bad requests: refused with problem+json, nothing written, no PHI echoe
     assert.ok(total >= 1000, `only ${total} bad requests`);
   });
 
-  // Known bugs, each a test of what should happen, marked todo until it is fixed. They run last: while a bug
-  // stands, its requests are accepted and write.
+  // Once bugs, now tests of what should happen. They run last: were a bug back, its requests would write.
 
-  it(
-    'refuses unknown keys inside a phone number',
-    {
-      todo: 'domain/patient-input.ts: the `phone` object is not .strict(), so phones[] items drop unknown keys',
-    },
-    () =>
-      property(
-        fc
-          .tuple(
-            fc.constantFrom(...PHI_KEYS, ...PLAIN_KEYS, 'type'),
-            fc.constantFrom(...EXTRA_VALUES, 'home'),
-          )
-          .map(
-            ([key, value]) =>
-              new BadRequest(
-                'POST /v1/patients',
-                'extra-field',
-                `phones.0 has an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : 'plain'} key (${shapeOf(value)})`,
-                'POST',
-                '/v1/patients',
-                json(setAt(patientSpec.valid(), ['phones', 0, key], value)),
-                {},
-                [422],
-              ),
-          ),
-        20,
-        2001,
-      ),
-  );
-
-  it(
-    'refuses lone surrogates and control characters in free text, never with a 5xx',
-    {
-      todo: 'free-text fields (name, postalAddress, evidence.source, evidence.disclosureVersion, journey name) accept them; a NUL in evidence.source, or a NUL or lone surrogate in a journey, is a 500',
-    },
-    () => {
-      const targets: [string, string, () => unknown, Path][] = [
-        ['POST /v1/patients', '/v1/patients', patientSpec.valid, ['name']],
-        ['POST /v1/patients', '/v1/patients', patientSpec.valid, ['postalAddress']],
-        [
-          'POST /v1/patients/:id/consents',
-          `/v1/patients/${setup.patientA}/consents`,
-          validConsent,
-          ['evidence', 'source'],
-        ],
-        [
-          'POST /v1/patients/:id/consents',
-          `/v1/patients/${setup.patientA}/consents`,
-          validConsent,
-          ['evidence', 'disclosureVersion'],
-        ],
-        ['POST /v1/journeys', '/v1/journeys', validJourney, ['name']],
-      ];
-      const chars = ['\uD800', '\uDFFF', '\u0000', '\u0007', '\u001B'];
-      // Every field with every character: few enough to try them all.
-      const requests = targets.flatMap(([route, url, valid, path]) =>
-        chars.map((char) => {
-          const value = String(getAt(valid(), path));
-          return new BadRequest(
-            route,
-            'bad-unicode',
-            `${pathName(path)} with U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} inside`,
-            'POST',
-            url,
-            json(setAt(valid(), path, `${value.slice(0, 5)}${char}${value.slice(5)}`)),
-            {},
-            [422],
-          );
-        }),
-      );
-      return assertAllRefused('every field and character', async (check) => {
-        for (const request of requests) await check(request);
-      });
-    },
-  );
-
-  it(
-    'POST /v1/journeys quotes back no key, fact name or step id it was sent',
-    {
-      todo: "api/routes/journeys.ts passes validateJourney's messages through: zod's 'Unrecognized key: \"…\"', fact names in paths and step ids are quoted",
-    },
-    () => {
-      const route = 'POST /v1/journeys';
-      const request = (shape: string, body: unknown) =>
-        new BadRequest(route, 'extra-field', shape, 'POST', '/v1/journeys', json(body), {}, [422]);
-      return property(
-        fc.oneof(
-          fc
-            .tuple(
-              fc.constantFrom<Path>([], ['trigger'], ['goal'], ['steps', 0]),
-              fc.constantFrom(...PHI_KEYS),
-            )
-            .map(([at, key]) =>
-              request(
-                `${pathName(at)} has an unknown PHI-like key`,
-                setAt(validJourney(), [...at, key], true),
-              ),
-            ),
-          fc
-            .constantFrom(...PHI_KEYS)
-            .map((key) =>
-              request('a PHI-like fact name', setAt(validJourney(), ['facts', key], { type: 'text' })),
-            ),
-          fc
-            .constantFrom(CANARY.name, CANARY.mrn, hugeText(20 * 1024))
-            .map((id) =>
-              request(`a PHI-like step id (${shapeOf(id)})`, setAt(validJourney(), ['steps', 0, 'id'], id)),
+  it('refuses unknown keys inside a phone number', () =>
+    property(
+      fc
+        .tuple(fc.constantFrom(...PHI_KEYS, ...PLAIN_KEYS, 'type'), fc.constantFrom(...EXTRA_VALUES, 'home'))
+        .map(
+          ([key, value]) =>
+            new BadRequest(
+              'POST /v1/patients',
+              'extra-field',
+              `phones.0 has an unknown ${PHI_KEYS.includes(key) ? 'PHI-like' : 'plain'} key (${shapeOf(value)})`,
+              'POST',
+              '/v1/patients',
+              json(setAt(patientSpec.valid(), ['phones', 0, key], value)),
+              {},
+              [422],
             ),
         ),
-        30,
-        2003,
-      );
-    },
-  );
+      20,
+      2001,
+    ));
+
+  it('refuses lone surrogates and control characters in free text, never with a 5xx', () => {
+    const targets: [string, string, () => unknown, Path][] = [
+      ['POST /v1/patients', '/v1/patients', patientSpec.valid, ['name']],
+      ['POST /v1/patients', '/v1/patients', patientSpec.valid, ['postalAddress']],
+      [
+        'POST /v1/patients/:id/consents',
+        `/v1/patients/${setup.patientA}/consents`,
+        validConsent,
+        ['evidence', 'source'],
+      ],
+      [
+        'POST /v1/patients/:id/consents',
+        `/v1/patients/${setup.patientA}/consents`,
+        validConsent,
+        ['evidence', 'disclosureVersion'],
+      ],
+      ['POST /v1/journeys', '/v1/journeys', validJourney, ['name']],
+    ];
+    const chars = ['\uD800', '\uDFFF', '\u0000', '\u0007', '\u001B'];
+    // Every field with every character: few enough to try them all.
+    const requests = targets.flatMap(([route, url, valid, path]) =>
+      chars.map((char) => {
+        const value = String(getAt(valid(), path));
+        return new BadRequest(
+          route,
+          'bad-unicode',
+          `${pathName(path)} with U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} inside`,
+          'POST',
+          url,
+          json(setAt(valid(), path, `${value.slice(0, 5)}${char}${value.slice(5)}`)),
+          {},
+          [422],
+        );
+      }),
+    );
+    return assertAllRefused('every field and character', async (check) => {
+      for (const request of requests) await check(request);
+    });
+  });
+
+  it('POST /v1/journeys quotes back no key, fact name or step id it was sent', () => {
+    const route = 'POST /v1/journeys';
+    const request = (shape: string, body: unknown) =>
+      new BadRequest(route, 'extra-field', shape, 'POST', '/v1/journeys', json(body), {}, [422]);
+    return property(
+      fc.oneof(
+        fc
+          .tuple(fc.constantFrom<Path>([], ['trigger'], ['goal'], ['steps', 0]), fc.constantFrom(...PHI_KEYS))
+          .map(([at, key]) =>
+            request(`${pathName(at)} has an unknown PHI-like key`, setAt(validJourney(), [...at, key], true)),
+          ),
+        fc
+          .constantFrom(...PHI_KEYS)
+          .map((key) =>
+            request('a PHI-like fact name', setAt(validJourney(), ['facts', key], { type: 'text' })),
+          ),
+        fc
+          .constantFrom(CANARY.name, CANARY.mrn, hugeText(20 * 1024))
+          .map((id) =>
+            request(`a PHI-like step id (${shapeOf(id)})`, setAt(validJourney(), ['steps', 0, 'id'], id)),
+          ),
+      ),
+      30,
+      2003,
+    );
+  });
 });

@@ -105,7 +105,7 @@ describe('journey definitions', () => {
       errors,
       /step "b" \(steps\[1\]\)\.until: a wait step needs exactly one of "until" and "for"/,
     );
-    assert.match(errors, /step "c" \(steps\[2\]\): Unrecognized key: "colour"/);
+    assert.match(errors, /step "c" \(steps\[2\]\): unknown field "colour"/);
   });
 
   it('checks that fact conditions and dated waits name declared facts of the right type', () => {
