@@ -1,16 +1,14 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { cacheDir, type Config } from '../config';
-import { appendAudit } from '../db/queries/audit';
 import { getClinic } from '../db/queries/clinics';
-import { publishJourneyVersion } from '../db/queries/journeys';
 import { withClinic } from '../db/tenant';
-import { builtInJourneys, templatesOf } from '../journeys/built-in';
-import { missingTemplates } from '../locales';
+import { builtInJourneys } from '../journeys/built-in';
 import { excludedByTrigger } from '../domain/facts';
 import { clinicJourneys, enrollmentProblem } from '../usecases/enroll';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../infra/logger';
+import { publishJourney, PublishRefused } from '../usecases/publish-journey';
 import { sampleFacts, simulateJourney } from '../usecases/simulate';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { resolveTestServer } from '../infra/temporal-binaries';
@@ -51,36 +49,28 @@ export async function journeysListCommand(
   }
 }
 
-/**
- * Publishes a clinic's own version of a journey: validated, its templates present in every language,
- * numbered after every earlier version. Enrollments from now on use it; those in flight keep theirs.
- */
+/** Publishes a clinic's own version of a journey (usecases/publish-journey.ts says what is checked). */
 export async function journeysPublishCommand(
   config: Config,
   options: { clinic: string; file: string; json?: boolean },
 ): Promise<void> {
   const clinicId = clinicIdOption(options.clinic);
   const definition = await loadDefinition(options.file);
-  const missing = missingTemplates(templatesOf(definition));
-  if (missing.length > 0)
-    throw new CliError(
-      `${options.file}: no message template ${missing.join(', ')} (locales/<language>/<template>.json)`,
-      2,
-    );
-  const floor = builtInJourneys().find((journey) => journey.key === definition.key)?.version ?? 0;
   const published = await withCarebell(config, ({ db }) =>
     withClinic(db, clinicId, async (tx) => {
-      if (!(await getClinic(tx, clinicId))) throw new CliError(`no clinic ${clinicId}`, 2);
-      const stored = await publishJourneyVersion(tx, clinicId, definition, floor);
-      await appendAudit(tx, {
-        actor: 'cli:journeys-publish',
-        clinicId,
-        action: 'journey.publish',
-        objectType: 'journey',
-        objectId: `${stored.key}@${stored.version}`,
-        outcome: 'success',
-      });
-      return stored;
+      const clinic = await getClinic(tx, clinicId);
+      if (!clinic) throw new CliError(`no clinic ${clinicId}`, 2);
+      try {
+        return await publishJourney(tx, {
+          clinic,
+          definition,
+          publicUrl: config.publicUrl,
+          actor: 'cli:journeys-publish',
+        });
+      } catch (error) {
+        if (!(error instanceof PublishRefused)) throw error;
+        throw new CliError(`${options.file}:\n  ${error.problems.join('\n  ')}`, 2);
+      }
     }),
   );
   if (options.json) return printJson({ clinicId, key: published.key, version: published.version });
@@ -167,7 +157,8 @@ export async function simulateCommand(
   const { outcome, timeline } = await simulateJourney({
     definition,
     patient,
-    event: { ...event, facts },
+    event,
+    clinic: { publicUrl: config.publicUrl },
     testServerPath: testServer.path,
   });
   if (options.json) return printJson(timeline);
@@ -175,8 +166,10 @@ export async function simulateCommand(
     const what = entry.channel ? `${entry.channel}/${entry.language}` : '-';
     process.stdout.write(
       `${entry.localTime.padEnd(26)} ${entry.step.padEnd(22)} ${entry.outcome.padEnd(10)} ${what.padEnd(9)}` +
-        `${entry.variant ? ` variant ${entry.variant}` : ''}${entry.reason ? ` (${entry.reason})` : ''}\n`,
+        `${entry.variant ? ` variant ${entry.variant}` : ''}${entry.languageFallback ? ' (language fallback)' : ''}` +
+        `${entry.reason ? ` (${entry.reason})` : ''}\n`,
     );
+    if (entry.text) process.stdout.write(`${entry.text.replace(/^/gm, '    ')}\n`);
   }
   process.stdout.write(`journey ${outcome}\n`);
 }

@@ -248,7 +248,10 @@ export const deliveries = pgTable(
     channel: channel('channel'),
     /** Blind index of the address the last attempt went to: caps count per destination too. */
     addressIndex: text('address_index'),
+    /** The shipped language the message was rendered in. */
     language: text('language'),
+    /** True when that was not the patient's own (no text in it): the clinic's default, or English. */
+    languageFallback: boolean('language_fallback').notNull().default(false),
     status: deliveryStatus('status').notNull().default('pending'),
     providerMessageId: text('provider_message_id'),
     /** Why a delivery failed or was suppressed: a stable code, never PHI. */

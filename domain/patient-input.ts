@@ -90,7 +90,9 @@ export const consentInput = z
         /** The version of the disclosure text the patient saw, so it can be produced later. */
         disclosureVersion: z.string().trim().min(1).max(100).optional(),
         /** When the patient gave it (ISO 8601 with an offset); unset, now. */
-        at: z.iso.datetime({ offset: true, message: 'must be a date-time such as 2026-03-01T09:30:00-05:00' }).optional(),
+        at: z.iso
+          .datetime({ offset: true, message: 'must be a date-time such as 2026-03-01T09:30:00-05:00' })
+          .optional(),
       })
       .strict(),
   })
