@@ -1,7 +1,6 @@
 // What a clinic or an EHR says about a patient, the same whichever door it comes through (the HTTP API,
 // a FHIR Patient or Consent, a CSV row). Validated here; phone numbers are normalised to E.164 with the
 // clinic's region when the input is applied, since the region is the clinic's.
-import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { CATEGORIES, CHANNELS, PATIENT_STATUSES } from './messaging';
 import { SEX_AT_BIRTH } from './patient';
@@ -34,9 +33,29 @@ export const timeZone = z
   .string()
   .trim()
   .max(64, 'must be at most 64 characters')
-  .refine((value) => IANAZone.isValidZone(value), 'must be an IANA time zone such as America/New_York');
+  .refine(isTimeZone, 'must be an IANA time zone such as America/New_York');
 
 export const isoDate = z.iso.date('must be a date as YYYY-MM-DD');
+
+const knownZones = new Map<string, boolean>();
+
+/**
+ * Intl knows the IANA zones (no luxon here: workflows may import domain/). Remembered per name: an import
+ * checks the same few zones a hundred thousand times, and each check builds a formatter.
+ */
+function isTimeZone(value: string): boolean {
+  let known = knownZones.get(value);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      known = value.length > 0;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1000) knownZones.set(value, known);
+  }
+  return known;
+}
 
 const phone = z.object({
   /** As the record wrote it ("555-807-7943", "+1 (555) 807-7943"); normalised with the clinic's region. */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import i18next, { type i18n, type ResourceLanguage } from 'i18next';
-import { templatesOf, type JourneyDefinition, type TemplateTexts } from '../journeys/schema';
+import { templatesOf, type FactType, type JourneyDefinition, type TemplateTexts } from '../journeys/schema';
 import { factOfValue, factValues, formatDate, formatTime } from './format';
 import { DEFAULT_LANGUAGE, isolate, languageChain, localesDir, supportedLanguages } from './languages';
 
@@ -34,10 +34,6 @@ export type ReplyKind = (typeof REPLY_KINDS)[number];
 const overrideOf = (texts: TemplateTexts | undefined, key: MessageKey): string | undefined =>
   key === 'sms' ? texts?.sms : key === 'email.subject' ? texts?.email?.subject : texts?.email?.text;
 
-function readJson(file: string): unknown {
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
-}
-
 /** The message namespaces of a language: file name without .json → its texts. */
 function catalogue(language: string): ResourceLanguage {
   const dir = path.join(localesDir, language);
@@ -45,7 +41,10 @@ function catalogue(language: string): ResourceLanguage {
     fs
       .readdirSync(dir)
       .filter((file) => file.endsWith('.json') && !NOT_MESSAGES.has(path.basename(file, '.json')))
-      .map((file) => [path.basename(file, '.json'), readJson(path.join(dir, file)) as ResourceLanguage]),
+      .map((file) => [
+        path.basename(file, '.json'),
+        JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as ResourceLanguage,
+      ]),
   );
 }
 
@@ -136,16 +135,17 @@ function templateText(
     : catalogues().services.interpolator.interpolate(own, values, language, {});
 }
 
-/** Whether a language has every text a template's message needs (its own or the clinic's). */
-function complete(language: string, template: string, texts: ClinicTexts | undefined): boolean {
-  return (
-    has(language, 'common:contact') &&
-    has(language, 'common:daysLeft', 5) &&
-    MESSAGE_KEYS.every(
-      (key) => overrideOf(texts?.[language], key) !== undefined || has(language, `${template}:${key}`),
-    )
+/** Whether a language has the SMS, email subject and email text of a template (the clinic's or its own). */
+const hasTexts = (language: string, template: string, texts: ClinicTexts | undefined) =>
+  MESSAGE_KEYS.every(
+    (key) => overrideOf(texts?.[language], key) !== undefined || has(language, `${template}:${key}`),
   );
-}
+
+/** Whether a language has every text a template's message needs, the contact line and day counts too. */
+const complete = (language: string, template: string, texts: ClinicTexts | undefined) =>
+  has(language, 'common:contact') &&
+  has(language, 'common:daysLeft', 5) &&
+  hasTexts(language, template, texts);
 
 /** The first language of the patient's chain that has every text, and whether it is a fallback. */
 function choose(
@@ -217,12 +217,7 @@ export function messageTemplates(): string[] {
  */
 export function missingTexts(template: string, texts?: ClinicTexts): string[] {
   return supportedLanguages()
-    .filter(
-      (language) =>
-        !MESSAGE_KEYS.every(
-          (key) => overrideOf(texts?.[language], key) !== undefined || has(language, `${template}:${key}`),
-        ),
-    )
+    .filter((language) => !hasTexts(language, template, texts))
     .map((language) => `${language}/${template}`);
 }
 
@@ -275,9 +270,6 @@ export function missingValuesProblem(
   return missing.size > 0 ? `facts: ${journey.key} needs ${[...missing].sort().join(', ')}` : undefined;
 }
 
-/** The type a value shown by a template has, for measuring it at its longest. */
-export type ValueType = 'date' | 'time' | 'integer' | 'boolean' | 'text';
-
 // Dates on every weekday of every month with a two-digit day, every hour of the day, counts of days up to
 // a year: the longest of each is what an SMS must have room for.
 const SAMPLE_DATES = Array.from({ length: 12 * 7 }, (_, index) => {
@@ -286,7 +278,7 @@ const SAMPLE_DATES = Array.from({ length: 12 * 7 }, (_, index) => {
 });
 const SAMPLE_TIMES = Array.from({ length: 24 }, (_, hour) => `${String(hour).padStart(2, '0')}:30`);
 // Integers and text facts cannot be known ahead: measured at 4 digits and 20 characters.
-const SAMPLE_OTHER: Record<'integer' | 'boolean' | 'text', string> = {
+const SAMPLE_OTHER: Record<Exclude<FactType, 'date' | 'time'>, string> = {
   integer: '9999',
   boolean: 'false',
   text: 'x'.repeat(20),
@@ -304,7 +296,7 @@ export function longestSms(
   language: string,
   options: Pick<RenderRequest, 'clinic' | 'phone' | 'link' | 'texts'> & {
     /** The journey's facts and anchor, by type. */
-    types: Record<string, ValueType>;
+    types: Record<string, FactType>;
   },
 ): string {
   const source =

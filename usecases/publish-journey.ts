@@ -8,7 +8,7 @@ import type { Clinic } from '../db/schema';
 import type { Transaction } from '../db/tenant';
 import { builtInJourneys } from '../journeys/built-in';
 import { settingsOf } from '../journeys/clinic-settings';
-import { templatesOf, type JourneyDefinition } from '../journeys/schema';
+import { templatesOf, type FactType, type JourneyDefinition } from '../journeys/schema';
 import {
   displayPhone,
   longestSms,
@@ -17,7 +17,6 @@ import {
   SUPPLIED_VALUES,
   supportedLanguages,
   type ClinicTexts,
-  type ValueType,
 } from '../locales';
 import { DATE_VALUE_SUFFIXES, factOfValue } from '../locales/format';
 import { FCC_HEALTHCARE_MAX_CHARACTERS, smsLength } from '../rules/sms-segments';
@@ -35,7 +34,7 @@ function textsFor(definition: JourneyDefinition, template: string): ClinicTexts 
 export function publishProblems(definition: JourneyDefinition, clinic: Clinic, publicUrl: string): string[] {
   const problems: string[] = [];
   const shipped = supportedLanguages();
-  const types: Record<string, ValueType> = {
+  const types: Record<string, FactType> = {
     ...Object.fromEntries(Object.entries(definition.facts ?? {}).map(([name, fact]) => [name, fact.type])),
     [definition.anchor]: 'date',
   };

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import type { Category, Channel } from '../../domain/messaging';
 import { settingsOf } from '../../journeys/clinic-settings';
+import type { FactType } from '../../journeys/schema';
 import {
   longestSms,
   messageTemplates,
@@ -11,7 +12,6 @@ import {
   render,
   SUPPLIED_VALUES,
   supportedLanguages,
-  type ValueType,
 } from '../../locales';
 import { readCatalogues } from '../../locales/completeness';
 import { factOfValue } from '../../locales/format';
@@ -206,7 +206,7 @@ describe('SMS length', () => {
       phone: '(415) 555-0100',
       link: 'https://remind.clinic.org/m/AbCdEfGhIjKl',
     };
-    const types: Record<string, ValueType> = {
+    const types: Record<string, FactType> = {
       deadline: 'date',
       januaryDeadline: 'date',
       renewalDueOn: 'date',
