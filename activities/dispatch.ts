@@ -5,8 +5,6 @@
 // that works, falling back on a recipient's permanent failure. Every due send ends as one delivery row.
 import { Context } from '@temporalio/activity';
 import { sql } from 'drizzle-orm';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { DateTime } from 'luxon';
 import { ChannelError } from '../channels/channel-error';
 import type { SentMessage } from '../channels/sms-sender';
 import { appendAudit } from '../db/queries/audit';
@@ -28,6 +26,8 @@ import type { Clinic, Delivery } from '../db/schema';
 import { withClinic, type Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import type { Category, Channel } from '../domain/messaging';
+import { settingsOf } from '../journeys/clinic-settings';
+import { displayPhone, type ClinicTexts } from '../locales';
 import {
   channelOrder,
   decideSend,
@@ -51,6 +51,8 @@ export interface SendRequest {
   clinicId: string;
   patientId: string;
   template: string;
+  /** The clinic's own texts for the template, by language, from its journey version. */
+  texts?: ClinicTexts;
   category: Category;
   /** A step's explicit channel order, or the patient's preference then the other channel. */
   channels: 'preferred' | Channel[];
@@ -119,7 +121,7 @@ export function createSendPath(deps: ActivityDeps) {
       const patient = clinic && (await getPatient(tx, cipher, ACTOR, request.clinicId, request.patientId));
       if (!clinic || !patient) throw new CarebellError('PatientNotFound');
       const delivery = await claimDelivery(tx, claimOf(request));
-      if (delivery.status !== 'pending') return { delivery, settled: true as const };
+      if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
       const contacts: Route[] = patient.contacts;
       const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
       // Family members sharing a phone are different patients: the destination is locked too.
@@ -167,7 +169,7 @@ export function createSendPath(deps: ActivityDeps) {
           status: 'suppressed',
           reason: decision.reason,
         });
-        return { delivery: closed, settled: true as const };
+        return { outcome: 'settled' as const, delivery: closed };
       }
       if (
         decision.kind === 'send' &&
@@ -178,24 +180,19 @@ export function createSendPath(deps: ActivityDeps) {
       ) {
         // An earlier email attempt may still be talking to the relay: two conversations never overlap.
         const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - now;
-        return {
-          delivery,
-          settled: false as const,
-          decision: { kind: 'busy' as const, busyFor },
-          clinic,
-          patient,
-        };
+        return { outcome: 'busy' as const, busyFor };
       }
-      if (decision.kind === 'send') {
-        // In flight from here on: a concurrent decision for this patient or address counts it.
-        const first = decision.routes[0]!;
-        await recordAttempt(tx, delivery.id, {
-          channel: first.channel,
-          addressIndex: first.addressIndex,
-          language: deps.translator.forLanguage(patient.language).language,
-        });
-      }
-      return { delivery, settled: false as const, decision, clinic, patient };
+      if (decision.kind !== 'send') return { outcome: 'defer' as const, defer: decision };
+      const message = render(clinic, patient, delivery, request, now);
+      // In flight from here on: a concurrent decision for this patient or address counts it.
+      const first = decision.routes[0]!;
+      await recordAttempt(tx, delivery.id, {
+        channel: first.channel,
+        addressIndex: first.addressIndex,
+        language: message.language,
+        languageFallback: message.fallback,
+      });
+      return { outcome: 'send' as const, delivery, routes: decision.routes, clinic, message };
     });
   }
 
@@ -203,24 +200,23 @@ export function createSendPath(deps: ActivityDeps) {
     // The rules hold at the moment the message leaves: a retry hours after the due time checks again.
     const now = Math.max(request.dueAt, deps.clock());
     const decided = await decide(request, now);
-    if (decided.settled) return { kind: 'done', delivery: decided.delivery };
-    const { decision, clinic, patient, delivery } = decided;
-    if (decision.kind === 'defer') return decision;
-    if (decision.kind === 'busy') {
+    if (decided.outcome === 'settled') return { kind: 'done', delivery: decided.delivery };
+    if (decided.outcome === 'defer') return decided.defer;
+    if (decided.outcome === 'busy') {
       throw new CarebellError('ChannelUnavailable', 'an earlier email attempt may still be in flight', {
-        retryAfterMs: decision.busyFor,
+        retryAfterMs: decided.busyFor,
       });
     }
-
-    const message = render(clinic, patient, delivery, request);
+    const { routes, clinic, message, delivery } = decided;
     let lastFailure: ChannelError | undefined;
-    for (const [position, route] of decision.routes.entries()) {
+    for (const [position, route] of routes.entries()) {
       if (position > 0) {
         await inClinic(request.clinicId, (tx) =>
           recordAttempt(tx, delivery.id, {
             channel: route.channel,
             addressIndex: route.addressIndex,
             language: message.language,
+            languageFallback: message.fallback,
           }),
         );
       }
@@ -301,39 +297,33 @@ export function createSendPath(deps: ActivityDeps) {
     });
   }
 
-  function render(clinic: Clinic, patient: PatientRecord, delivery: Delivery, request: SendRequest) {
-    const { t, language } = deps.translator.forLanguage(patient.language);
-    // Dates and local times in the patient's language: "January 15", "15 de enero"; "9:30 AM", "9:30".
-    const dates = Object.fromEntries(
-      Object.entries(request.facts).map(([key, value]) => [
-        key,
-        /^\d{4}-\d{2}-\d{2}$/.test(value)
-          ? DateTime.fromISO(value, { zone: patient.timeZone })
-              .setLocale(language)
-              .toLocaleString({ month: 'long', day: 'numeric' })
-          : /^\d{2}:\d{2}$/.test(value)
-            ? DateTime.fromISO(value).setLocale(language).toLocaleString(DateTime.TIME_SIMPLE)
-            : value,
-      ]),
-    );
-    // Minimum necessary: the clinic's display name (never a legal name that may disclose a condition), its
-    // phone, and a short link to the pickup page, where the patient proves who they are before any detail.
-    const phone = clinic.contactPhone ? displayPhone(clinic.contactPhone) : undefined;
+  /**
+   * The whole message in one language: the patient's, else the clinic's default, else English, whichever
+   * first has every text. Dates, times and day counts are written for that language in the patient's zone.
+   */
+  function render(
+    clinic: Clinic,
+    patient: PatientRecord,
+    delivery: Delivery,
+    request: SendRequest,
+    now: number,
+  ) {
     const token = linkToken(delivery);
-    const values = {
-      ...dates,
+    const message = deps.translator.render({
+      template: request.template,
+      language: patient.language,
+      clinicLanguage: settingsOf(clinic.settings).defaultLanguage,
+      texts: request.texts,
+      facts: request.facts,
+      timeZone: patient.timeZone,
+      now,
+      // Minimum necessary: the clinic's display name (never a legal name that may disclose a condition),
+      // its phone, and a short link to the pickup page, where the patient proves who they are first.
       clinic: clinic.displayName ?? clinic.name,
-      // The FCC's healthcare exemption asks for the sender's contact in every message.
-      contact: phone ? t('common:contact', { phone }) : '',
+      phone: clinic.contactPhone ? displayPhone(clinic.contactPhone) : undefined,
       link: `${deps.publicUrl}/m/${token}`,
-    };
-    return {
-      language,
-      marker: token,
-      sms: t(`${request.template}:sms`, values),
-      subject: t(`${request.template}:email.subject`, values),
-      text: t(`${request.template}:email.text`, values),
-    };
+    });
+    return { ...message, marker: token };
   }
 
   /** Short, unguessable without the key, and the same on every retry (so a re-rendered body matches). */
@@ -369,13 +359,6 @@ export function createSendPath(deps: ActivityDeps) {
   }
 
   return { send, close, inClinic };
-}
-
-/** A number as people write it at home: (415) 555-0100 in the US, +44 20 7946 0000 elsewhere. */
-function displayPhone(e164: string): string {
-  const parsed = parsePhoneNumberFromString(e164);
-  if (!parsed) return e164;
-  return parsed.country === 'US' ? parsed.formatNational() : parsed.formatInternational();
 }
 
 /** A transaction-scoped advisory lock: released at commit, so a crashed worker never holds it. */

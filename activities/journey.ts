@@ -22,6 +22,7 @@ const entryOf = (delivery: Delivery, input: SendJourneyStepInput): TimelineEntry
   outcome: delivery.status === 'pending' ? 'failed' : delivery.status,
   channel: delivery.channel,
   language: delivery.language,
+  ...(delivery.languageFallback ? { languageFallback: true } : {}),
   reason: delivery.reason,
 });
 
@@ -29,6 +30,7 @@ const asRequest = (input: SendJourneyStepInput): SendRequest => ({
   clinicId: input.clinicId,
   patientId: input.patientId,
   template: input.template,
+  texts: input.texts,
   category: input.category,
   channels: input.channels,
   facts: input.facts,

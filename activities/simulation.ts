@@ -1,8 +1,9 @@
-// Journey activities for previews: the one send decision of production (rules/sending.ts decideSend) and
-// the same time planning, applied to a sample patient held in memory. Nothing is stored or sent.
+// Journey activities for previews: the one send decision of production (rules/sending.ts decideSend), the
+// same time planning and the same rendering, applied to a sample patient held in memory. Nothing is stored
+// or sent; what each message would say is kept beside the timeline.
 import type { JourneyActivities, SendJourneyStepOutcome } from '../domain/journey';
 import type { Category, Channel, PatientStatus } from '../domain/messaging';
-import { resolveLanguage } from '../locales';
+import { languageChain, render, type RenderedMessage } from '../locales';
 import {
   DEFAULT_CAPS,
   DEFAULT_WINDOW,
@@ -31,13 +32,29 @@ export interface SamplePatient {
   postalAddress?: string;
 }
 
+/** The clinic a preview sends as: its name, phone and default language, and the base of its links. */
+export interface SampleClinic {
+  window?: SendingWindow;
+  caps?: FrequencyCaps;
+  name?: string;
+  phone?: string;
+  defaultLanguage?: string;
+  publicUrl?: string;
+}
+
+/** Where a preview's message is found: its step and due time, as on the timeline. */
+export const messageKey = (step: string, at: number) => `${step}@${at}`;
+
 export function createSimulationActivities(
   patient: SamplePatient,
-  clinic: { window?: SendingWindow; caps?: FrequencyCaps } = {},
+  clinic: SampleClinic = {},
+  /** Filled with what each message sent would say, by messageKey. */
+  messages = new Map<string, RenderedMessage>(),
 ): JourneyActivities {
   const earlier: EarlierSend[] = [];
   const done = new Map<string, SendJourneyStepOutcome>();
-  const language = resolveLanguage(patient.language);
+  // What a step that sends nothing records; a message says the language it was actually written in.
+  const language = languageChain(patient.language, clinic.defaultLanguage).chain[0]!;
   const optedOut = new Set(patient.optedOut ?? []);
   const contacts = [...patient.channels, ...optedOut].map((channel) => ({
     channel,
@@ -86,13 +103,35 @@ export function createSimulationActivities(
         };
       } else {
         const route = decision.routes[0]!;
+        const message = render({
+          template: input.template,
+          language: patient.language,
+          clinicLanguage: clinic.defaultLanguage,
+          texts: input.texts,
+          facts: input.facts,
+          timeZone: patient.timeZone,
+          now: input.dueAt,
+          clinic: clinic.name ?? 'Sample Clinic',
+          phone: clinic.phone ?? '(555) 010-0100',
+          link: `${clinic.publicUrl ?? 'https://carebell.example'}/m/AbCdEfGhIjKl`,
+        });
+        messages.set(messageKey(input.stepId, input.dueAt), message);
         earlier.push({
           at: input.dueAt,
           category: input.category,
           addressIndex: route.addressIndex,
           mine: true,
         });
-        outcome = { kind: 'done', entry: { ...entry, outcome: 'sent', channel: route.channel } };
+        outcome = {
+          kind: 'done',
+          entry: {
+            ...entry,
+            language: message.language,
+            ...(message.fallback ? { languageFallback: true } : {}),
+            outcome: 'sent',
+            channel: route.channel,
+          },
+        };
       }
       done.set(input.idempotencyKey, outcome);
       return Promise.resolve(outcome);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { appendAudit } from '../db/queries/audit';
 import { getClinic, insertClinic, setClinicSettings } from '../db/queries/clinics';
-import { languageTag, timeZone } from '../domain/patient-input';
+import { timeZone } from '../domain/patient-input';
 import { withClinic } from '../db/tenant';
 import { clinicSettings, settingsOf } from '../journeys/clinic-settings';
 import { clinicIdOption, withCarebell } from './connect';
@@ -64,7 +64,7 @@ const newClinic = z
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 region code such as US')
       .refine((region) => getCountries().includes(region as never), 'is not a region libphonenumber knows')
       .default('US'),
-    language: languageTag.default('en'),
+    language: clinicSettings.shape.defaultLanguage,
     json: z.boolean().optional(),
   })
   .strict();
@@ -85,7 +85,7 @@ export async function clinicsCreateCommand(config: Config, raw: ClinicCreateOpti
         contactPhone: options.contactPhone,
         postalAddress: options.postalAddress,
         phoneRegion: options.phoneRegion,
-        defaultLanguage: options.language,
+        settings: clinicSettings.parse({ defaultLanguage: options.language }),
       });
       await appendAudit(tx, {
         actor: 'cli:clinics-create',

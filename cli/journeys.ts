@@ -3,6 +3,7 @@ import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { builtInJourneys } from '../journeys/built-in';
 import { eventFile, patientFile } from '../journeys/sample-inputs';
+import { PublishRefused } from '../usecases/publish-journey';
 import { validateJourney, type JourneyDefinition } from '../journeys/schema';
 import { createLogger } from '../infra/logger';
 import {
@@ -45,7 +46,12 @@ export async function journeysPublishCommand(
   const clinicId = clinicIdOption(options.clinic);
   const definition = await loadDefinition(options.file);
   const published = await withCarebell(config, ({ db }) =>
-    publishJourney(db, clinicId, definition, 'cli:journeys-publish').catch((error: unknown) => {
+    publishJourney(db, clinicId, definition, {
+      actor: 'cli:journeys-publish',
+      publicUrl: config.publicUrl,
+    }).catch((error: unknown) => {
+      if (error instanceof PublishRefused)
+        throw new CliError(`${options.file}:\n  ${error.problems.join('\n  ')}`, 2);
       if (error instanceof CarebellError && !error.retryable)
         throw new CliError(`${options.file}: ${error.message}`, 2);
       throw error;
@@ -96,6 +102,7 @@ export async function simulateCommand(
     definition,
     patient,
     event,
+    clinic: { publicUrl: config.publicUrl },
     testServerPath: testServer.path,
   }).catch((error: unknown) => {
     if (error instanceof CarebellError && error.type === 'InvalidInput') throw new CliError(error.message, 2);
@@ -106,8 +113,10 @@ export async function simulateCommand(
     const what = entry.channel ? `${entry.channel}/${entry.language}` : '-';
     process.stdout.write(
       `${entry.localTime.padEnd(26)} ${entry.step.padEnd(22)} ${entry.outcome.padEnd(10)} ${what.padEnd(9)}` +
-        `${entry.variant ? ` variant ${entry.variant}` : ''}${entry.reason ? ` (${entry.reason})` : ''}\n`,
+        `${entry.variant ? ` variant ${entry.variant}` : ''}${entry.languageFallback ? ' (language fallback)' : ''}` +
+        `${entry.reason ? ` (${entry.reason})` : ''}\n`,
     );
+    if (entry.text) process.stdout.write(`${entry.text.replace(/^/gm, '    ')}\n`);
   }
   process.stdout.write(`journey ${outcome}\n`);
 }

@@ -49,8 +49,6 @@ export const clinics = pgTable('clinics', {
   timeZone: text('time_zone').notNull(),
   /** ISO 3166 region phone numbers written without a country code are read in ("555-807-7943" in US). */
   phoneRegion: text('phone_region').notNull().default('US'),
-  /** The language of patients who have none on record, and the last before English in the fallback. */
-  defaultLanguage: text('default_language').notNull().default('en'),
   /** Local times HH:MM; sends outside the window wait for its next opening. */
   quietHoursEnd: text('quiet_hours_end').notNull().default('08:00'),
   quietHoursStart: text('quiet_hours_start').notNull().default('21:00'),
@@ -271,7 +269,10 @@ export const deliveries = pgTable(
     channel: channel('channel'),
     /** Blind index of the address the last attempt went to: caps count per destination too. */
     addressIndex: text('address_index'),
+    /** The shipped language the message was rendered in. */
     language: text('language'),
+    /** True when that was not the patient's own (no text in it): the clinic's default, or English. */
+    languageFallback: boolean('language_fallback').notNull().default(false),
     status: deliveryStatus('status').notNull().default('pending'),
     providerMessageId: text('provider_message_id'),
     /** Why a delivery failed or was suppressed: a stable code, never PHI. */

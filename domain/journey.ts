@@ -1,7 +1,7 @@
 // Shapes shared by the journey interpreter, its activities and its callers. Opaque ids and codes only:
 // everything here travels through Temporal's history.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { JourneyDefinition, JourneyStep } from '../journeys/schema';
+import type { JourneyDefinition, JourneyStep, TemplateTexts } from '../journeys/schema';
 import { opaqueWorkflowId } from './ids';
 import type { Category, Channel, DeliveryOutcome } from './messaging';
 
@@ -36,6 +36,8 @@ export interface TimelineEntry {
   outcome: TimelineOutcome;
   channel?: Channel | null;
   language?: string | null;
+  /** The message went in the clinic's default language or English, the patient's own having no text. */
+  languageFallback?: boolean;
   category?: Category;
   variant?: string | null;
   reason?: string | null;
@@ -98,6 +100,8 @@ export interface SendJourneyStepInput {
   stepId: string;
   category: Category;
   template: string;
+  /** The clinic's own texts for this template, by language, when its journey version has any. */
+  texts?: Record<string, TemplateTexts>;
   variant: string | null;
   channels: Extract<JourneyStep, { type: 'send' }>['channels'];
   facts: Record<string, string>;

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateJourney, type JourneyDefinition } from './schema';
 
+export { templatesOf } from './schema';
+
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'built-in');
 
 function load(folder: string): JourneyDefinition[] {
@@ -36,12 +38,5 @@ export function builtInJourneyVersion(key: string, version: number): JourneyDefi
   previous ??= load(path.join(dir, 'previous'));
   return [...builtInJourneys(), ...previous].find(
     (journey) => journey.key === key && journey.version === version,
-  );
-}
-
-/** Template keys a definition can send, including every A/B variant. */
-export function templatesOf(definition: JourneyDefinition): string[] {
-  return definition.steps.flatMap((step) =>
-    step.type === 'send' ? [step.template, ...(step.variants ?? []).map((variant) => variant.template)] : [],
   );
 }

@@ -38,6 +38,28 @@ const isoDuration = (signed: boolean) =>
       : 'expected an ISO-8601 duration such as P2D or PT12H',
   );
 
+/**
+ * A clinic's own words for a template in one language, in place of the catalogue's (locales/<language>/
+ * <template>.json has the same shape); whatever it leaves out comes from the catalogue in that language.
+ */
+const templateTexts = z
+  .object({
+    sms: z.string().min(1).max(1000).optional(),
+    email: z
+      .object({
+        subject: z.string().min(1).max(300).optional(),
+        text: z.string().min(1).max(10_000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** A shipped language's tag as its catalogue folder is named: es, zh-Hant. */
+const catalogueLanguage = z
+  .string()
+  .regex(/^[a-z]{2,3}(-[A-Z][a-z]{3})?$/, 'a language as its catalogue is named, such as es or zh-Hant');
+
 const eventName = z.string().regex(/^[a-z]+(\.[a-z-]+)+$/, 'event names look like visit.booked');
 
 const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time HH:MM');
@@ -191,6 +213,8 @@ export const journeyDefinition = z
       .array(z.object({ event: eventName, reason: slug }).strict())
       .max(10)
       .optional(),
+    /** The clinic's own texts, by language then template: `{ "es": { "refill-soon": { "sms": "…" } } }`. */
+    texts: z.record(catalogueLanguage, z.record(templateKey, templateTexts)).optional(),
     steps: z
       .array(journeyStep)
       .min(1, 'a journey needs at least one step')
@@ -257,6 +281,15 @@ export const journeyDefinition = z
           message: `counts from "${from}", which must be declared in "facts" as a required date`,
         });
     });
+    const sent = new Set(templatesOf(journey));
+    for (const [language, templates] of Object.entries(journey.texts ?? {}))
+      for (const template of Object.keys(templates))
+        if (!sent.has(template))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['texts', language, template],
+            message: `no send step uses the template "${template}"`,
+          });
     for (const loop of loopsWithoutWait(journey.steps)) {
       const names = loop.map((index) => `"${journey.steps[index]!.id}"`).join(' -> ');
       ctx.addIssue({
@@ -266,6 +299,13 @@ export const journeyDefinition = z
       });
     }
   });
+
+/** Template keys a definition can send, including every A/B variant. */
+export function templatesOf(definition: Pick<JourneyDefinition, 'steps'>): string[] {
+  return definition.steps.flatMap((step) =>
+    step.type === 'send' ? [step.template, ...(step.variants ?? []).map((variant) => variant.template)] : [],
+  );
+}
 
 /** Why a fact condition cannot work on a fact of this declared type (undefined: undeclared), if so. */
 function factConditionProblem(test: FactCondition, type: FactType | undefined): string | undefined {
@@ -279,6 +319,7 @@ function factConditionProblem(test: FactCondition, type: FactType | undefined): 
 }
 
 export type FactType = (typeof FACT_TYPES)[number];
+export type TemplateTexts = z.output<typeof templateTexts>;
 export type FactCondition = z.output<typeof factCondition>;
 export type JourneyDefinition = z.output<typeof journeyDefinition>;
 export type JourneyStep = z.output<typeof journeyStep>;

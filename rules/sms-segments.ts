@@ -5,6 +5,12 @@ const GSM_BASIC =
 // Each of these takes two septets (an escape, then the character).
 const GSM_EXTENDED = '^{}\\[~]|€\f';
 
+/**
+ * The FCC's healthcare exemption from prior express consent (15-72) holds for messages of at most 160
+ * characters, in any alphabet: a UCS-2 text that long takes three segments.
+ */
+export const FCC_HEALTHCARE_MAX_CHARACTERS = 160;
+
 export interface SmsLength {
   encoding: 'GSM-7' | 'UCS-2';
   /** Septets for GSM-7, UTF-16 code units for UCS-2. */

@@ -8,7 +8,7 @@ import { inactiveJourneyKeys } from '../db/queries/journey-activations';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { withClinic, type Queryable } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
-import { builtInJourneys, builtInJourneyVersion, templatesOf } from '../journeys/built-in';
+import { builtInJourneys, builtInJourneyVersion } from '../journeys/built-in';
 import { factsProblem } from '../journeys/facts';
 import { missingValuesProblem } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
@@ -57,8 +57,7 @@ export function enrollmentProblem(
 ): string | undefined {
   // The anchor date is shown as {{<anchor>}}, e.g. {{appointmentDate}}.
   return (
-    factsProblem(journey, facts) ??
-    missingValuesProblem(journey.key, templatesOf(journey), { ...facts, [journey.anchor]: 'anchor' })
+    factsProblem(journey, facts) ?? missingValuesProblem(journey, { ...facts, [journey.anchor]: 'anchor' })
   );
 }
 

@@ -8,12 +8,11 @@ import { withClinic, type Queryable } from '../db/tenant';
 import type { Database } from '../db/client';
 import { CarebellError } from '../domain/errors';
 import { excludedByTrigger } from '../domain/facts';
-import { builtInJourneys, templatesOf } from '../journeys/built-in';
+import { builtInJourneys } from '../journeys/built-in';
 import type { JourneyDefinition } from '../journeys/schema';
-import { missingTemplates } from '../locales';
-import type { SamplePatient } from '../activities/simulation';
 import { clinicJourneys, enrollmentProblem } from './enroll';
-import { sampleFacts, simulateJourney, type SampleEvent } from './simulate';
+import { publishProblems, PublishRefused } from './publish-journey';
+import { sampleFacts, simulateJourney, type SimulationRequest } from './simulate';
 
 export interface JourneySummary {
   key: string;
@@ -53,25 +52,23 @@ export async function listClinicJourneys(
 }
 
 /**
- * Publishes a clinic's own version of a journey (already validated by the schema): its templates must exist
- * in every shipped language; numbered after every earlier version. Enrollments from now on use it; those
- * in flight keep theirs.
+ * Publishes a clinic's own version of a journey (already valid by the schema) once every message it can send
+ * is writable and fits in every shipped language (publish-journey.ts); numbered after every earlier version.
+ * Enrollments from now on use it; those in flight keep theirs. Refused with every problem.
  */
 export async function publishJourney(
   db: Database,
   clinicId: string,
   definition: JourneyDefinition,
-  actor: string,
+  options: { actor: string; publicUrl: string },
 ): Promise<JourneyDefinition> {
-  const missing = missingTemplates(templatesOf(definition));
-  if (missing.length > 0)
-    throw new CarebellError(
-      'InvalidInput',
-      `templates: no message template ${missing.join(', ')} (locales/<language>/<template>.json)`,
-    );
+  const { actor } = options;
   const floor = builtInJourneys().find((journey) => journey.key === definition.key)?.version ?? 0;
   return withClinic(db, clinicId, async (tx) => {
-    if (!(await getClinic(tx, clinicId))) throw new CarebellError('PatientNotFound', `no clinic ${clinicId}`);
+    const clinic = await getClinic(tx, clinicId);
+    if (!clinic) throw new CarebellError('PatientNotFound', `no clinic ${clinicId}`);
+    const problems = publishProblems(definition, clinic, options.publicUrl);
+    if (problems.length > 0) throw new PublishRefused(problems);
     const stored = await publishJourneyVersion(tx, clinicId, definition, floor);
     await appendAudit(tx, {
       actor,
@@ -113,12 +110,7 @@ export async function setJourneyActive(
  * Previews a journey for a sample patient and trigger event on the time-skipping test server: what would be
  * sent, when, on which channel and in which language. Refuses an event the journey would refuse.
  */
-export async function previewJourney(options: {
-  definition: JourneyDefinition;
-  patient: SamplePatient;
-  event: SampleEvent;
-  testServerPath?: string;
-}) {
+export async function previewJourney(options: SimulationRequest & { testServerPath?: string }) {
   const { definition, patient, event } = options;
   const starts = [definition.trigger.event, ...(definition.trigger.also ?? [])];
   if (!starts.includes(event.type))
@@ -134,5 +126,5 @@ export async function previewJourney(options: {
       'InvalidInput',
       `event: journey ${definition.key} does not start for this event: its trigger.unless holds`,
     );
-  return simulateJourney({ ...options, event: { ...event, facts } });
+  return simulateJourney(options);
 }

@@ -21,6 +21,7 @@ import { cancelSignal, optedOutSignal, preferencesChangedSignal } from '../domai
 import type { Channel, PatientStatus } from '../domain/messaging';
 import type { ConsentInput, PatientInput } from '../domain/patient-input';
 import { InvalidField } from '../domain/errors';
+import { settingsOf } from '../journeys/clinic-settings';
 import type { EnrollmentDeps } from './enroll';
 
 export interface PatientUpsert {
@@ -77,7 +78,7 @@ export async function upsertPatientIn(
     dateOfBirth: input.dateOfBirth,
     sexAtBirth: input.sexAtBirth,
     postalAddress: input.postalAddress,
-    language: input.language ?? clinic.defaultLanguage,
+    language: input.language ?? settingsOf(clinic.settings).defaultLanguage,
     timeZone: input.timeZone ?? clinic.timeZone,
     preferredChannel:
       input.preferredChannel ?? (contacts.some((contact) => contact.channel === 'sms') ? 'sms' : 'email'),

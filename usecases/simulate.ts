@@ -1,12 +1,26 @@
 // Previews a journey: the real interpreter workflow on Temporal's time-skipping test server, with the
-// simulation activities, so months of a journey pass in seconds and nothing is stored or sent.
+// simulation activities, so months of a journey pass in seconds and nothing is stored or sent. One
+// simulator runs any number of previews in turn on one server and one worker (bundling the workflow code
+// takes seconds; a preview, a fraction of one).
+import { Context } from '@temporalio/activity';
 import { startTimeSkippingServer } from '../infra/temporal-binaries';
 import { Worker } from '@temporalio/worker';
 import { DateTime, Duration } from 'luxon';
-import { createSimulationActivities, type SamplePatient } from '../activities/simulation';
+import {
+  createSimulationActivities,
+  messageKey,
+  type SampleClinic,
+  type SamplePatient,
+} from '../activities/simulation';
 import type { JourneyDefinition } from '../journeys/schema';
-import { eventSignal, type JourneyWorkflow, type TimelineEntry } from '../domain/journey';
+import {
+  eventSignal,
+  type JourneyActivities,
+  type JourneyWorkflow,
+  type TimelineEntry,
+} from '../domain/journey';
 import type { Category, Channel } from '../domain/messaging';
+import type { RenderedMessage } from '../locales';
 import { workflowsPath } from '../worker/workflow-bundle';
 
 export interface SampleEvent {
@@ -21,9 +35,9 @@ export interface SampleEvent {
   then?: { after: string; event: string }[];
 }
 
-/** The facts a sample event brings, its `datesInDays` made dates from today in the patient's zone. */
-export function sampleFacts(event: SampleEvent, timeZone: string): Record<string, string> {
-  const today = DateTime.now().setZone(timeZone);
+/** The facts a sample event brings, its `datesInDays` made dates from `now`'s day in the patient's zone. */
+export function sampleFacts(event: SampleEvent, timeZone: string, now = Date.now()): Record<string, string> {
+  const today = DateTime.fromMillis(now, { zone: timeZone });
   return {
     ...event.facts,
     ...Object.fromEntries(
@@ -41,37 +55,95 @@ export interface SimulatedEntry {
   step: string;
   channel: Channel | null;
   language: string | null;
+  /** The message went in the clinic's default language or English: the patient's own had no text. */
+  languageFallback: boolean;
   category: Category | null;
   variant: string | null;
   outcome: TimelineEntry['outcome'];
   reason: string | null;
+  /** What the patient reads: the SMS body, or the email's subject and text. */
+  text: string | null;
 }
 
-export async function simulateJourney(options: {
+export interface SimulationRequest {
   definition: JourneyDefinition;
   patient: SamplePatient;
   event: SampleEvent;
-  testServerPath?: string;
-}): Promise<{ outcome: string; timeline: SimulatedEntry[]; history: unknown }> {
-  const { definition, patient, event } = options;
-  const env = await startTimeSkippingServer(options.testServerPath);
+  clinic?: SampleClinic;
+}
+
+export interface SimulationResult {
+  outcome: string;
+  timeline: SimulatedEntry[];
+  history: unknown;
+}
+
+export interface Simulator {
+  simulate(request: SimulationRequest): Promise<SimulationResult>;
+  close(): Promise<void>;
+}
+
+const JOURNEY_ACTIVITIES = [
+  'planJourneyTime',
+  'sendJourneyStep',
+  'closeDeferredSend',
+  'recordJourneyEnd',
+  'readPatientAttribute',
+] as const satisfies (keyof JourneyActivities)[];
+
+export async function createSimulator(testServerPath?: string): Promise<Simulator> {
+  const env = await startTimeSkippingServer(testServerPath);
+  // Each preview has its own sample patient: activities find theirs by the workflow they run for.
+  const previews = new Map<string, JourneyActivities>();
+  const activities = Object.fromEntries(
+    JOURNEY_ACTIVITIES.map((name) => [
+      name,
+      (input: never) => {
+        const own = previews.get(Context.current().info.workflowExecution?.workflowId ?? '');
+        if (!own) throw new Error('no preview runs for this workflow');
+        return (own[name] as (input: never) => Promise<unknown>)(input);
+      },
+    ]),
+  );
+  let worker: Worker;
   try {
-    const worker = await Worker.create({
+    worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'simulation',
       workflowsPath,
-      activities: createSimulationActivities(patient),
+      activities,
     });
-    const startedAt = await env.currentTimeMs();
-    const anchorDate =
-      event.anchorDate ??
-      DateTime.fromMillis(startedAt, { zone: patient.timeZone })
-        .plus({ days: event.anchorInDays ?? 0 })
-        .toISODate()!;
-    const result = await worker.runUntil(async () => {
+  } catch (error) {
+    await env.teardown();
+    throw error;
+  }
+  const running = worker.run();
+  // A worker that stops on its own fails the preview waiting on it rather than leaving it hanging.
+  const stopped = running.then(() => {
+    throw new Error('the simulation worker stopped');
+  });
+  stopped.catch(() => undefined);
+  let count = 0;
+
+  async function simulate({
+    definition,
+    patient,
+    event,
+    clinic,
+  }: SimulationRequest): Promise<SimulationResult> {
+    const workflowId = `simulation-${definition.key}-${++count}`;
+    const messages = new Map<string, RenderedMessage>();
+    previews.set(workflowId, createSimulationActivities(patient, clinic, messages));
+    try {
+      const startedAt = await env.currentTimeMs();
+      const anchorDate =
+        event.anchorDate ??
+        DateTime.fromMillis(startedAt, { zone: patient.timeZone })
+          .plus({ days: event.anchorInDays ?? 0 })
+          .toISODate()!;
       const handle = await env.client.workflow.start<JourneyWorkflow>('journeyWorkflow', {
         taskQueue: 'simulation',
-        workflowId: `simulation-${definition.key}`,
+        workflowId,
         args: [
           {
             clinicId: 'simulation',
@@ -79,7 +151,7 @@ export async function simulateJourney(options: {
             episode: 'preview',
             definition,
             anchorDate,
-            facts: event.facts,
+            facts: sampleFacts(event, patient.timeZone, startedAt),
           },
         ],
       });
@@ -88,26 +160,58 @@ export async function simulateJourney(options: {
         if (wait > 0) await env.sleep(wait);
         await handle.signal(eventSignal, later.event);
       }
-      const finished = await handle.result();
-      return { ...finished, history: await handle.fetchHistory() };
-    });
-    return {
-      outcome: result.outcome,
-      history: result.history,
-      timeline: result.timeline.map((entry) => ({
-        at: wholeSeconds(entry.at).toUTC().toISO({ suppressMilliseconds: true })!,
-        localTime: wholeSeconds(entry.at).setZone(patient.timeZone).toISO({ suppressMilliseconds: true })!,
-        step: entry.step,
-        channel: entry.channel ?? null,
-        language: entry.language ?? null,
-        category: entry.category ?? null,
-        variant: entry.variant ?? null,
-        outcome: entry.outcome,
-        reason: entry.reason ?? null,
-      })),
-    };
+      const result = await Promise.race([handle.result(), stopped]);
+      return {
+        outcome: result.outcome,
+        history: await handle.fetchHistory(),
+        timeline: result.timeline.map((entry) => {
+          const message = messages.get(messageKey(entry.step, entry.at));
+          return {
+            at: wholeSeconds(entry.at).toUTC().toISO({ suppressMilliseconds: true })!,
+            localTime: wholeSeconds(entry.at)
+              .setZone(patient.timeZone)
+              .toISO({ suppressMilliseconds: true })!,
+            step: entry.step,
+            channel: entry.channel ?? null,
+            language: entry.language ?? null,
+            languageFallback: entry.languageFallback ?? false,
+            category: entry.category ?? null,
+            variant: entry.variant ?? null,
+            outcome: entry.outcome,
+            reason: entry.reason ?? null,
+            text:
+              message && entry.outcome === 'sent'
+                ? entry.channel === 'email'
+                  ? `${message.subject}\n\n${message.text}`
+                  : message.sms
+                : null,
+          };
+        }),
+      };
+    } finally {
+      previews.delete(workflowId);
+    }
+  }
+
+  return {
+    simulate,
+    async close() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await env.teardown();
+    },
+  };
+}
+
+/** One preview on a server of its own. */
+export async function simulateJourney(
+  options: SimulationRequest & { testServerPath?: string },
+): Promise<SimulationResult> {
+  const simulator = await createSimulator(options.testServerPath);
+  try {
+    return await simulator.simulate(options);
   } finally {
-    await env.teardown();
+    await simulator.close();
   }
 }
 

@@ -186,6 +186,13 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const visit = state.timeline.filter((entry) => entry.step === step.id).length;
         let dueAt = Date.now();
         let deferredBecause: string | undefined;
+        const template = variant?.template ?? step.template;
+        // Only this template's texts travel with the send; journeys without any send what they always did.
+        const texts = Object.fromEntries(
+          Object.entries(definition.texts ?? {}).flatMap(([language, byTemplate]) =>
+            byTemplate[template] ? [[language, byTemplate[template]]] : [],
+          ),
+        );
         const send = {
           clinicId: input.clinicId,
           patientId: input.patientId,
@@ -193,7 +200,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           journeyKey: definition.key,
           stepId: step.id,
           category: definition.category,
-          template: variant?.template ?? step.template,
+          template,
+          ...(Object.keys(texts).length > 0 ? { texts } : {}),
           variant: variant?.key ?? null,
           channels: step.channels,
           facts: values,

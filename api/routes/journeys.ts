@@ -2,7 +2,9 @@
 // off, and a preview for a sample patient (the same simulation as `carebell simulate`).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { getClinic } from '../../db/queries/clinics';
 import { withClinic } from '../../db/tenant';
+import { settingsOf } from '../../journeys/clinic-settings';
 import { patientFile, eventFile } from '../../journeys/sample-inputs';
 import { slug, validateJourney } from '../../journeys/schema';
 import {
@@ -11,6 +13,7 @@ import {
   publishJourney,
   setJourneyActive,
 } from '../../usecases/journeys';
+import { PublishRefused } from '../../usecases/publish-journey';
 import { callerOf } from '../auth';
 import { ApiProblem, problemResponses } from '../problems';
 
@@ -110,7 +113,17 @@ export const journeyRoutes: FastifyPluginAsyncZod = (app) => {
             return { field: `body ${error.slice(0, cut)}`, message: error.slice(cut + 2) };
           }),
         );
-      const published = await publishJourney(deps.db, caller.clinicId, checked.value, caller.actor);
+      const published = await publishJourney(deps.db, caller.clinicId, checked.value, {
+        actor: caller.actor,
+        publicUrl: deps.publicUrl,
+      }).catch((error: unknown) => {
+        if (!(error instanceof PublishRefused)) throw error;
+        throw new ApiProblem(
+          'validation-error',
+          'the journey cannot be published as it is',
+          error.problems.map((problem) => ({ field: 'body', message: problem })),
+        );
+      });
       return reply.code(201).send({ key: published.key, version: published.version });
     },
   );
@@ -163,14 +176,25 @@ export const journeyRoutes: FastifyPluginAsyncZod = (app) => {
       },
     },
     async (request) => {
-      const { definitions } = await journeysOf(callerOf(request).clinicId);
+      const { clinicId } = callerOf(request);
+      const { definitions } = await journeysOf(clinicId);
       const definition = definitions.find((journey) => journey.key === request.params.key);
       if (!definition) throw new ApiProblem('not-found', 'no such journey');
+      const clinic = (await withClinic(deps.db, clinicId, (tx) => getClinic(tx, clinicId)))!;
       const { outcome, timeline } = await oneAtATime(async () =>
         previewJourney({
           definition,
           patient: request.body.patient,
           event: request.body.event,
+          // The clinic's own name, number, hours, caps and language, as its patients would see them.
+          clinic: {
+            name: clinic.displayName ?? clinic.name,
+            phone: clinic.contactPhone ?? undefined,
+            window: { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart },
+            caps: { perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek },
+            defaultLanguage: settingsOf(clinic.settings).defaultLanguage,
+            publicUrl: deps.publicUrl,
+          },
           testServerPath: await deps.previewServerPath(),
         }),
       );

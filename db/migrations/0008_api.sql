@@ -38,7 +38,6 @@ CREATE TABLE "journey_activations" (
 );
 --> statement-breakpoint
 ALTER TABLE "clinics" ADD COLUMN "phone_region" text DEFAULT 'US' NOT NULL;--> statement-breakpoint
-ALTER TABLE "clinics" ADD COLUMN "default_language" text DEFAULT 'en' NOT NULL;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD COLUMN "journey_key" text;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD COLUMN "workflow_id" text;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD COLUMN "variant" text;--> statement-breakpoint

@@ -34,7 +34,7 @@ export async function claimDelivery(db: Queryable, claim: DeliveryClaim): Promis
 export async function recordAttempt(
   db: Queryable,
   deliveryId: string,
-  values: { channel: Channel; addressIndex: string; language: string },
+  values: { channel: Channel; addressIndex: string; language: string; languageFallback: boolean },
 ): Promise<void> {
   await db
     .update(deliveries)

@@ -289,6 +289,51 @@ describe('the send path at the moment of sending', () => {
     assert.equal(smsLength(message.body).segments, 1);
   });
 
+  it("writes the whole message in the patient's language, else the clinic's, and records which and why", async () => {
+    const somali = await createPatient(database.db, { phone: '+14155550612', language: 'so' });
+    await database.owner.db.execute(
+      sql`update clinics set settings = ${JSON.stringify({ defaultLanguage: 'es' })}::jsonb
+          where id = ${somali.clinicId}`,
+    );
+    const taiwan = await createPatient(database.db, { phone: '+14155550613', language: 'zh-TW' });
+    const activities = await activitiesFor(database.db, peers);
+    const step = (patient: { clinicId: string; patientId: string }): SendJourneyStepInput => ({
+      ...patient,
+      workflowId: `journey:${randomUUID()}`,
+      journeyKey: 'refill',
+      stepId: 'refill-soon',
+      category: 'transactional',
+      template: 'refill-soon',
+      // The clinic's own words in Traditional Chinese; Spanish has only the catalogue's.
+      texts: { 'zh-Hant': { sms: '{{clinic}}：請到藥房續領處方。{{link}} 回覆STOP退訂。' } },
+      variant: null,
+      channels: 'preferred',
+      facts: {},
+      dueAt: Date.now(),
+      idempotencyKey: `test:${randomUUID()}`,
+    });
+    const entry = async (patient: { clinicId: string; patientId: string }) => {
+      const outcome = await attempt(activities.sendJourneyStep.bind(activities), step(patient));
+      assert.equal(outcome.kind, 'done');
+      return outcome.kind === 'done' ? outcome.entry : undefined;
+    };
+    const spanish = await entry(somali);
+    assert.deepEqual([spanish?.outcome, spanish?.language, spanish?.languageFallback], ['sent', 'es', true]);
+    assert.match(smsTo('+14155550612')[0]!.body, /^Test Clinic: surta pronto una receta en su farmacia\. /);
+    const chinese = await entry(taiwan);
+    assert.deepEqual([chinese?.language, chinese?.languageFallback], ['zh-Hant', undefined]);
+    assert.match(
+      smsTo('+14155550613')[0]!.body,
+      /^Test Clinic：請到藥房續領處方。https:\/\/carebell\.test\/m\//,
+    );
+    const [row] = await withClinic(database.db, somali.clinicId, (tx) =>
+      tx.execute<{ language: string; language_fallback: boolean }>(
+        sql`select language, language_fallback from deliveries where patient_id = ${somali.patientId}`,
+      ),
+    );
+    assert.deepEqual(row, { language: 'es', language_fallback: true });
+  });
+
   it('agrees with the preview, reason for reason', async () => {
     // Each case is a patient set up for real and the same patient as a preview sample.
     const cases: {

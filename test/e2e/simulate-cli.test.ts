@@ -25,10 +25,12 @@ describe('carebell simulate', () => {
       'category',
       'channel',
       'language',
+      'languageFallback',
       'localTime',
       'outcome',
       'reason',
       'step',
+      'text',
       'variant',
     ]);
     const sent = timeline.filter((entry) => entry.outcome === 'sent');
@@ -37,6 +39,7 @@ describe('carebell simulate', () => {
       assert.match(String(entry.at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       assert.match(String(entry.localTime), /T10:00:00\+1[23]:45$/, '10:00 in Chatham, with its offset');
       assert.equal(entry.category, 'marketing');
+      assert.match(String(entry.text), /Marketplace/, 'the message as the patient reads it');
     }
   });
 

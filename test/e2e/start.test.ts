@@ -250,6 +250,20 @@ describe('npm start (embedded default)', () => {
         await file('refill.json', edited),
       ];
       assert.deepEqual(await json(...publish), { clinicId, key: 'refill', version: 3 });
+      // A clinic's own words that would not fit: refused, naming the template and the language.
+      const tooLong = await carebell(
+        'journeys',
+        'publish',
+        '--clinic',
+        clinicId,
+        '--file',
+        await file('refill-too-long.json', {
+          ...edited,
+          texts: { 'zh-Hant': { 'refill-soon': { sms: `{{clinic}}：${'請'.repeat(150)} {{link}}` } } },
+        }),
+      );
+      assert.equal(tooLong.code, 2);
+      assert.match(tooLong.stderr, /template "refill-soon" in zh-Hant: its SMS takes up to \d+ segments/);
       const listed = (await json('journeys', 'list', '--clinic', clinicId)) as {
         key: string;
         version: number;
@@ -302,10 +316,12 @@ describe('npm start (embedded default)', () => {
       const stateDates = {
         openEnrollment: { opensOn: '11-01', januaryDeadline: '12-31', closesOn: '01-31' },
       };
-      const settingsFile = await file('settings.json', stateDates);
+      const settingsFile = await file('settings.json', { ...stateDates, defaultLanguage: 'es-us' });
       assert.deepEqual(await json('clinics', 'settings', '--clinic', clinicId, '--file', settingsFile), {
         ...stateDates,
         lapsedAfterMonths: 12,
+        defaultLanguage: 'es-US',
+        smsMaxSegments: 3,
       });
       assert.deepEqual(
         ((await json('clinics', 'settings', '--clinic', clinicId)) as typeof stateDates).openEnrollment,

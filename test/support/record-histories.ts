@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { builtInJourneys } from '../../journeys/built-in';
 import { eventFile, patientFile } from '../../journeys/sample-inputs';
-import { sampleFacts, simulateJourney } from '../../usecases/simulate';
+import { simulateJourney } from '../../usecases/simulate';
 import { cacheDir } from '../../config';
 import { resolveTestServer } from '../../infra/temporal-binaries';
 
@@ -22,7 +22,7 @@ for (const definition of builtInJourneys()) {
   const { history } = await simulateJourney({
     definition,
     patient,
-    event: { ...event, facts: sampleFacts(event, patient.timeZone) },
+    event,
     testServerPath: testServer.path,
   });
   await fs.writeFile(path.join(out, `${definition.key}.json`), JSON.stringify(history));

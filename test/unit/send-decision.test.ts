@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import type { Category, Channel } from '../../domain/messaging';
-import { supportedLanguages } from '../../locales';
+import { settingsOf } from '../../journeys/clinic-settings';
+import type { FactType } from '../../journeys/schema';
+import {
+  longestSms,
+  messageTemplates,
+  placeholders,
+  render,
+  SUPPLIED_VALUES,
+  supportedLanguages,
+} from '../../locales';
+import { readCatalogues } from '../../locales/completeness';
+import { factOfValue } from '../../locales/format';
 import {
   DEFAULT_CAPS,
   DEFAULT_WINDOW,
@@ -15,7 +24,7 @@ import {
   usState,
   type SendFacts,
 } from '../../rules/sending';
-import { smsLength } from '../../rules/sms-segments';
+import { FCC_HEALTHCARE_MAX_CHARACTERS, smsLength } from '../../rules/sms-segments';
 
 const zone = 'America/New_York';
 const at = (iso: string) => DateTime.fromISO(iso, { zone }).toMillis();
@@ -188,40 +197,71 @@ describe('SMS length', () => {
     assert.equal(smsLength('á'.repeat(71)).segments, 2);
   });
 
-  it('fits every shipped SMS in one segment with the clinic name, phone, short link and a date', () => {
-    const dir = path.join(import.meta.dirname, '..', '..', 'locales');
+  it('fits every shipped SMS, in every shipped language, in 160 characters and the default segment limit', () => {
+    // Measured as publishing measures a clinic's version: a 23-character display name (the legal name never
+    // travels), the short link on a 25-character public URL, the clinic's phone, and each value at its
+    // longest in that language (the longest month and weekday, time of day and count of days).
+    const sender = {
+      clinic: 'Riverside Family Clinic',
+      phone: '(415) 555-0100',
+      link: 'https://remind.clinic.org/m/AbCdEfGhIjKl',
+    };
+    const types: Record<string, FactType> = {
+      deadline: 'date',
+      januaryDeadline: 'date',
+      renewalDueOn: 'date',
+      reconsiderBy: 'date',
+      appointmentDate: 'date',
+      appointmentTime: 'time',
+    };
+    // Latin scripts whose catalogues keep to the GSM-7 alphabet: one segment, as the FCC's 160 allows.
+    const gsm = ['en', 'es', 'ht', 'tl'];
     for (const language of supportedLanguages()) {
-      const { contact } = JSON.parse(fs.readFileSync(path.join(dir, language, 'common.json'), 'utf8')) as {
-        contact: string;
-      };
-      // A 24-character display name (the legal name never travels), the short link on a 25-character
-      // public URL, the clinic's phone, the longest date a date fact renders as, and the longest time.
-      const date = '15 de diciembre';
-      const values: Record<string, string> = {
-        clinic: 'Riverside Family Clinic',
-        link: 'https://remind.clinic.org/m/AbCdEfGhIjKl',
-        deadline: date,
-        appointmentDate: date,
-        januaryDeadline: date,
-        renewalDueOn: date,
-        reconsiderBy: date,
-        appointmentTime: '12:30 PM',
-        contact: contact.replace('{{phone}}', '(415) 555-0100'),
-      };
-      const templates = fs.readdirSync(path.join(dir, language)).filter((name) => name.endsWith('.json'));
-      for (const file of templates.filter((name) => name !== 'common.json')) {
-        const { sms: template } = JSON.parse(fs.readFileSync(path.join(dir, language, file), 'utf8')) as {
-          sms: string;
-        };
-        // A value missing here would be measured as empty: name it instead.
-        const text = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
-          assert.ok(key in values, `${language}/${file}: no test value for {{${key}}}`);
-          return values[key]!;
-        });
+      for (const template of messageTemplates()) {
+        const where = `${language}/${template}`;
+        const source = JSON.stringify(readCatalogues()[language]![template]);
+        for (const name of placeholders(source))
+          assert.ok(
+            SUPPLIED_VALUES.includes(name) || types[factOfValue(name)],
+            `${where}: no type for {{${name}}}`,
+          );
+        const text = longestSms(template, language, { ...sender, types });
         const length = smsLength(text);
-        assert.equal(length.segments, 1, `${language}/${file}: ${length.units} ${length.encoding} units`);
+        assert.ok(
+          [...text].length <= FCC_HEALTHCARE_MAX_CHARACTERS,
+          `${where}: ${[...text].length} characters`,
+        );
+        assert.ok(length.segments <= settingsOf({}).smsMaxSegments, `${where}: ${length.segments} segments`);
+        if (gsm.includes(language))
+          assert.deepEqual([length.encoding, length.segments], ['GSM-7', 1], `${where}: ${text}`);
       }
     }
+  });
+
+  it('counts Chinese and Vietnamese messages as UCS-2: 70 characters alone, 67 a part', () => {
+    const sms = (language: string, template: string) =>
+      render({
+        template,
+        language,
+        facts: { appointmentDate: '2027-12-15', appointmentTime: '09:30' },
+        timeZone: 'America/New_York',
+        now: Date.now(),
+        clinic: 'Riverside Family Clinic',
+        phone: '(415) 555-0100',
+        link: 'https://remind.clinic.org/m/AbCdEfGhIjKl',
+      }).sms;
+    // 102 UTF-16 units: more than 70, at most 2 × 67.
+    assert.deepEqual(smsLength(sms('zh-Hans', 'refill-due')), { encoding: 'UCS-2', units: 102, segments: 2 });
+    assert.deepEqual(smsLength(sms('zh-Hant', 'appointment-reminder')), {
+      encoding: 'UCS-2',
+      units: 114,
+      segments: 2,
+    });
+    // Vietnamese is Latin, but its tone marks (ạ, ế, ừ) are outside GSM-7: 143 units, 3 parts of 67.
+    assert.deepEqual(smsLength(sms('vi', 'refill-due')), { encoding: 'UCS-2', units: 143, segments: 3 });
+    assert.deepEqual(smsLength('ừ'.repeat(70)), { encoding: 'UCS-2', units: 70, segments: 1 });
+    assert.deepEqual(smsLength('停'.repeat(134)), { encoding: 'UCS-2', units: 134, segments: 2 });
+    assert.deepEqual(smsLength('停'.repeat(135)), { encoding: 'UCS-2', units: 135, segments: 3 });
   });
 });
 

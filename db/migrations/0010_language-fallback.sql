@@ -1,0 +1,1 @@
+ALTER TABLE "deliveries" ADD COLUMN "language_fallback" boolean DEFAULT false NOT NULL;
