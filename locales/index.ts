@@ -1,4 +1,5 @@
 // Message catalogues: locales/<language>/<template>.json, loaded once per process.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,4 +109,26 @@ export function missingValuesProblem(
       .filter((name) => !SUPPLIED_VALUES.includes(name) && facts[name] === undefined),
   );
   return missing.size > 0 ? `facts: ${journey} needs ${[...missing].sort().join(', ')}` : undefined;
+}
+
+const versions = new Map<string, string>();
+
+/**
+ * The version of a template's text in one language: a short hash of the catalogue entries a message
+ * is rendered from (the template's file and the shared common.json), so the archive can say which
+ * wording went out after the catalogues change.
+ */
+export function templateVersion(template: string, language: string): string {
+  const key = `${language}/${template}`;
+  let version = versions.get(key);
+  if (!version) {
+    const hash = createHash('sha256');
+    for (const file of [`${template}.json`, 'common.json']) {
+      const full = path.join(localesDir, language, file);
+      hash.update(`${file}\n`).update(fs.existsSync(full) ? fs.readFileSync(full) : '');
+    }
+    version = hash.digest('hex').slice(0, 12);
+    versions.set(key, version);
+  }
+  return version;
 }
