@@ -85,4 +85,3 @@ export async function deleteExpiredLinks(
     ) returning id`);
   return rows.length;
 }
-
