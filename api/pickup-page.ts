@@ -59,14 +59,16 @@ dd{margin:0}
 @media (min-width:40rem){main{margin-top:2rem;min-height:auto;border-radius:.5rem;padding:2rem}}
 `;
 
-/** The Content-Security-Policy the page is served with: its own style sheet and form, nothing else. */
-export const PICKUP_CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The Content-Security-Policy a page is served with: its own style sheet (by hash) and form, nothing else. */
+function contentSecurityPolicy(style: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`,
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -107,13 +109,18 @@ export function pickupStatus(page: PickupPage | { kind: 'failed' }): number {
   }
 }
 
-/** `t` is the translator of the page's language; `language` its tag for <html lang>. */
+/**
+ * The page and the Content-Security-Policy to serve it with. `t` is the translator of the page's
+ * language; `language` its tag for <html lang>.
+ */
 export function renderPickupPage(
   page: PickupPage | { kind: 'failed' },
   t: TFunction,
   language: string,
-): string {
+): { html: string; csp: string } {
   const clinic = 'clinic' in page ? page.clinic : undefined;
+  // In the style sheet, not a style attribute: the policy allows this one sheet and no inline attribute.
+  const style = `:root{--accent:${accentColour(clinic?.brandColor)}}${STYLE}`;
   const clinicName = clinic ? clinic.name : t('pages:theClinic');
   const body = (() => {
     switch (page.kind) {
@@ -131,7 +138,7 @@ export function renderPickupPage(
         return message(page, t);
     }
   })();
-  return `<!doctype html>
+  const html = `<!doctype html>
 <html lang="${escapeHtml(language)}">
 <head>
 <meta charset="utf-8">
@@ -139,9 +146,9 @@ export function renderPickupPage(
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(t('pages:title'))}</title>
-<style>${STYLE}</style>
+<style>${style}</style>
 </head>
-<body style="--accent:${escapeHtml(accentColour(clinic?.brandColor))}">
+<body>
 <main>
 <header><p>${escapeHtml(t('pages:heading', { clinic: clinicName }))}</p></header>
 ${body}
@@ -149,6 +156,7 @@ ${body}
 </body>
 </html>
 `;
+  return { html, csp: contentSecurityPolicy(style) };
 }
 
 /**

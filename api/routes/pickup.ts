@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createTranslator } from '../../locales';
 import { answerPickup, openPickup, type PickupPage } from '../../usecases/pickup';
-import { PICKUP_CSP, pickupStatus, renderPickupPage } from '../pickup-page';
+import { pickupStatus, renderPickupPage } from '../pickup-page';
 
 const FORM_LIMIT_BYTES = 1024;
 
@@ -21,16 +21,17 @@ export const pickupRoutes: FastifyPluginAsyncZod = async (app) => {
 
   function send(reply: FastifyReply, page: PickupPage | { kind: 'failed' }) {
     const { t, language } = translator.forLanguage('language' in page ? page.language : 'en');
+    const { html, csp } = renderPickupPage(page, t, language);
     return reply
       .code(pickupStatus(page))
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .header('content-security-policy', PICKUP_CSP)
+      .header('content-security-policy', csp)
       .header('referrer-policy', 'no-referrer')
       .header('x-content-type-options', 'nosniff')
       .header('x-frame-options', 'DENY')
       .header('x-robots-tag', 'noindex, nofollow')
-      .send(renderPickupPage(page, t, language));
+      .send(html);
   }
 
   async function answer(reply: FastifyReply, requestId: string, work: () => Promise<PickupPage>) {

@@ -56,12 +56,23 @@ describe('the pickup page in Chromium', () => {
     const page = await context.newPage();
     const requested: string[] = [];
     page.on('request', (request) => requested.push(request.url()));
+    // Chromium reports what the Content-Security-Policy blocked (a style the page needs, say) on the console.
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+    });
 
     const opened = await page.goto(sent.link);
     assert.equal(opened?.status(), 200);
     assert.equal(opened?.headers()['cache-control'], 'no-store');
     assert.match(opened?.headers()['content-security-policy'] ?? '', /default-src 'none'/);
     await page.screenshot({ path: path.join(screenshots, '1-ask.png'), fullPage: true });
+    const button = page.getByRole('button', { name: 'Show my message' });
+    const colours = await button.evaluate((element) => {
+      const style = getComputedStyle(element);
+      return [style.backgroundColor, style.color];
+    });
+    assert.deepEqual(colours, ['rgb(29, 78, 216)', 'rgb(255, 255, 255)'], 'white on dark blue, 6.7:1');
     const label = page.getByLabel('Date of birth');
     await label.fill('1985-12-11');
     await page.keyboard.press('Enter');
@@ -89,6 +100,7 @@ describe('the pickup page in Chromium', () => {
     assert.ok(!page.url().includes('1985'), 'no date of birth in the URL');
     const foreign = requested.filter((url) => new URL(url).origin !== world.origin);
     assert.deepEqual(foreign, [], 'the page asked nothing of any other origin');
+    assert.deepEqual(blocked, [], 'the policy blocked nothing the page uses');
     assert.ok(fs.readdirSync(screenshots).length === 3);
     await context.close();
   });
