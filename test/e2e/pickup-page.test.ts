@@ -69,6 +69,9 @@ describe('the pickup page in Chromium', () => {
     await page.screenshot({ path: path.join(screenshots, '1-ask.png'), fullPage: true });
     const button = page.getByRole('button', { name: 'Show my message' });
     const colours = await button.evaluate((element) => {
+      // Runs in the page; the project's types have no DOM.
+      type Styles = { backgroundColor: string; color: string };
+      const { getComputedStyle } = globalThis as unknown as { getComputedStyle: (of: unknown) => Styles };
       const style = getComputedStyle(element);
       return [style.backgroundColor, style.color];
     });
