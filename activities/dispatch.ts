@@ -19,7 +19,13 @@ import {
   sendsForCaps,
   type DeliveryCompletion,
 } from '../db/queries/deliveries';
-import { plannedTransactionalSends } from '../db/queries/enrollments';
+import { archiveDeliveryContent } from '../db/queries/delivery-contents';
+import {
+  decryptEnrollmentDetails,
+  getEnrollmentByWorkflow,
+  plannedTransactionalSends,
+} from '../db/queries/enrollments';
+import { ensureMessageLink } from '../db/queries/message-links';
 import { getPatient, type PatientRecord } from '../db/queries/patients';
 import { suppressAddress, suppressedAddresses } from '../db/queries/suppressions';
 import type { Clinic, Delivery } from '../db/schema';
@@ -27,7 +33,8 @@ import { withClinic, type Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import type { Category, Channel } from '../domain/messaging';
 import { settingsOf } from '../journeys/clinic-settings';
-import { displayPhone, type ClinicTexts } from '../locales';
+import { displayPhone, templateVersion, type ClinicTexts } from '../locales';
+import { LINK_LIFETIME_MS, messageLinkToken, messageLinkTokenHash } from '../security/message-link';
 import {
   channelOrder,
   decideSend,
@@ -192,7 +199,54 @@ export function createSendPath(deps: ActivityDeps) {
         language: message.language,
         languageFallback: message.fallback,
       });
+      await archive(tx, request, clinic, delivery, message, now);
       return { outcome: 'send' as const, delivery, routes: decision.routes, clinic, message };
+    });
+  }
+
+  /**
+   * Before the message leaves: its pickup link (stored as a hash, expiring) and the archive of what it
+   * says, with the enrollment's pickup-only details re-encrypted for the delivery, kept for the clinic's
+   * retention period. Every attempt writes the same (the first row stands).
+   */
+  async function archive(
+    tx: Transaction,
+    request: SendRequest,
+    clinic: Clinic,
+    delivery: Delivery,
+    message: ReturnType<typeof render>,
+    now: number,
+  ) {
+    await ensureMessageLink(tx, {
+      clinicId: request.clinicId,
+      deliveryId: delivery.id,
+      purpose: 'pickup',
+      tokenHash: messageLinkTokenHash(message.marker),
+      expiresAt: new Date(now + LINK_LIFETIME_MS),
+    });
+    const enrollment = request.journey
+      ? await getEnrollmentByWorkflow(tx, request.clinicId, request.journey.workflowId)
+      : undefined;
+    const details = enrollment ? decryptEnrollmentDetails(cipher, enrollment) : null;
+    if (details)
+      await appendAudit(tx, {
+        actor: ACTOR,
+        clinicId: request.clinicId,
+        action: 'enrollment.details.read',
+        objectType: 'enrollment',
+        objectId: enrollment!.id,
+        outcome: 'success',
+      });
+    await archiveDeliveryContent(tx, cipher, {
+      deliveryId: delivery.id,
+      clinicId: request.clinicId,
+      template: request.template,
+      templateVersion: templateVersion(request.template, message.language),
+      language: message.language,
+      // The email channel's HTML, once it renders one, goes here too.
+      rendered: { sms: message.sms, subject: message.subject, text: message.text },
+      details,
+      retainUntil: new Date(now + clinic.retentionDays * DAY_MS),
     });
   }
 
@@ -326,9 +380,9 @@ export function createSendPath(deps: ActivityDeps) {
     return { ...message, marker: token };
   }
 
-  /** Short, unguessable without the key, and the same on every retry (so a re-rendered body matches). */
+  /** Unguessable without the key, for the pickup page only, and the same on every retry (so a re-rendered body matches). */
   function linkToken(delivery: Delivery): string {
-    return cipher.blindIndex('link', delivery.clinicId, delivery.id).slice(0, 12);
+    return messageLinkToken(cipher, 'pickup', delivery.clinicId, delivery.id);
   }
 
   async function deliver(

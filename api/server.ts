@@ -21,8 +21,10 @@ import { eventRoutes } from './routes/events';
 import { fhirRoutes } from './routes/fhir';
 import { importRoutes } from './routes/imports';
 import { journeyRoutes } from './routes/journeys';
+import { deliveryRoutes } from './routes/deliveries';
 import { enrollmentRoutes } from './routes/enrollments';
 import { patientRoutes } from './routes/patients';
+import { pickupRoutes } from './routes/pickup';
 import { reportRoutes } from './routes/reports';
 
 export interface ApiDeps extends EnrollmentDeps {
@@ -151,6 +153,8 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   await app.register(enrollmentRoutes);
   await app.register(reportRoutes);
   await app.register(importRoutes);
+  await app.register(deliveryRoutes);
+  await app.register(pickupRoutes);
 
   return app;
 }

@@ -230,6 +230,17 @@ events
     (await import('./events')).eventsSendCommand(loadConfig(), options),
   );
 
+const archive = program.command('archive').description('the message archive (what exactly was sent)');
+archive
+  .command('purge')
+  .description(
+    "delete archived messages past each clinic's retention period and long-expired links now (the daily schedule does the same), with progress",
+  )
+  .option('--json', 'print the counts as JSON')
+  .action(async (options: { json?: boolean }) =>
+    (await import('./archive')).archivePurgeCommand(loadConfig(), options),
+  );
+
 const sweepsCommand = program
   .command('sweeps')
   .description('scheduled sweeps that enroll due patients (daily screening check, open enrollment)');

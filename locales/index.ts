@@ -1,9 +1,10 @@
 // Message catalogues: locales/<language>/<namespace>.json, loaded once per process. A message is rendered
 // wholly in one language, the first of the patient's chain that has every text it needs: never English
 // words inside a Spanish message because one key was missing.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import i18next, { type i18n, type ResourceLanguage } from 'i18next';
+import i18next, { type i18n, type ResourceLanguage, type TFunction } from 'i18next';
 import { templatesOf, type FactType, type JourneyDefinition, type TemplateTexts } from '../journeys/schema';
 import { factOfValue, factValues, formatDate, formatTime } from './format';
 import { DEFAULT_LANGUAGE, isolate, languageChain, localesDir, supportedLanguages } from './languages';
@@ -193,6 +194,31 @@ export function renderReply(
   return { language, fallback, text };
 }
 
+/**
+ * The words of a page (the pickup page, the unsubscribe page) in the first language of the chain that has
+ * all of the namespace's texts.
+ */
+export function pageTexts(
+  namespace: string,
+  request: Pick<RenderRequest, 'language' | 'clinicLanguage'>,
+): { t: TFunction; language: string; fallback: boolean } {
+  const bundle = catalogues().getResourceBundle(DEFAULT_LANGUAGE, namespace) as object | undefined;
+  const english = leafKeys(bundle ?? {});
+  const { language, fallback } = choose(request, (candidate) =>
+    english.every((key) => has(candidate, `${namespace}:${key}`)),
+  );
+  return { t: catalogues().getFixedT(language, namespace), language, fallback };
+}
+
+/** The dotted keys of a namespace's texts (plural forms by their base key). */
+function leafKeys(texts: object, prefix = ''): string[] {
+  return Object.entries(texts).flatMap(([key, value]) =>
+    value && typeof value === 'object'
+      ? leafKeys(value as object, `${prefix}${key}.`)
+      : [`${prefix}${key.replace(/_(zero|one|two|few|many|other)$/, '')}`],
+  );
+}
+
 export interface Translator {
   render: typeof render;
   renderReply: typeof renderReply;
@@ -321,4 +347,26 @@ export function longestSms(
     { ...values, ...senderValues(language, options) },
     options.texts,
   );
+}
+
+const versions = new Map<string, string>();
+
+/**
+ * The version of a template's text in one language: a short hash of the catalogue entries a message
+ * is rendered from (the template's file and the shared common.json), so the archive can say which
+ * wording went out after the catalogues change.
+ */
+export function templateVersion(template: string, language: string): string {
+  const key = `${language}/${template}`;
+  let version = versions.get(key);
+  if (!version) {
+    const hash = createHash('sha256');
+    for (const file of [`${template}.json`, 'common.json']) {
+      const full = path.join(localesDir, language, file);
+      hash.update(`${file}\n`).update(fs.existsSync(full) ? fs.readFileSync(full) : '');
+    }
+    version = hash.digest('hex').slice(0, 12);
+    versions.set(key, version);
+  }
+  return version;
 }

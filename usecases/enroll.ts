@@ -1,9 +1,11 @@
 // Enrolling a patient in a journey, for an EHR event (handle-event.ts) or a sweep. The clinic's current version of a journey
 // is pinned in the enrollment row before the workflow starts, so a repeated event, or a retry after a
 // crash between the two, starts the same version under the same workflow id.
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
-import { claimEnrollment } from '../db/queries/enrollments';
+import { appendAudit } from '../db/queries/audit';
+import { claimEnrollment, encryptEnrollmentDetails } from '../db/queries/enrollments';
 import { inactiveJourneyKeys } from '../db/queries/journey-activations';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { withClinic, type Queryable } from '../db/tenant';
@@ -86,6 +88,8 @@ export interface EnrollRequest {
   /** What makes this enrollment one occurrence: the EHR's event id, or a sweep's due date. */
   occurrence: string;
   subject?: string;
+  /** What only the pickup page may show (the medication, the test, the place), kept encrypted. */
+  details?: Record<string, string>;
 }
 
 export interface Enrolled {
@@ -112,7 +116,11 @@ export async function enroll(
     deps.db,
     clinicId,
     async (tx) => {
+      const id = randomUUID();
+      const details = request.details && Object.keys(request.details).length > 0 ? request.details : null;
       const claimed = await claimEnrollment(tx, {
+        id,
+        detailsEnc: details && encryptEnrollmentDetails(deps.cipher, clinicId, id, details),
         clinicId,
         patientId,
         journeyKey: journey.key,
@@ -123,6 +131,15 @@ export async function enroll(
         workflowId,
         variants: variantsOf(journey, patientId),
       });
+      if (details && claimed.created)
+        await appendAudit(tx, {
+          actor: 'enroll',
+          clinicId,
+          action: 'enrollment.details.write',
+          objectType: 'enrollment',
+          objectId: id,
+          outcome: 'success',
+        });
       const pinned =
         claimed.enrollment.journeyVersion === journey.version
           ? journey

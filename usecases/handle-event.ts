@@ -118,6 +118,7 @@ export async function handleEvent(
         journey,
         anchorDate: anchorDate!,
         facts: event.facts,
+        details: event.details,
         occurrence: event.eventId ?? `${event.type}|${about ? normaliseSubject(about) : ''}|${anchorDate}`,
         subject: about,
       }),

@@ -8,10 +8,11 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import { sweeps } from '../journeys/sweeps';
+import { purgeScheduleId, purgeWorkflowId } from '../domain/purge';
 import { reconcileScheduleId, reconcileWorkflowId } from '../domain/reconcile';
 import { sweepScheduleId, sweepWorkflowId, type SweepWorkflow } from '../domain/sweep';
 
-/** The sweeps' schedules and the hourly enrollment reconciler's. */
+/** The sweeps' schedules, the hourly enrollment reconciler's and the daily archive purge's. */
 export async function ensureSweepSchedules(client: Client, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];
   for (const sweep of sweeps()) {
@@ -46,6 +47,20 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
     memo: { description: 'closes enrollments whose journeys were stopped from outside' },
   });
   ids.push(reconcileScheduleId(taskQueue));
+  await ensureSchedule(client, {
+    scheduleId: purgeScheduleId(taskQueue),
+    spec: { cronExpressions: ['43 3 * * *'] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'purgeArchiveWorkflow',
+      workflowId: purgeWorkflowId(taskQueue),
+      taskQueue,
+      args: [],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    memo: { description: "deletes the message archive past each clinic's retention period" },
+  });
+  ids.push(purgeScheduleId(taskQueue));
   return ids;
 }
 

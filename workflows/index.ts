@@ -1,20 +1,37 @@
 import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
+import type { PurgeCounts } from '../domain/purge';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
 import { importWorkflow } from './import';
+import { purgeArchiveWorkflow } from './purge-archive';
 import { journeyWorkflow } from './journey';
 import { reconcileWorkflow } from './reconcile';
 import { reminderWorkflow } from './reminder';
 import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
-({ importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+({
+  importWorkflow,
+  journeyWorkflow,
+  purgeArchiveWorkflow,
+  reconcileWorkflow,
+  reminderWorkflow,
+  sweepWorkflow,
+}) satisfies {
   reconcileWorkflow: () => Promise<number>;
+  purgeArchiveWorkflow: () => Promise<PurgeCounts & { clinics: number }>;
   importWorkflow: (input: ImportInput) => Promise<void>;
   journeyWorkflow: JourneyWorkflow;
   reminderWorkflow: ReminderWorkflow;
   sweepWorkflow: SweepWorkflow;
 };
 
-export { importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow };
+export {
+  importWorkflow,
+  journeyWorkflow,
+  purgeArchiveWorkflow,
+  reconcileWorkflow,
+  reminderWorkflow,
+  sweepWorkflow,
+};

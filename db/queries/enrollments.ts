@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, gte, lt } from 'drizzle-orm';
 import { enrollments } from '../schema';
 import type { JourneyOutcome } from '../../domain/journey';
+import type { FieldCipher } from '../../security/field-cipher';
 import type { Queryable } from '../tenant';
 
 export type Enrollment = typeof enrollments.$inferSelect;
@@ -15,7 +16,36 @@ export type EnrollmentClaim = Pick<
   | 'subject'
   | 'workflowId'
   | 'variants'
->;
+> &
+  Partial<Pick<Enrollment, 'id' | 'detailsEnc'>>;
+
+const detailsField = (clinicId: string, enrollmentId: string) => ({
+  clinicId,
+  table: 'enrollments',
+  column: 'details_enc',
+  rowId: enrollmentId,
+});
+
+/** An event's pickup-only details, encrypted for the enrollment row `enrollmentId`. */
+export function encryptEnrollmentDetails(
+  cipher: FieldCipher,
+  clinicId: string,
+  enrollmentId: string,
+  details: Record<string, string>,
+): string {
+  return cipher.encrypt(JSON.stringify(details), detailsField(clinicId, enrollmentId));
+}
+
+/** The enrollment's pickup-only details, or null; the caller audits the read. */
+export function decryptEnrollmentDetails(
+  cipher: FieldCipher,
+  enrollment: Pick<Enrollment, 'clinicId' | 'id' | 'detailsEnc'>,
+): Record<string, string> | null {
+  if (enrollment.detailsEnc === null) return null;
+  return JSON.parse(
+    cipher.decrypt(enrollment.detailsEnc, detailsField(enrollment.clinicId, enrollment.id)),
+  ) as Record<string, string>;
+}
 
 /**
  * The enrollment for this workflow id, created if this is the first time the event is seen. A repeated

@@ -384,6 +384,30 @@ export async function getPatient(
   };
 }
 
+/** Only the date of birth (the pickup page's check), audited as a read of the patient. */
+export async function getPatientDateOfBirth(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  patientId: string,
+): Promise<string | undefined> {
+  const [row] = await db
+    .select({ dateOfBirthEnc: patients.dateOfBirthEnc })
+    .from(patients)
+    .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
+  await auditPatient(db, actor, clinicId, 'patient.read', patientId, row ? 'success' : 'failure');
+  return (
+    row &&
+    cipher.decrypt(row.dateOfBirthEnc, {
+      clinicId,
+      table: 'patients',
+      column: 'date_of_birth_enc',
+      rowId: patientId,
+    })
+  );
+}
+
 /** The non-identifying settings a schedule needs; no PHI, so no decryption and no audit entry. */
 export async function getPatientSettings(
   db: Queryable,

@@ -14,6 +14,7 @@ import { recordScreening } from '../../db/queries/screenings';
 import { withClinic } from '../../db/tenant';
 import { ensureSweepSchedules } from '../../usecases/sweep-schedules';
 import { reconcileScheduleId } from '../../domain/reconcile';
+import { purgeScheduleId } from '../../domain/purge';
 import type { sweepWorkflow } from '../../workflows/sweep';
 import { sweepProgressQuery, sweepScheduleId, type SweepInput } from '../../domain/sweep';
 import { activitiesFor, createPatient, createTestWorker } from '../support/fixtures';
@@ -279,6 +280,7 @@ describe('segment sweep', () => {
         sweepScheduleId(taskQueue, key),
       ),
       reconcileScheduleId(taskQueue),
+      purgeScheduleId(taskQueue),
     ]);
     assert.deepEqual(await ensureSweepSchedules(client, taskQueue), ids, 'a second worker changes nothing');
     const described = await daily.describe();
