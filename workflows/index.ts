@@ -1,7 +1,9 @@
+import type { FallbackWorkflow } from '../domain/delivery-fallback';
 import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
+import { deliveryFallbackWorkflow } from './delivery-fallback';
 import { importWorkflow } from './import';
 import { journeyWorkflow } from './journey';
 import { reconcileWorkflow } from './reconcile';
@@ -9,7 +11,8 @@ import { reminderWorkflow } from './reminder';
 import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
-({ importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+({ deliveryFallbackWorkflow, importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+  deliveryFallbackWorkflow: FallbackWorkflow;
   reconcileWorkflow: () => Promise<number>;
   importWorkflow: (input: ImportInput) => Promise<void>;
   journeyWorkflow: JourneyWorkflow;
@@ -17,4 +20,4 @@ import { sweepWorkflow } from './sweep';
   sweepWorkflow: SweepWorkflow;
 };
 
-export { importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow };
+export { deliveryFallbackWorkflow, importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow };
