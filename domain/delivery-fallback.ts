@@ -11,8 +11,7 @@ export interface FallbackInput {
 }
 
 export type FallbackStep =
-  | { kind: 'done'; receipt: DeliveryReceipt; workflowId: string | null }
-  | { kind: 'defer'; until: number };
+  { kind: 'done'; receipt: DeliveryReceipt; workflowId: string | null } | { kind: 'defer'; until: number };
 
 export type FallbackWorkflow = (input: FallbackInput) => Promise<DeliveryReceipt>;
 

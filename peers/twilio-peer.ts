@@ -68,7 +68,10 @@ export interface TwilioPeer {
    * The next `count` messages (to `to`, or to anyone) end `undelivered` (or `failed`) with this error code
    * (30003 unreachable by default; 21610 is a carrier-level STOP) instead of `delivered`.
    */
-  undeliverNext(fate?: { to?: string; status?: 'undelivered' | 'failed'; errorCode?: number }, count?: number): void;
+  undeliverNext(
+    fate?: { to?: string; status?: 'undelivered' | 'failed'; errorCode?: number },
+    count?: number,
+  ): void;
   /** How webhooks (status callbacks, inbound texts) reach carebell: HTTP by default; tests may inject. */
   setWebhookTransport(transport: WebhookTransport): void;
   /** A patient texts `to` (a clinic's number): POSTed signed to `url`; answers in TwiML are sent back. */
@@ -194,7 +197,12 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     await fs.rename(`${file}.tmp`, file);
   }
 
-  async function receive(text: { from: string; to: string; body: string; url: string }): Promise<InboundResult> {
+  async function receive(text: {
+    from: string;
+    to: string;
+    body: string;
+    url: string;
+  }): Promise<InboundResult> {
     const sid = `SM${randomBytes(16).toString('hex')}`;
     const params: Record<string, string> = {
       AccountSid: options.accountSid,

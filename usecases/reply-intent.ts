@@ -16,7 +16,18 @@ export type ReplyIntent = 'stop' | 'start' | 'help' | 'confirm' | 'cancel' | 'do
 /** Per language, the keyword sets by the names the locale catalogues use (keywords.json). */
 export const KEYWORDS: Record<string, Record<KeywordKey, readonly string[]>> = {
   en: {
-    stop: ['STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPT OUT', 'OPTOUT'],
+    stop: [
+      'STOP',
+      'STOPALL',
+      'STOP ALL',
+      'UNSUBSCRIBE',
+      'CANCEL',
+      'END',
+      'QUIT',
+      'REVOKE',
+      'OPT OUT',
+      'OPTOUT',
+    ],
     start: ['START', 'UNSTOP', 'YES'],
     help: ['HELP', 'INFO'],
     confirm: ['CONFIRM', 'CONFIRMED'],

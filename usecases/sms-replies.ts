@@ -266,7 +266,12 @@ async function passEvent(
     }
   }
   try {
-    await handleEvent(deps, clinicId, { type, patient: { id: patientId }, eventId: `sms:${messageSid}` }, ACTOR);
+    await handleEvent(
+      deps,
+      clinicId,
+      { type, patient: { id: patientId }, eventId: `sms:${messageSid}` },
+      ACTOR,
+    );
   } catch (error) {
     deps.log.warn({ clinicId, type, err: { type: (error as Error).name } }, 'reply event not acted on');
   }

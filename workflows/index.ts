@@ -11,7 +11,14 @@ import { reminderWorkflow } from './reminder';
 import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
-({ deliveryFallbackWorkflow, importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+({
+  deliveryFallbackWorkflow,
+  importWorkflow,
+  journeyWorkflow,
+  reconcileWorkflow,
+  reminderWorkflow,
+  sweepWorkflow,
+}) satisfies {
   deliveryFallbackWorkflow: FallbackWorkflow;
   reconcileWorkflow: () => Promise<number>;
   importWorkflow: (input: ImportInput) => Promise<void>;
@@ -20,4 +27,11 @@ import { sweepWorkflow } from './sweep';
   sweepWorkflow: SweepWorkflow;
 };
 
-export { deliveryFallbackWorkflow, importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow };
+export {
+  deliveryFallbackWorkflow,
+  importWorkflow,
+  journeyWorkflow,
+  reconcileWorkflow,
+  reminderWorkflow,
+  sweepWorkflow,
+};

@@ -272,7 +272,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           // which the status webhook (or the fallback to email) signals; without one, the row decides.
           const entry = state.timeline.filter((seen) => seen.step === test.step).at(-1);
           if (!entry || (entry.outcome !== 'sent' && entry.outcome !== 'delivered')) holds = false;
-          else if (entry.outcome === 'delivered' || entry.channel !== 'sms' || !entry.deliveryId) holds = true;
+          else if (entry.outcome === 'delivered' || entry.channel !== 'sms' || !entry.deliveryId)
+            holds = true;
           else {
             const deliveryId = entry.deliveryId;
             await condition(

@@ -34,7 +34,10 @@ export const twilioWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
       typeof signature !== 'string' ||
       !twilio.validateRequest(settings.authToken, signature, url, params)
     ) {
-      request.log.warn({ requestId: request.id, route: request.routeOptions.url }, 'unsigned webhook refused');
+      request.log.warn(
+        { requestId: request.id, route: request.routeOptions.url },
+        'unsigned webhook refused',
+      );
       throw new ApiProblem('invalid-signature', 'X-Twilio-Signature does not match this request');
     }
   };
