@@ -67,7 +67,9 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
     ajv: { customOptions: { coerceTypes: false } },
     // A URL that cannot be decoded or an over-long path parameter is refused before routing; Fastify's own
     // answer to it is plain JSON quoting the path, which may carry PHI.
-    frameworkErrors: (error, request, reply) => sendProblem(reply, request.id, toProblem(error)),
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, request.id, toProblem(error));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

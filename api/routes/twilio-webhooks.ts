@@ -15,7 +15,7 @@ const form = z.record(z.string(), z.string());
 const inboundForm = form.and(z.object({ MessageSid: z.string().min(1), From: z.string(), To: z.string() }));
 const statusForm = form.and(z.object({ MessageSid: z.string().min(1), MessageStatus: z.string().min(1) }));
 
-export const twilioWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
+export const twilioWebhookRoutes: FastifyPluginAsyncZod = (app) => {
   // Encapsulated: only these routes read form bodies.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -24,7 +24,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   // Before the body is validated: an unsigned request learns nothing, not even what it got wrong.
-  const signed = async (request: FastifyRequest) => {
+  const signed = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void) => {
     const { twilio: settings, publicUrl } = request.server.deps;
     const signature = request.headers['x-twilio-signature'];
     const params = (request.body ?? {}) as Record<string, string>;
@@ -38,8 +38,9 @@ export const twilioWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
         { requestId: request.id, route: request.routeOptions.url },
         'unsigned webhook refused',
       );
-      throw new ApiProblem('invalid-signature', 'X-Twilio-Signature does not match this request');
+      return done(new ApiProblem('invalid-signature', 'X-Twilio-Signature does not match this request'));
     }
+    done();
   };
   const config = { rateLimit: false } as const;
 
@@ -97,4 +98,5 @@ export const twilioWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
       return reply.code(204).send(null);
     },
   );
+  return Promise.resolve();
 };

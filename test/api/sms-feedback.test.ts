@@ -74,7 +74,10 @@ describe('SMS replies and delivery status', () => {
     const forged = await signedPost(INBOUND, params, twilioSignature('not-the-token', INBOUND, params));
     assert.equal(forged.statusCode, 403);
     assert.match(forged.headers['content-type'] as string, /problem\+json/);
-    assert.equal(JSON.parse(forged.body).type, 'https://carebell.dev/problems/invalid-signature');
+    assert.equal(
+      (JSON.parse(forged.body) as { type: string }).type,
+      'https://carebell.dev/problems/invalid-signature',
+    );
     const missing = await harness.api.inject({
       method: 'POST',
       url: '/webhooks/twilio/inbound',
@@ -179,7 +182,7 @@ describe('SMS replies and delivery status', () => {
       },
     });
     assert.ok(created.statusCode === 201 || created.statusCode === 200, created.body);
-    const patientId = JSON.parse(created.body).id as string;
+    const patientId = (JSON.parse(created.body) as { id: string }).id;
     const answer = await text(phone, 'please stop texting me');
     assert.equal(answer.replies.length, 0);
     const timeline = await harness.api.inject({

@@ -209,7 +209,8 @@ describe('SMS length', () => {
         contact: contact.replace('{{phone}}', '(415) 555-0100'),
       };
       const templates = fs.readdirSync(path.join(dir, language)).filter((name) => name.endsWith('.json'));
-      for (const file of templates.filter((name) => name !== 'common.json')) {
+      // replies.json holds answers to a patient's text (STOP, START, HELP), not templates with an `sms`.
+      for (const file of templates.filter((name) => name !== 'common.json' && name !== 'replies.json')) {
         const { sms: template } = JSON.parse(fs.readFileSync(path.join(dir, language, file), 'utf8')) as {
           sms: string;
         };
