@@ -187,6 +187,7 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     message.status = fate?.status ?? 'delivered';
     message.error_code = fate?.errorCode ?? null;
     message.date_updated = new Date().toUTCString();
+    if (closed) return;
     await persist(message);
     await report(message.status, fate?.errorCode);
   }
@@ -379,7 +380,10 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     messages.push(message);
     sendAt.set(sid, holding ? undefined : created + QUEUED_FOR_MS);
     // After the answer, as Twilio: the first callback never comes before the API's answer.
-    const running = pause(0).then(() => lifecycle(message, form.get('StatusCallback')));
+    // A peer stopped mid-way (its directory removed) just stops reporting.
+    const running = pause(0)
+      .then(() => lifecycle(message, form.get('StatusCallback')))
+      .catch(() => undefined);
     lifecycles.add(running);
     void running.finally(() => lifecycles.delete(running));
     return [201, view(message)];
