@@ -3,6 +3,7 @@
 // list and what was sent (or is in flight) to the patient and its addresses; decide by the one rule
 // (rules/sending.ts decideSend); then render in the patient's language and hand off on the first route
 // that works, falling back on a recipient's permanent failure. Every due send ends as one delivery row.
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { sql } from 'drizzle-orm';
 import { ChannelError } from '../channels/channel-error';
@@ -84,6 +85,12 @@ const claimOf = (request: SendRequest): DeliveryClaim => ({
   variant: request.journey?.variant,
 });
 
+/** What deliveries.request_enc holds. */
+export interface StoredRequest {
+  channels: SendRequest['channels'];
+  facts: Record<string, string>;
+}
+
 export type SendResult =
   | { kind: 'done'; delivery: Delivery }
   | { kind: 'defer'; until: number; reason: 'quiet-hours' | 'frequency-cap' };
@@ -92,6 +99,21 @@ export function createSendPath(deps: ActivityDeps) {
   const { db, cipher, log } = deps;
   const inClinic = <T>(clinicId: string, work: (tx: Transaction) => Promise<T>) =>
     withClinic(db, clinicId, work);
+  // Where Twilio reports what became of each text (api/routes/twilio-webhooks.ts).
+  const statusCallback = `${deps.publicUrl}/webhooks/twilio/status`;
+
+  /**
+   * The claim, with what a fallback needs to send it again on another channel when the provider later
+   * reports it undelivered (activities/fallback.ts): the channel order and the template's values.
+   */
+  function claimWithRequest(request: SendRequest): DeliveryClaim {
+    const id = randomUUID();
+    const requestEnc = cipher.encrypt(
+      JSON.stringify({ channels: request.channels, facts: request.facts } satisfies StoredRequest),
+      { clinicId: request.clinicId, table: 'deliveries', column: 'request_enc', rowId: id },
+    );
+    return { ...claimOf(request), id, requestEnc };
+  }
 
   /** Completes the row and records the send in the audit log, in one transaction. */
   async function complete(
@@ -127,7 +149,7 @@ export function createSendPath(deps: ActivityDeps) {
       const clinic = await getClinic(tx, request.clinicId);
       const patient = clinic && (await getPatient(tx, cipher, ACTOR, request.clinicId, request.patientId));
       if (!clinic || !patient) throw new CarebellError('PatientNotFound');
-      const delivery = await claimDelivery(tx, claimOf(request));
+      const delivery = await claimDelivery(tx, claimWithRequest(request));
       if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
       const contacts: Route[] = patient.contacts;
       const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
@@ -399,7 +421,12 @@ export function createSendPath(deps: ActivityDeps) {
         const already = await deps.sms.findSent({ to: route.address, marker: message.marker, since });
         if (already) return already;
       }
-      return deps.sms.send({ to: route.address, body: message.sms, from: clinic.smsSender ?? undefined });
+      return deps.sms.send({
+        to: route.address,
+        body: message.sms,
+        from: clinic.smsSender ?? undefined,
+        statusCallback,
+      });
     }
     // SMTP has no look-up: after an attempt that may have been accepted (see decide), a resend keeps the
     // Message-ID, which receivers use to drop a duplicate, rather than risk a reminder lost.

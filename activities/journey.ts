@@ -2,6 +2,7 @@
 // send step through the one send path, and the enrollment kept up to date (its next planned send, its end).
 import { endEnrollment, planEnrollmentSend } from '../db/queries/enrollments';
 import { getPatientSettings } from '../db/queries/patients';
+import { getDelivery } from '../db/queries/replies';
 import type { Delivery } from '../db/schema';
 import { CarebellError } from '../domain/errors';
 import type {
@@ -24,6 +25,7 @@ const entryOf = (delivery: Delivery, input: SendJourneyStepInput): TimelineEntry
   language: delivery.language,
   ...(delivery.languageFallback ? { languageFallback: true } : {}),
   reason: delivery.reason,
+  deliveryId: delivery.id,
 });
 
 const asRequest = (input: SendJourneyStepInput): SendRequest => ({
@@ -74,6 +76,13 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
       });
       await inClinic(input.clinicId, (tx) => planEnrollmentSend(tx, input.clinicId, input.workflowId, null));
       return entryOf(closed, input);
+    },
+
+    async readDeliveryStatus(input) {
+      const delivery = await inClinic(input.clinicId, (tx) =>
+        getDelivery(tx, input.clinicId, input.deliveryId),
+      );
+      return delivery?.status ?? 'failed';
     },
 
     async readPatientAttribute(input) {

@@ -151,6 +151,8 @@ export function createSimulationActivities(
 
     recordJourneyEnd: () => Promise.resolve(),
 
+    // A preview assumes every message arrives.
+    readDeliveryStatus: () => Promise.resolve('delivered'),
     readPatientAttribute: ({ attribute }) => Promise.resolve(String(patient[attribute])),
   };
 }

@@ -26,6 +26,8 @@ import { enrollmentRoutes } from './routes/enrollments';
 import { patientRoutes } from './routes/patients';
 import { pickupRoutes } from './routes/pickup';
 import { reportRoutes } from './routes/reports';
+import { twilioWebhookRoutes } from './routes/twilio-webhooks';
+import { createTranslator, type Translator } from '../locales';
 
 export interface ApiDeps extends EnrollmentDeps {
   log: Logger;
@@ -33,6 +35,13 @@ export interface ApiDeps extends EnrollmentDeps {
   publicUrl: string;
   /** The time-skipping test server journey previews run on, found (or built) on the first preview. */
   previewServerPath: () => Promise<string | undefined>;
+  /**
+   * Twilio's webhooks: the auth token their signatures are checked with, and the deployment's own number
+   * (shared by clinics without one). Unset, the webhooks refuse every request.
+   */
+  twilio?: { authToken: string; sharedNumber?: string };
+  /** For SMS answers (HELP, STOP confirmations); made on start when not given. */
+  translator?: Translator;
 }
 
 export interface ApiOptions {
@@ -66,7 +75,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.decorate('deps', deps);
+  app.decorate('deps', { ...deps, translator: deps.translator ?? (await createTranslator()) });
   app.decorate('bulkBodyLimit', options.bulkBodyLimitBytes ?? 64 * 1024 * 1024);
 
   app.addContentTypeParser(
@@ -155,6 +164,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   await app.register(importRoutes);
   await app.register(deliveryRoutes);
   await app.register(pickupRoutes);
+  await app.register(twilioWebhookRoutes);
 
   return app;
 }

@@ -51,6 +51,10 @@ export async function startApi(
       taskQueue,
       log: options.log,
       publicUrl: options.publicUrl,
+      twilio: endpoints.twilio && {
+        authToken: endpoints.twilio.authToken,
+        sharedNumber: endpoints.twilio.fromNumber,
+      },
       previewServerPath: once(async () => {
         const found = await resolveTestServer({
           cacheRoot: cacheDir(),

@@ -6,6 +6,8 @@ export interface SmsMessage {
   body: string;
   /** The clinic's own number or messaging service, when it has one; else the deployment's. */
   from?: string;
+  /** Where the provider reports what became of the message (delivered, undelivered). */
+  statusCallback?: string;
 }
 
 export interface SentMessage {

@@ -88,7 +88,12 @@ export function createTwilioSmsSender(settings: TwilioSettings): SmsSender {
   return {
     async send(message: SmsMessage): Promise<SentMessage> {
       const created = await client.messages
-        .create({ ...sender(message.from), to: message.to, body: message.body })
+        .create({
+          ...sender(message.from),
+          to: message.to,
+          body: message.body,
+          ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
+        })
         .catch((error: unknown) => {
           throw toChannelError(error);
         });

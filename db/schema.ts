@@ -277,6 +277,11 @@ export const deliveries = pgTable(
     providerMessageId: text('provider_message_id'),
     /** Why a delivery failed or was suppressed: a stable code, never PHI. */
     reason: text('reason'),
+    /**
+     * What the send needs to run again on another channel after the provider reports it undelivered: the
+     * step's channel order and the template's values (JSON, encrypted).
+     */
+    requestEnc: text('request_enc'),
     attempts: integer('attempts').notNull().default(0),
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
     lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),

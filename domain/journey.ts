@@ -24,7 +24,12 @@ export interface JourneyState {
   timeline: TimelineEntry[];
   events: string[];
   paused: boolean;
+  /** What provider callbacks said of the journey's deliveries, by delivery id (see deliveryStatusSignal). */
+  deliveryStatuses?: Record<string, DeliveryReceipt>;
 }
+
+/** `delivered`: the phone has it (or, for email, the relay took it); `failed`: it reached no one. */
+export type DeliveryReceipt = 'delivered' | 'failed';
 
 /** `skipped`: a send whose moment had long passed when the journey reached it (enrolled late). */
 export type TimelineOutcome = DeliveryOutcome | 'event' | 'timeout' | 'exited' | 'goal' | 'ended' | 'skipped';
@@ -41,6 +46,8 @@ export interface TimelineEntry {
   category?: Category;
   variant?: string | null;
   reason?: string | null;
+  /** The delivery row of a send. */
+  deliveryId?: string;
 }
 
 /**
@@ -56,6 +63,9 @@ export interface JourneyResult {
 
 export const eventSignal = defineSignal<[name: string]>('journeyEvent');
 export const optedOutSignal = defineSignal<[channel: Channel | 'all']>('optedOut');
+/** A provider's callback about one of the journey's deliveries (the Twilio status webhook, the fallback). */
+export const deliveryStatusSignal =
+  defineSignal<[receipt: { deliveryId: string; status: DeliveryReceipt }]>('deliveryStatus');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal('cancel');
@@ -125,6 +135,8 @@ export interface JourneyActivities {
   ): Promise<TimelineEntry>;
   /** Records how the journey ended on its enrollment. */
   recordJourneyEnd(input: { clinicId: string; workflowId: string; outcome: JourneyOutcome }): Promise<void>;
+  /** A delivery's status as recorded now: `sent` while no receipt has come. */
+  readDeliveryStatus(input: { clinicId: string; deliveryId: string }): Promise<string>;
   readPatientAttribute(input: {
     clinicId: string;
     patientId: string;

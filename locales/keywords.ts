@@ -9,7 +9,7 @@ import { DEFAULT_LANGUAGE, languageChain, localesDir } from './languages';
  * In the order a reply is tested: an opt-out wins over anything it could also mean. Bare CANCEL is an
  * opt-out (FCC 2024), so cancelling an appointment takes two words (CANCEL APPT).
  */
-export const KEYWORDS = ['stop', 'start', 'help', 'cancelAppointment', 'confirm'] as const;
+export const KEYWORDS = ['stop', 'start', 'help', 'cancelAppointment', 'confirm', 'done'] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
 const byLanguage = new Map<string, Record<Keyword, string[]>>();

@@ -3,7 +3,11 @@
 // directory (the outside world's copy, kept apart from the engine's state) and can be told to fail the
 // way Twilio does. Like Twilio, a new message is `queued` with no `date_sent` until it is sent a moment
 // later (or until released, when held), and a list filtered by DateSent does not see it.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// Like Twilio it reports each message's progress (queued, sent, then delivered or undelivered with an
+// ErrorCode) to the StatusCallback URL given at send, and can play a patient texting the clinic's number
+// (`receive`, or POST /_peer/inbound): both requests are signed with X-Twilio-Signature as Twilio signs
+// them, and a TwiML <Message> in the answer to an inbound text is recorded as a message to the patient.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,11 +64,55 @@ export interface TwilioPeer {
   /** Requests held by `stallNext` right now. */
   stalled(): number;
   unstall(): void;
+  /**
+   * The next `count` messages (to `to`, or to anyone) end `undelivered` (or `failed`) with this error code
+   * (30003 unreachable by default; 21610 is a carrier-level STOP) instead of `delivered`.
+   */
+  undeliverNext(
+    fate?: { to?: string; status?: 'undelivered' | 'failed'; errorCode?: number },
+    count?: number,
+  ): void;
+  /** How webhooks (status callbacks, inbound texts) reach carebell: HTTP by default; tests may inject. */
+  setWebhookTransport(transport: WebhookTransport): void;
+  /** A patient texts `to` (a clinic's number): POSTed signed to `url`; answers in TwiML are sent back. */
+  receive(text: { from: string; to: string; body: string; url: string }): Promise<InboundResult>;
+  /** Status callbacks posted so far, in order (the URL's path, the message, the status). */
+  callbacks(): { sid: string; status: string; errorCode?: string; httpStatus: number }[];
+  /** Resolves once no status callback is waiting to be posted. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
+export type WebhookTransport = (request: {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}) => Promise<{ status: number; body: string }>;
+
+export interface InboundResult {
+  sid: string;
+  httpStatus: number;
+  /** What carebell answered in TwiML, as messages sent to the patient. */
+  replies: PeerMessage[];
+}
+
+/** Twilio's request signature: base64 HMAC-SHA1 of the URL and each parameter's name and value, sorted. */
+export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((text, key) => text + key + params[key], url);
+  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+}
+
+const httpTransport: WebhookTransport = async ({ url, headers, body }) => {
+  const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+  return { status: response.status, body: await response.text() };
+};
+
 // How long a message stays queued before Twilio sends it.
 const QUEUED_FOR_MS = 300;
+// And how long after it is sent the carrier reports it delivered (or not).
+const DELIVERED_AFTER_MS = 150;
 
 export interface TwilioPeerOptions {
   port: number;
@@ -84,6 +132,105 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
   const stalledNow = new Set<() => void>();
   // sid -> when it leaves the queue (undefined while held)
   const sendAt = new Map<string, number | undefined>();
+  const fates: { to?: string; status: 'undelivered' | 'failed'; errorCode: number }[] = [];
+  let transport: WebhookTransport = httpTransport;
+  const posted: { sid: string; status: string; errorCode?: string; httpStatus: number }[] = [];
+  const lifecycles = new Set<Promise<void>>();
+  let closed = false;
+
+  async function postSigned(url: string, params: Record<string, string>) {
+    const body = new URLSearchParams(params).toString();
+    return transport({
+      url,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(options.authToken, url, params),
+        'user-agent': 'TwilioProxy/1.1',
+      },
+      body,
+    });
+  }
+
+  /** Reports a message's progress to its StatusCallback, in order, as Twilio does. */
+  async function lifecycle(message: PeerMessage, callbackUrl: string | null) {
+    const report = async (status: string, errorCode?: number) => {
+      if (!callbackUrl || closed) return;
+      const params: Record<string, string> = {
+        AccountSid: options.accountSid,
+        ApiVersion: '2010-04-01',
+        From: message.from ?? '',
+        MessageSid: message.sid,
+        MessageStatus: status,
+        SmsSid: message.sid,
+        SmsStatus: status,
+        To: message.to,
+        ...(errorCode === undefined ? {} : { ErrorCode: String(errorCode) }),
+      };
+      const answer = await postSigned(callbackUrl, params).catch(() => ({ status: 0, body: '' }));
+      posted.push({
+        sid: message.sid,
+        status,
+        errorCode: errorCode === undefined ? undefined : String(errorCode),
+        httpStatus: answer.status,
+      });
+    };
+    await report('queued');
+    while (!closed && view(message).status === 'queued') {
+      const at = sendAt.get(message.sid);
+      await pause(at === undefined ? 50 : Math.max(at - Date.now(), 1));
+    }
+    if (closed) return;
+    await report('sent');
+    await pause(DELIVERED_AFTER_MS);
+    const index = fates.findIndex((fate) => !fate.to || fate.to === message.to);
+    const fate = index >= 0 ? fates.splice(index, 1)[0] : undefined;
+    message.status = fate?.status ?? 'delivered';
+    message.error_code = fate?.errorCode ?? null;
+    message.date_updated = new Date().toUTCString();
+    if (closed) return;
+    await persist(message);
+    await report(message.status, fate?.errorCode);
+  }
+
+  async function persist(message: PeerMessage) {
+    const file = path.join(options.dir, `${message.sid}.json`);
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(message, null, 2), { mode: 0o600 });
+    await fs.rename(`${file}.tmp`, file);
+  }
+
+  async function receive(text: {
+    from: string;
+    to: string;
+    body: string;
+    url: string;
+  }): Promise<InboundResult> {
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const params: Record<string, string> = {
+      AccountSid: options.accountSid,
+      ApiVersion: '2010-04-01',
+      Body: text.body,
+      From: text.from,
+      MessageSid: sid,
+      NumMedia: '0',
+      NumSegments: '1',
+      SmsMessageSid: sid,
+      SmsSid: sid,
+      SmsStatus: 'received',
+      To: text.to,
+    };
+    const answer = await postSigned(text.url, params);
+    const replies: PeerMessage[] = [];
+    if (answer.status === 200) {
+      for (const match of answer.body.matchAll(/<Message[^>]*>([\s\S]*?)<\/Message>/g)) {
+        const [, created] = await create(
+          new URLSearchParams({ To: text.from, From: text.to, Body: unescapeXml(match[1]!) }),
+          'reply',
+        );
+        replies.push(created as PeerMessage);
+      }
+    }
+    return { sid, httpStatus: answer.status, replies };
+  }
   const view = (message: PeerMessage): PeerMessage => {
     if (!sendAt.has(message.sid)) return message;
     const at = sendAt.get(message.sid);
@@ -119,6 +266,17 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
     }
     if (url.pathname === '/_peer/messages' && request.method === 'GET') {
       return reply(response, 200, { messages: messages.map(view) });
+    }
+    if (url.pathname === '/_peer/inbound' && request.method === 'POST') {
+      // Play a patient texting: From, To (the clinic's number), Body, Url (carebell's inbound webhook).
+      const form = new URLSearchParams(await readBody(request));
+      const result = await receive({
+        from: form.get('From') ?? '',
+        to: form.get('To') ?? '',
+        body: form.get('Body') ?? '',
+        url: form.get('Url') ?? '',
+      });
+      return reply(response, 200, result);
     }
     if (!url.pathname.startsWith(base)) {
       return reply(response, 404, twilioError(404, 20404, 'The requested resource was not found'));
@@ -173,7 +331,10 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
   }
 
   /** Validates and stores a message like Twilio; the answer the API gives. */
-  async function create(form: URLSearchParams): Promise<[status: number, body: unknown]> {
+  async function create(
+    form: URLSearchParams,
+    direction: 'outbound-api' | 'reply' = 'outbound-api',
+  ): Promise<[status: number, body: unknown]> {
     const to = form.get('To') ?? '';
     const from = form.get('From');
     const service = form.get('MessagingServiceSid');
@@ -203,7 +364,7 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
       messaging_service_sid: service ?? null,
       body,
       status: 'queued',
-      direction: 'outbound-api',
+      direction,
       num_segments: String(Math.ceil(body.length / 153) || 1),
       date_created: now,
       date_sent: null,
@@ -215,11 +376,16 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
       uri: `${base}/${sid}.json`,
     };
     // Persist before answering: once the SDK sees a sid, the message exists in the outside world.
-    const file = path.join(options.dir, `${sid}.json`);
-    await fs.writeFile(`${file}.tmp`, JSON.stringify(message, null, 2), { mode: 0o600 });
-    await fs.rename(`${file}.tmp`, file);
+    await persist(message);
     messages.push(message);
     sendAt.set(sid, holding ? undefined : created + QUEUED_FOR_MS);
+    // After the answer, as Twilio: the first callback never comes before the API's answer.
+    // A peer stopped mid-way (its directory removed) just stops reporting.
+    const running = pause(0)
+      .then(() => lifecycle(message, form.get('StatusCallback')))
+      .catch(() => undefined);
+    lifecycles.add(running);
+    void running.finally(() => lifecycles.delete(running));
     return [201, view(message)];
   }
 
@@ -280,8 +446,21 @@ export async function startTwilioPeer(options: TwilioPeerOptions): Promise<Twili
         resume();
       }
     },
+    undeliverNext(fate = {}, count = 1) {
+      for (let i = 0; i < count; i++)
+        fates.push({ to: fate.to, status: fate.status ?? 'undelivered', errorCode: fate.errorCode ?? 30003 });
+    },
+    setWebhookTransport(next) {
+      transport = next;
+    },
+    receive,
+    callbacks: () => [...posted],
+    async settled() {
+      while (lifecycles.size > 0) await Promise.all([...lifecycles]);
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -326,6 +505,17 @@ function reply(
 ): void {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function unescapeXml(text: string): string {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 async function readBody(request: http.IncomingMessage): Promise<string> {

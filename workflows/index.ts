@@ -1,8 +1,10 @@
+import type { FallbackWorkflow } from '../domain/delivery-fallback';
 import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
 import type { PurgeCounts } from '../domain/purge';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
+import { deliveryFallbackWorkflow } from './delivery-fallback';
 import { importWorkflow } from './import';
 import { purgeArchiveWorkflow } from './purge-archive';
 import { journeyWorkflow } from './journey';
@@ -12,6 +14,7 @@ import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
 ({
+  deliveryFallbackWorkflow,
   importWorkflow,
   journeyWorkflow,
   purgeArchiveWorkflow,
@@ -19,6 +22,7 @@ import { sweepWorkflow } from './sweep';
   reminderWorkflow,
   sweepWorkflow,
 }) satisfies {
+  deliveryFallbackWorkflow: FallbackWorkflow;
   reconcileWorkflow: () => Promise<number>;
   purgeArchiveWorkflow: () => Promise<PurgeCounts & { clinics: number }>;
   importWorkflow: (input: ImportInput) => Promise<void>;
@@ -28,6 +32,7 @@ import { sweepWorkflow } from './sweep';
 };
 
 export {
+  deliveryFallbackWorkflow,
   importWorkflow,
   journeyWorkflow,
   purgeArchiveWorkflow,

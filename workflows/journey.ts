@@ -13,6 +13,7 @@ import {
 import {
   cancelSignal,
   currentStepQuery,
+  deliveryStatusSignal,
   eventSignal,
   nextSendQuery,
   optedOutSignal,
@@ -33,7 +34,7 @@ import { unsentReason } from './unsent-reason';
 import { chooseVariant } from './variant';
 
 const retry = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' };
-const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute } =
+const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute, readDeliveryStatus } =
   proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: '24 hours',
@@ -50,6 +51,8 @@ const { recordJourneyEnd } = proxyLocalActivities<Activities>({
 const STEPS_PER_RUN = 100;
 // A send whose moment passed longer ago than this is skipped rather than sent late.
 const STALE_AFTER_MS = 24 * 3600 * 1000;
+// How long a `delivered` branch waits for the carrier's receipt of a text before deciding without it.
+const RECEIPT_WAIT_MS = 3600 * 1000;
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
   const { definition } = input;
@@ -69,6 +72,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     state.events.push(name);
     if (name === definition.goal.event) goalMet = true;
     endedBy ??= endsOn(name);
+  });
+  setHandler(deliveryStatusSignal, ({ deliveryId, status }) => {
+    (state.deliveryStatuses ??= {})[deliveryId] = status;
   });
   setHandler(optedOutSignal, () => {
     // Consent is re-read on every send; for a marketing journey an opt-out also ends it at once.
@@ -269,7 +275,26 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       case 'branch': {
         const { condition: test } = step;
         let holds: boolean;
-        if (test.kind === 'delivered') {
+        if (test.kind === 'delivered' && patched('delivered-means-delivered')) {
+          // Delivered means the phone has it: a text handed to the carrier waits (bounded) for its receipt,
+          // which the status webhook (or the fallback to email) signals; without one, the row decides.
+          const entry = state.timeline.filter((seen) => seen.step === test.step).at(-1);
+          if (!entry || (entry.outcome !== 'sent' && entry.outcome !== 'delivered')) holds = false;
+          else if (entry.outcome === 'delivered' || entry.channel !== 'sms' || !entry.deliveryId)
+            holds = true;
+          else {
+            const deliveryId = entry.deliveryId;
+            await condition(
+              () => state.deliveryStatuses?.[deliveryId] !== undefined || stopped(),
+              RECEIPT_WAIT_MS,
+            );
+            if (stopped()) continue;
+            const receipt =
+              state.deliveryStatuses?.[deliveryId] ??
+              (await readDeliveryStatus({ clinicId: input.clinicId, deliveryId }));
+            holds = receipt === 'delivered';
+          }
+        } else if (test.kind === 'delivered') {
           holds = state.timeline.some(
             (entry) =>
               entry.step === test.step && (entry.outcome === 'sent' || entry.outcome === 'delivered'),

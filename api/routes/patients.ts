@@ -7,7 +7,9 @@ import { consentHistory } from '../../db/queries/consents';
 import { patientDeliveries } from '../../db/queries/deliveries';
 import { patientEnrollments } from '../../db/queries/enrollments';
 import { findPatientIdByExternalId, getPatient, type PatientRecord } from '../../db/queries/patients';
+import { patientReplies } from '../../db/queries/replies';
 import { withClinic } from '../../db/tenant';
+import type { ReplyIntent } from '../../usecases/reply-intent';
 import { CATEGORIES, CHANNELS, PATIENT_STATUSES } from '../../domain/messaging';
 import { consentInput, externalId, languageTag, patientInput, timeZone } from '../../domain/patient-input';
 import { recordPatientConsent, upsertPatient, updatePatientPreferences } from '../../usecases/patients';
@@ -88,6 +90,16 @@ const timelineView = z
     events: z.array(
       z.object({ at: z.iso.datetime(), actor: z.string(), action: z.string(), outcome: z.string() }),
     ),
+    replies: z
+      .array(
+        z.object({
+          id: z.uuid(),
+          receivedAt: z.iso.datetime(),
+          intent: z.enum(['stop', 'start', 'help', 'confirm', 'cancel', 'done', 'other']),
+          flagged: z.boolean().describe('Reads as a wish to stop in other words: for staff to act on'),
+        }),
+      )
+      .describe("The patient's SMS replies as understood (never their text)"),
   })
   .meta({ id: 'PatientTimeline' });
 
@@ -265,12 +277,13 @@ export const patientRoutes: FastifyPluginAsyncZod = (app) => {
       const timeline = await withClinic(deps.db, clinicId, async (tx) => {
         const patient = await getPatient(tx, deps.cipher, caller.actor, clinicId, id);
         if (!patient) return undefined;
-        const [deliveries, enrollments, events] = await Promise.all([
+        const [deliveries, enrollments, events, replies] = await Promise.all([
           patientDeliveries(tx, clinicId, id),
           patientEnrollments(tx, clinicId, id),
           auditTrail(tx, clinicId, id),
+          patientReplies(tx, clinicId, id),
         ]);
-        return { deliveries, enrollments, events };
+        return { deliveries, enrollments, events, replies };
       });
       if (!timeline) throw new ApiProblem('not-found', 'no such patient in this clinic');
       return {
@@ -297,6 +310,12 @@ export const patientRoutes: FastifyPluginAsyncZod = (app) => {
           endedAt: isoOrNull(enrollment.endedAt),
         })),
         events: timeline.events.map((event) => ({ ...event, at: iso(event.at) })),
+        replies: timeline.replies.map((entry) => ({
+          id: entry.id,
+          receivedAt: iso(entry.receivedAt),
+          intent: entry.intent as ReplyIntent,
+          flagged: entry.flagged,
+        })),
       };
     },
   );

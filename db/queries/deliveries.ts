@@ -5,6 +5,8 @@ import type { Category, Channel, DeliveryOutcome } from '../../domain/messaging'
 import { deliveries, type Delivery } from '../schema';
 
 export interface DeliveryClaim {
+  /** The new row's id (else one is made); ignored when the key was claimed before. */
+  id?: string;
   clinicId: string;
   patientId: string;
   idempotencyKey: string;
@@ -16,6 +18,8 @@ export interface DeliveryClaim {
   journeyKey?: string;
   workflowId?: string;
   variant?: string | null;
+  /** Encrypted under the row's id: what a fallback needs (activities/dispatch.ts StoredRequest). */
+  requestEnc?: string;
 }
 
 /** Returns the delivery for this key, creating it (pending) if this is the first attempt. */

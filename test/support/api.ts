@@ -55,11 +55,18 @@ export async function startApiHarness(options: { rateLimitPerMinute?: number } =
       taskQueue,
       log: testLog,
       publicUrl: 'https://carebell.test',
+      twilio: { authToken: peers.twilio.authToken, sharedNumber: peers.twilio.fromNumber },
       previewServerPath: () => Promise.resolve(testServerPath()),
     },
     { rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, bulkBodyLimitBytes: 16 * 1024 * 1024 },
   );
   await api.ready();
+  // The SMS peer's webhooks (status callbacks, inbound texts) reach this API as they would over HTTP.
+  peers.sms.setWebhookTransport(async ({ url, headers, body }) => {
+    const { pathname, search } = new URL(url);
+    const answer = await api.inject({ method: 'POST', url: pathname + search, headers, payload: body });
+    return { status: answer.statusCode, body: answer.body };
+  });
 
   const keyFor = (clinicId: string, scopes: readonly string[]) =>
     withClinic(database.db, clinicId, async (tx) => {

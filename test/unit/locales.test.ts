@@ -273,7 +273,7 @@ describe('inbound keywords', () => {
       ['unstop', 'zh-Hant', 'start'],
       ['AYUDA', 'es', 'help'],
       ['Sí', 'es', 'confirm'],
-      ['yes', 'pt-BR', 'confirm'],
+      ['yes', 'pt-BR', 'start'],
       ['parar', 'en', undefined],
       ['stop texting me please', 'en', undefined],
       ['', 'en', undefined],
