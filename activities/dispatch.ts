@@ -23,7 +23,10 @@ import {
 } from '../db/queries/deliveries';
 import { plannedTransactionalSends } from '../db/queries/enrollments';
 import { getPatient, type PatientRecord } from '../db/queries/patients';
+import { recordDeliveryEvent } from '../db/queries/email-feedback';
+import { encryptFacts } from '../db/queries/fallback';
 import { suppressAddress, suppressedAddresses } from '../db/queries/suppressions';
+import { ensureUnsubscribeLink } from '../db/queries/unsubscribe-links';
 import type { Clinic, Delivery } from '../db/schema';
 import { withClinic, type Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
@@ -37,6 +40,7 @@ import {
   type Route,
 } from '../rules/sending';
 import type { ActivityDeps } from './deps';
+import { composeEmail } from './email-message';
 
 const ACTOR = 'worker';
 
@@ -61,6 +65,11 @@ export interface SendRequest {
   idempotencyKey: string;
   /** A journey's send, for reports: the journey, its enrollment (workflow) and the A/B variant. */
   journey?: { key: string; workflowId: string; variant: string | null };
+  /**
+   * A second try on the remaining channels after the delivery failed on one (activities/fallback.ts): if
+   * no channel is left, the delivery ends failed with this reason rather than suppressed.
+   */
+  fallback?: { reason: string };
 }
 
 const claimOf = (request: SendRequest): DeliveryClaim => ({
@@ -163,10 +172,14 @@ export function createSendPath(deps: ActivityDeps) {
         plannedTransactional: planned,
       });
       if (decision.kind === 'suppress') {
-        const closed = await complete(tx, request, delivery.id, {
-          status: 'suppressed',
-          reason: decision.reason,
-        });
+        const closed = await complete(
+          tx,
+          request,
+          delivery.id,
+          request.fallback
+            ? { status: 'failed', reason: request.fallback.reason }
+            : { status: 'suppressed', reason: decision.reason },
+        );
         return { delivery: closed, settled: true as const };
       }
       if (
@@ -225,7 +238,7 @@ export function createSendPath(deps: ActivityDeps) {
         );
       }
       try {
-        const sent = await deliver(route, message, delivery, clinic);
+        const sent = await deliver(route, message, delivery, clinic, request.category, now);
         const completed = await inClinic(request.clinicId, (tx) =>
           complete(tx, request, delivery.id, {
             status: sent.status === 'delivered' ? 'delivered' : 'sent',
@@ -233,6 +246,8 @@ export function createSendPath(deps: ActivityDeps) {
             addressIndex: route.addressIndex,
             providerMessageId: sent.providerMessageId,
             dueAt: new Date(now),
+            // For a fallback to another channel after a later failure report (a bounce).
+            factsEnc: encryptFacts(cipher, request.clinicId, delivery.id, request.facts),
           }),
         );
         log.info(
@@ -265,6 +280,8 @@ export function createSendPath(deps: ActivityDeps) {
           log.error(context, 'channel misconfigured; trying the next channel');
         } else {
           log.warn(context, 'permanent failure for this address; trying the next channel');
+          // RFC 5321: a 5xx is permanent at any stage; the address is never tried again (a hard bounce).
+          if (route.channel === 'email') await recordRejectedEmail(request, delivery.id, route, error);
         }
         lastFailure = error;
       }
@@ -277,6 +294,29 @@ export function createSendPath(deps: ActivityDeps) {
       complete(tx, request, delivery.id, { status: 'failed', reason: lastFailure?.code ?? 'unknown' }),
     );
     return { kind: 'done', delivery: failed };
+  }
+
+  async function recordRejectedEmail(
+    request: SendRequest,
+    deliveryId: string,
+    route: Route,
+    error: ChannelError,
+  ) {
+    await inClinic(request.clinicId, async (tx) => {
+      await suppressAddress(tx, {
+        clinicId: request.clinicId,
+        channel: 'email',
+        addressIndex: route.addressIndex,
+        reason: 'hard-bounce',
+      });
+      await recordDeliveryEvent(tx, {
+        clinicId: request.clinicId,
+        deliveryId,
+        status: 'failed',
+        providerStatus: 'smtp-rejected',
+        providerError: error.code,
+      });
+    });
   }
 
   /** Twilio 21610: the number replied STOP at the carrier. Honour it as an SMS opt-out at once. */
@@ -330,6 +370,7 @@ export function createSendPath(deps: ActivityDeps) {
     return {
       language,
       marker: token,
+      link: values.link,
       sms: t(`${request.template}:sms`, values),
       subject: t(`${request.template}:email.subject`, values),
       text: t(`${request.template}:email.text`, values),
@@ -346,6 +387,8 @@ export function createSendPath(deps: ActivityDeps) {
     message: ReturnType<typeof render>,
     delivery: Delivery,
     clinic: Clinic,
+    category: Category,
+    now: number,
   ): Promise<SentMessage> {
     if (route.channel === 'sms') {
       // An earlier attempt reached the provider and then died: ask the provider before sending again,
@@ -357,13 +400,23 @@ export function createSendPath(deps: ActivityDeps) {
       }
       return deps.sms.send({ to: route.address, body: message.sms, from: clinic.smsSender ?? undefined });
     }
+    const { t } = deps.translator.forLanguage(message.language);
+    const email = composeEmail(
+      { cipher, publicUrl: deps.publicUrl, t, now },
+      { clinic, deliveryId: delivery.id, category, rendered: message },
+    );
+    const link = email.unsubscribeLink;
+    // Before the message leaves: the patient may click the moment it arrives.
+    if (link) {
+      await inClinic(clinic.id, (tx) =>
+        ensureUnsubscribeLink(tx, { clinicId: clinic.id, deliveryId: delivery.id, ...link }),
+      );
+    }
     // SMTP has no look-up: after an attempt that may have been accepted (see decide), a resend keeps the
     // Message-ID, which receivers use to drop a duplicate, rather than risk a reminder lost.
     return deps.email.send({
+      ...email.message,
       to: route.address,
-      from: clinic.emailSender ?? undefined,
-      subject: message.subject,
-      text: message.text,
       messageId: `${delivery.id}@${deps.email.domain}`,
     });
   }

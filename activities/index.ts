@@ -2,6 +2,7 @@
 import { CarebellError, toApplicationFailure } from '../domain/errors';
 import type { ActivityDeps } from './deps';
 import { createDueTimeActivities } from './due-time';
+import { createFallbackActivities } from './fallback';
 import { createRecordActivities } from './records';
 import { createJourneyActivities } from './journey';
 import { createReminderActivities } from './reminder';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createJourneyActivities(deps),
     ...createSweepActivities(deps),
     ...createRecordActivities(deps),
+    ...createFallbackActivities(deps),
   });
 }
 

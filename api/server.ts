@@ -39,6 +39,8 @@ export interface ApiOptions {
   /** JSON bodies; bulk uploads (CSV, FHIR bundles) have their own, larger limit. */
   bodyLimitBytes?: number;
   bulkBodyLimitBytes?: number;
+  /** HMAC secret of POST /webhooks/email/bounce; unset, the webhook answers 404. */
+  bounceWebhookSecret?: string;
 }
 
 export type Api = Awaited<ReturnType<typeof buildApi>>;
@@ -64,6 +66,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('deps', deps);
   app.decorate('bulkBodyLimit', options.bulkBodyLimitBytes ?? 64 * 1024 * 1024);
+  app.decorate('bounceWebhookSecret', options.bounceWebhookSecret);
 
   app.addContentTypeParser(
     ['application/fhir+json', 'application/merge-patch+json'],
@@ -149,6 +152,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   await app.register(enrollmentRoutes);
   await app.register(reportRoutes);
   await app.register(importRoutes);
+  // Public: the patient's unsubscribe link, and the relay's signed bounce reports.
 
   return app;
 }

@@ -276,6 +276,11 @@ export const deliveries = pgTable(
     providerMessageId: text('provider_message_id'),
     /** Why a delivery failed or was suppressed: a stable code, never PHI. */
     reason: text('reason'),
+    /**
+     * The send's template values (JSON, encrypted), kept once it went out so that a later fallback to another
+     * channel (an email bounce, an undelivered SMS) renders the same message.
+     */
+    factsEnc: text('facts_enc'),
     attempts: integer('attempts').notNull().default(0),
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
     lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),

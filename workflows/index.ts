@@ -1,7 +1,9 @@
+import type { FallbackWorkflow } from '../domain/fallback';
 import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
+import { fallbackWorkflow } from './fallback';
 import { importWorkflow } from './import';
 import { journeyWorkflow } from './journey';
 import { reconcileWorkflow } from './reconcile';
@@ -9,7 +11,15 @@ import { reminderWorkflow } from './reminder';
 import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
-({ importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow }) satisfies {
+({
+  fallbackWorkflow,
+  importWorkflow,
+  journeyWorkflow,
+  reconcileWorkflow,
+  reminderWorkflow,
+  sweepWorkflow,
+}) satisfies {
+  fallbackWorkflow: FallbackWorkflow;
   reconcileWorkflow: () => Promise<number>;
   importWorkflow: (input: ImportInput) => Promise<void>;
   journeyWorkflow: JourneyWorkflow;
@@ -17,4 +27,11 @@ import { sweepWorkflow } from './sweep';
   sweepWorkflow: SweepWorkflow;
 };
 
-export { importWorkflow, journeyWorkflow, reconcileWorkflow, reminderWorkflow, sweepWorkflow };
+export {
+  fallbackWorkflow,
+  importWorkflow,
+  journeyWorkflow,
+  reconcileWorkflow,
+  reminderWorkflow,
+  sweepWorkflow,
+};

@@ -433,4 +433,5 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'delivery_contents', column: 'rendered_enc' },
   { table: 'delivery_contents', column: 'details_enc' },
   { table: 'inbound_messages', column: 'body_enc' },
+  { table: 'deliveries', column: 'facts_enc' },
 ] as const;
