@@ -17,6 +17,7 @@ import type { Logger } from '../infra/logger';
 import type { EnrollmentDeps } from '../usecases/enroll';
 import { authenticate, rateLimitKey } from './auth';
 import { ApiProblem, problemBody, toProblem } from './problems';
+import { emailBounceRoutes } from './routes/email-bounces';
 import { eventRoutes } from './routes/events';
 import { fhirRoutes } from './routes/fhir';
 import { importRoutes } from './routes/imports';
@@ -24,6 +25,7 @@ import { journeyRoutes } from './routes/journeys';
 import { enrollmentRoutes } from './routes/enrollments';
 import { patientRoutes } from './routes/patients';
 import { reportRoutes } from './routes/reports';
+import { unsubscribeRoutes } from './routes/unsubscribe';
 
 export interface ApiDeps extends EnrollmentDeps {
   log: Logger;
@@ -152,6 +154,9 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   await app.register(enrollmentRoutes);
   await app.register(reportRoutes);
   await app.register(importRoutes);
+  // Public: the patient's unsubscribe link, and the relay's signed bounce reports.
+  await app.register(unsubscribeRoutes);
+  await app.register(emailBounceRoutes);
   // Public: the patient's unsubscribe link, and the relay's signed bounce reports.
 
   return app;
