@@ -90,7 +90,7 @@ describe('email', () => {
     template: 'medicaid-renewal-due',
     variant: null,
     channels: ['email'],
-    facts: { renewalDueOn: DateTime.now().plus({ days: 30 }).toISODate()! },
+    facts: { renewalDueOn: DateTime.now().plus({ days: 30 }).toISODate() },
     dueAt: Date.now(),
     idempotencyKey: `test:${randomUUID()}`,
   });
@@ -365,7 +365,7 @@ describe('email', () => {
       deliveryId: sent.result.deliveryId,
       action: 'suppressed-and-falling-back',
     });
-    await waitFor(async () => smsTo('+14155550708').length === 1, 'the fallback SMS');
+    await waitFor(() => Promise.resolve(smsTo('+14155550708').length === 1), 'the fallback SMS');
     await waitFor(async () => {
       const [row] = await harness.database.owner.db.execute<{ status: string; channel: string }>(
         sql`select status, channel from deliveries where id = ${sent.result.deliveryId}`,
