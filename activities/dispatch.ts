@@ -28,13 +28,15 @@ import {
 } from '../db/queries/enrollments';
 import { ensureMessageLink } from '../db/queries/message-links';
 import { getPatient, type PatientRecord } from '../db/queries/patients';
+import { recordDeliveryEvent } from '../db/queries/email-feedback';
 import { suppressAddress, suppressedAddresses } from '../db/queries/suppressions';
+import { ensureUnsubscribeLink } from '../db/queries/unsubscribe-links';
 import type { Clinic, Delivery } from '../db/schema';
 import { withClinic, type Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import type { Category, Channel } from '../domain/messaging';
 import { settingsOf } from '../journeys/clinic-settings';
-import { displayPhone, templateVersion, type ClinicTexts } from '../locales';
+import { displayPhone, pageTexts, templateVersion, type ClinicTexts } from '../locales';
 import { LINK_LIFETIME_MS, messageLinkToken, messageLinkTokenHash } from '../security/message-link';
 import {
   channelOrder,
@@ -45,6 +47,7 @@ import {
   type Route,
 } from '../rules/sending';
 import type { ActivityDeps } from './deps';
+import { composeEmail } from './email-message';
 
 const ACTOR = 'worker';
 
@@ -71,6 +74,11 @@ export interface SendRequest {
   idempotencyKey: string;
   /** A journey's send, for reports: the journey, its enrollment (workflow) and the A/B variant. */
   journey?: { key: string; workflowId: string; variant: string | null };
+  /**
+   * A second try on the remaining channels after the delivery failed on one (activities/fallback.ts): if
+   * no channel is left, the delivery ends failed with this reason rather than suppressed.
+   */
+  fallback?: { reason: string };
 }
 
 const claimOf = (request: SendRequest): DeliveryClaim => ({
@@ -194,10 +202,14 @@ export function createSendPath(deps: ActivityDeps) {
         plannedTransactional: planned,
       });
       if (decision.kind === 'suppress') {
-        const closed = await complete(tx, request, delivery.id, {
-          status: 'suppressed',
-          reason: decision.reason,
-        });
+        const closed = await complete(
+          tx,
+          request,
+          delivery.id,
+          request.fallback
+            ? { status: 'failed', reason: request.fallback.reason }
+            : { status: 'suppressed', reason: decision.reason },
+        );
         return { outcome: 'settled' as const, delivery: closed };
       }
       if (
@@ -297,7 +309,7 @@ export function createSendPath(deps: ActivityDeps) {
         );
       }
       try {
-        const sent = await deliver(route, message, delivery, clinic);
+        const sent = await deliver(route, message, delivery, clinic, request.category, now);
         const completed = await inClinic(request.clinicId, (tx) =>
           complete(tx, request, delivery.id, {
             status: sent.status === 'delivered' ? 'delivered' : 'sent',
@@ -337,6 +349,8 @@ export function createSendPath(deps: ActivityDeps) {
           log.error(context, 'channel misconfigured; trying the next channel');
         } else {
           log.warn(context, 'permanent failure for this address; trying the next channel');
+          // RFC 5321: a 5xx is permanent at any stage; the address is never tried again (a hard bounce).
+          if (route.channel === 'email') await recordRejectedEmail(request, delivery.id, route, error);
         }
         lastFailure = error;
       }
@@ -349,6 +363,29 @@ export function createSendPath(deps: ActivityDeps) {
       complete(tx, request, delivery.id, { status: 'failed', reason: lastFailure?.code ?? 'unknown' }),
     );
     return { kind: 'done', delivery: failed };
+  }
+
+  async function recordRejectedEmail(
+    request: SendRequest,
+    deliveryId: string,
+    route: Route,
+    error: ChannelError,
+  ) {
+    await inClinic(request.clinicId, async (tx) => {
+      await suppressAddress(tx, {
+        clinicId: request.clinicId,
+        channel: 'email',
+        addressIndex: route.addressIndex,
+        reason: 'hard-bounce',
+      });
+      await recordDeliveryEvent(tx, {
+        clinicId: request.clinicId,
+        deliveryId,
+        status: 'failed',
+        providerStatus: 'smtp-rejected',
+        providerError: error.code,
+      });
+    });
   }
 
   /** Twilio 21610: the number replied STOP at the carrier. Honour it as an SMS opt-out at once. */
@@ -399,7 +436,7 @@ export function createSendPath(deps: ActivityDeps) {
       phone: clinic.contactPhone ? displayPhone(clinic.contactPhone) : undefined,
       link: `${deps.publicUrl}/m/${token}`,
     });
-    return { ...message, marker: token };
+    return { ...message, marker: token, link: `${deps.publicUrl}/m/${token}` };
   }
 
   /** Unguessable without the key, for the pickup page only, and the same on every retry (so a re-rendered body matches). */
@@ -412,6 +449,8 @@ export function createSendPath(deps: ActivityDeps) {
     message: ReturnType<typeof render>,
     delivery: Delivery,
     clinic: Clinic,
+    category: Category,
+    now: number,
   ): Promise<SentMessage> {
     if (route.channel === 'sms') {
       // An earlier attempt reached the provider and then died: ask the provider before sending again,
@@ -428,13 +467,23 @@ export function createSendPath(deps: ActivityDeps) {
         statusCallback,
       });
     }
+    const { t } = pageTexts('common', { language: message.language });
+    const email = composeEmail(
+      { cipher, publicUrl: deps.publicUrl, t, now },
+      { clinic, deliveryId: delivery.id, category, rendered: message },
+    );
+    const link = email.unsubscribeLink;
+    // Before the message leaves: the patient may click the moment it arrives.
+    if (link) {
+      await inClinic(clinic.id, (tx) =>
+        ensureUnsubscribeLink(tx, { clinicId: clinic.id, deliveryId: delivery.id, ...link }),
+      );
+    }
     // SMTP has no look-up: after an attempt that may have been accepted (see decide), a resend keeps the
     // Message-ID, which receivers use to drop a duplicate, rather than risk a reminder lost.
     return deps.email.send({
+      ...email.message,
       to: route.address,
-      from: clinic.emailSender ?? undefined,
-      subject: message.subject,
-      text: message.text,
       messageId: `${delivery.id}@${deps.email.domain}`,
     });
   }

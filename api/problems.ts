@@ -11,8 +11,9 @@ export const PROBLEM_BASE = 'https://carebell.dev/problems/';
 export const problemTypes = {
   'malformed-request': { status: 400, title: 'The request cannot be read' },
   unauthorized: { status: 401, title: 'A valid API key is required' },
+  'signature-required': { status: 401, title: 'This webhook needs a signed request' },
+  'invalid-signature': { status: 403, title: 'The request signature does not verify' },
   forbidden: { status: 403, title: 'The API key lacks the scope this needs' },
-  'invalid-signature': { status: 403, title: 'The request is not signed by the provider' },
   'not-found': { status: 404, title: 'No such resource in this clinic' },
   'method-not-allowed': { status: 405, title: 'The resource does not support this method' },
   'idempotency-key-reused': {

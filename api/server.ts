@@ -17,6 +17,7 @@ import type { Logger } from '../infra/logger';
 import type { EnrollmentDeps } from '../usecases/enroll';
 import { authenticate, rateLimitKey } from './auth';
 import { ApiProblem, problemBody, toProblem } from './problems';
+import { emailBounceRoutes } from './routes/email-bounces';
 import { eventRoutes } from './routes/events';
 import { fhirRoutes } from './routes/fhir';
 import { importRoutes } from './routes/imports';
@@ -27,6 +28,7 @@ import { patientRoutes } from './routes/patients';
 import { pickupRoutes } from './routes/pickup';
 import { reportRoutes } from './routes/reports';
 import { twilioWebhookRoutes } from './routes/twilio-webhooks';
+import { unsubscribeRoutes } from './routes/unsubscribe';
 import { createTranslator, type Translator } from '../locales';
 
 export interface ApiDeps extends EnrollmentDeps {
@@ -50,6 +52,8 @@ export interface ApiOptions {
   /** JSON bodies; bulk uploads (CSV, FHIR bundles) have their own, larger limit. */
   bodyLimitBytes?: number;
   bulkBodyLimitBytes?: number;
+  /** HMAC secret of POST /webhooks/email/bounce; unset, the webhook answers 404. */
+  bounceWebhookSecret?: string;
 }
 
 export type Api = Awaited<ReturnType<typeof buildApi>>;
@@ -77,6 +81,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('deps', { ...deps, translator: deps.translator ?? (await createTranslator()) });
   app.decorate('bulkBodyLimit', options.bulkBodyLimitBytes ?? 64 * 1024 * 1024);
+  app.decorate('bounceWebhookSecret', options.bounceWebhookSecret);
 
   app.addContentTypeParser(
     ['application/fhir+json', 'application/merge-patch+json'],
@@ -165,6 +170,9 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
   await app.register(deliveryRoutes);
   await app.register(pickupRoutes);
   await app.register(twilioWebhookRoutes);
+  // Public: the patient's unsubscribe link, and the relay's signed bounce reports.
+  await app.register(unsubscribeRoutes);
+  await app.register(emailBounceRoutes);
 
   return app;
 }

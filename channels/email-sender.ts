@@ -3,7 +3,10 @@ import type { SentMessage } from './sms-sender';
 export interface EmailMessage {
   to: string;
   subject: string;
+  /** The plain-text part; every message has one. */
   text: string;
+  /** The HTML alternative, with the same words (multipart/alternative). */
+  html?: string;
   /** The clinic's own From address, when it has one; else the deployment's. */
   from?: string;
   /**
@@ -11,6 +14,7 @@ export interface EmailMessage {
    * it, so receiving systems can recognise the duplicate.
    */
   messageId: string;
+  /** Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) on marketing mail. */
   headers?: Record<string, string>;
 }
 

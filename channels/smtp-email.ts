@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import nodemailer from 'nodemailer';
-import type { SmtpSettings } from '../config';
+import type { DkimSettings, SmtpSettings } from '../config';
 import { ChannelError, type ChannelFailure } from './channel-error';
 import type { EmailMessage, EmailSender } from './email-sender';
 import type { SentMessage } from './sms-sender';
@@ -9,7 +9,27 @@ import type { SentMessage } from './sms-sender';
 // before Temporal starts another one beside it.
 const CONVERSATION_DEADLINE_MS = 40_000;
 
-export function createSmtpEmailSender(settings: SmtpSettings): EmailSender {
+// RFC 8058 3: the signature must cover List-Unsubscribe and List-Unsubscribe-Post, or receivers ignore them.
+const DKIM_SIGNED_HEADERS = [
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+].join(':');
+
+export function createSmtpEmailSender(
+  settings: SmtpSettings,
+  options: { dkim?: DkimSettings } = {},
+): EmailSender {
   const url = new URL(settings.url);
   const transport = nodemailer.createTransport({
     host: url.hostname,
@@ -27,6 +47,12 @@ export function createSmtpEmailSender(settings: SmtpSettings): EmailSender {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 20_000,
+    dkim: options.dkim && {
+      domainName: options.dkim.domain,
+      keySelector: options.dkim.selector,
+      privateKey: options.dkim.privateKey,
+      headerFieldNames: DKIM_SIGNED_HEADERS,
+    },
   });
 
   return {
@@ -47,6 +73,7 @@ export function createSmtpEmailSender(settings: SmtpSettings): EmailSender {
             to: message.to,
             subject: message.subject,
             text: message.text,
+            html: message.html,
             messageId: `<${message.messageId}>`,
             headers: message.headers,
           }),

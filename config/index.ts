@@ -1,4 +1,6 @@
 // The only module that reads process.env. Everything else receives a validated Config.
+import { createPrivateKey } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { isValidPhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
@@ -79,6 +81,25 @@ const envSchema = z
     SMTP_FROM: optionalText.pipe(z.email().optional()),
     SMTP_CA_FILE: optionalText,
     CAREBELL_SMTP_PEER_PORT: port.default(2526),
+    DKIM_DOMAIN: optionalText.pipe(
+      z
+        .string()
+        .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'expected a domain name')
+        .optional(),
+    ),
+    DKIM_SELECTOR: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+          'expected a DNS label',
+        )
+        .optional(),
+    ),
+    DKIM_PRIVATE_KEY_PATH: optionalText,
+    EMAIL_BOUNCE_WEBHOOK_SECRET: optionalText.pipe(
+      z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+    ),
 
     CAREBELL_CODEC_PORT: port.default(8234),
     CAREBELL_CODEC_CORS_ORIGIN: z.url({ protocol: /^https?$/ }).default('http://localhost:8233'),
@@ -133,6 +154,17 @@ const envSchema = z
     if (env.SMTP_URL && !env.SMTP_FROM) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_FROM'], message: 'required when SMTP_URL is set' });
     }
+    const dkim = [env.DKIM_DOMAIN, env.DKIM_SELECTOR, env.DKIM_PRIVATE_KEY_PATH];
+    if (dkim.some(Boolean) && !dkim.every(Boolean)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DKIM_PRIVATE_KEY_PATH'],
+        message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together',
+      });
+    } else if (env.DKIM_PRIVATE_KEY_PATH) {
+      const problem = dkimKeyProblem(env.DKIM_PRIVATE_KEY_PATH);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['DKIM_PRIVATE_KEY_PATH'], message: problem });
+    }
     if (Boolean(env.CAREBELL_KEYRING) !== Boolean(env.CAREBELL_BLIND_INDEX_KEY)) {
       ctx.addIssue({
         code: 'custom',
@@ -169,6 +201,14 @@ export interface TwilioSettings {
   apiBaseUrl?: string;
 }
 
+/** DKIM signing of every message (RFC 6376), with the key read once at start. */
+export interface DkimSettings {
+  domain: string;
+  selector: string;
+  /** PEM, RSA (rsa-sha256). */
+  privateKey: string;
+}
+
 export interface SmtpSettings {
   url: string;
   from: string;
@@ -195,9 +235,17 @@ export interface Config {
   temporal: TemporalSettings;
   twilio?: TwilioSettings;
   smtp?: SmtpSettings;
+  /** Signs outgoing mail when set (the local peer's too). */
+  dkim?: DkimSettings;
   codec: { port: number; corsOrigin: string };
   /** The HTTP API: where it listens, and requests per key per minute. */
-  api: { host: string; port: number; rateLimitPerMinute: number };
+  api: {
+    host: string;
+    port: number;
+    rateLimitPerMinute: number;
+    /** HMAC secret of POST /webhooks/email/bounce; unset, the webhook is off (404). */
+    bounceWebhookSecret?: string;
+  };
   /** Operators allowed to decode Temporal payloads; unset, `npm start` keeps one token in the data dir. */
   operators?: { name: string; token: string }[];
   /** From CAREBELL_KEYRING; unset, the embedded default keeps one in <data dir>/keyring.json. */
@@ -269,7 +317,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.CAREBELL_API_HOST,
       port: e.CAREBELL_API_PORT ?? publicPort(e.CAREBELL_PUBLIC_URL),
       rateLimitPerMinute: e.CAREBELL_API_RATE_LIMIT,
+      bounceWebhookSecret: e.EMAIL_BOUNCE_WEBHOOK_SECRET,
     },
+    dkim:
+      e.DKIM_DOMAIN && e.DKIM_SELECTOR && e.DKIM_PRIVATE_KEY_PATH
+        ? {
+            domain: e.DKIM_DOMAIN.toLowerCase(),
+            selector: e.DKIM_SELECTOR,
+            privateKey: fs.readFileSync(e.DKIM_PRIVATE_KEY_PATH, 'utf8'),
+          }
+        : undefined,
     codec: { port: e.CAREBELL_CODEC_PORT, corsOrigin: e.CAREBELL_CODEC_CORS_ORIGIN.replace(/\/$/, '') },
     operators: e.CAREBELL_OPERATOR_TOKENS?.split(',').map((entry) => {
       const [name, token] = entry.split(':') as [string, string];
@@ -289,6 +346,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalTestServerPath: e.TEMPORAL_TEST_SERVER_PATH,
     },
   };
+}
+
+/** Why the file cannot serve as a DKIM signing key, or undefined when it can. */
+function dkimKeyProblem(file: string): string | undefined {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch {
+    return 'cannot be read';
+  }
+  try {
+    const key = createPrivateKey(pem);
+    // nodemailer signs rsa-sha256 only.
+    if (key.asymmetricKeyType !== 'rsa') return 'expected an RSA private key';
+    if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024)
+      return 'an RSA key of at least 1024 bits (2048 recommended)';
+  } catch {
+    return 'expected a PEM private key';
+  }
+  return undefined;
 }
 
 function publicPort(publicUrl: string): number {

@@ -17,18 +17,39 @@ export interface SmtpPeer {
   messages(): Promise<string[]>;
   /**
    * The next `count` messages get this reply at this stage instead of being accepted (at `data`, after
-   * the whole message was received, as a relay that refuses content does); `hang` never answers.
+   * the whole message was received, as a relay that refuses content does); `hang` never answers. With
+   * `to`, only messages to that address (others pass it by).
    */
-  failNext(fault: { stage: 'rcpt' | 'data'; code: number } | { stage: 'hang' }, count?: number): void;
+  failNext(
+    fault: ({ stage: 'rcpt' | 'data'; code: number } | { stage: 'hang' }) & { to?: string },
+    count?: number,
+  ): void;
+  /**
+   * The next message to `to` is accepted and stored, then bounces later, as a relay's bounce report would
+   * say (given to `onBounce` and kept in `bounces()`).
+   */
+  bounceNext(bounce: { to: string; type?: 'hard' | 'soft'; diagnostic?: string }): void;
+  /** Bounce reports produced so far, oldest first. */
+  bounces(): BounceReport[];
   /** Conversations held by a `hang` fault right now (until the client gives up or the peer closes). */
   hanging(): number;
   close(): Promise<void>;
+}
+
+/** The shape POST /webhooks/email/bounce takes. */
+export interface BounceReport {
+  messageId: string;
+  recipient: string;
+  type: 'hard' | 'soft';
+  diagnostic?: string;
 }
 
 export interface SmtpPeerOptions {
   port: number;
   host?: string;
   dir: string;
+  /** Called with each bounce report (e.g. to post it to the bounce webhook). */
+  onBounce?: (report: BounceReport) => void;
   /** For tests only: a peer that never offers STARTTLS and accepts plaintext mail. */
   withoutTls?: boolean;
 }
@@ -37,6 +58,18 @@ type Fault = Parameters<SmtpPeer['failNext']>[0];
 
 export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer> {
   const faults: Fault[] = [];
+  const pendingBounces: { to: string; type: 'hard' | 'soft'; diagnostic?: string }[] = [];
+  const reports: BounceReport[] = [];
+  /** The first fault that applies to these recipients, taken if it is for one of `stages`. */
+  const takeFault = (stages: Fault['stage'][], recipients: string[]) => {
+    const index = faults.findIndex((fault) => !fault.to || recipients.includes(fault.to.toLowerCase()));
+    const fault = faults[index];
+    if (!fault || !stages.includes(fault.stage)) return undefined;
+    faults.splice(index, 1);
+    return fault;
+  };
+  const recipientsOf = (session: { envelope: { rcptTo: { address: string }[] } }) =>
+    session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
   const hung = new Set<string>();
   const refusal = (code: number) =>
     Object.assign(new Error(code >= 500 ? 'Message refused' : 'Try again later'), { responseCode: code });
@@ -62,10 +95,9 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
       }
       callback();
     },
-    onRcptTo(_address, _session, callback) {
-      const fault = faults[0];
+    onRcptTo(address, _session, callback) {
+      const fault = takeFault(['rcpt'], [address.address.toLowerCase()]);
       if (fault?.stage === 'rcpt') {
-        faults.shift();
         callback(refusal(fault.code));
         return;
       }
@@ -78,7 +110,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        const fault = faults[0]?.stage !== 'rcpt' ? faults.shift() : undefined;
+        const recipients = recipientsOf(session);
+        const fault = takeFault(['data', 'hang'], recipients);
         if (fault?.stage === 'hang') {
           hung.add(session.id);
           return;
@@ -89,12 +122,33 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
         }
         const name = `${Date.now()}-${randomUUID()}.eml`;
         const file = path.join(messagesDir, name);
-        fs.writeFile(`${file}.tmp`, Buffer.concat(chunks), { mode: 0o600 })
+        const raw = Buffer.concat(chunks);
+        fs.writeFile(`${file}.tmp`, raw, { mode: 0o600 })
           .then(() => fs.rename(`${file}.tmp`, file))
-          .then(() => callback(), callback);
+          .then(() => {
+            callback();
+            bounceLater(raw, recipients);
+          }, callback);
       });
     },
   });
+
+  function bounceLater(raw: Buffer, recipients: string[]) {
+    const index = pendingBounces.findIndex((bounce) => recipients.includes(bounce.to.toLowerCase()));
+    if (index < 0) return;
+    const [bounce] = pendingBounces.splice(index, 1);
+    const header = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '');
+    const report: BounceReport = {
+      messageId: header?.[1] ?? '',
+      recipient: bounce!.to,
+      type: bounce!.type,
+      diagnostic:
+        bounce!.diagnostic ??
+        (bounce!.type === 'hard' ? 'smtp; 550 5.1.1 mailbox unavailable' : 'smtp; 452 4.2.2 mailbox full'),
+    };
+    reports.push(report);
+    options.onBounce?.(report);
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -112,6 +166,10 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
     failNext(fault, count = 1) {
       for (let i = 0; i < count; i++) faults.push(fault);
     },
+    bounceNext(bounce) {
+      pendingBounces.push({ to: bounce.to, type: bounce.type ?? 'hard', diagnostic: bounce.diagnostic });
+    },
+    bounces: () => [...reports],
     hanging: () => hung.size,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -49,6 +49,7 @@ runMain(async () => {
       publicUrl: config.publicUrl,
       log,
       keyRing,
+      dkim: config.dkim,
       reloadKeyRing,
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.

@@ -20,6 +20,7 @@ runMain(async () => {
     publicUrl: config.publicUrl,
     log,
     keyRing,
+    dkim: config.dkim,
     reloadKeyRing: keyRingReloader(config),
   });
   log.info(

@@ -5,6 +5,11 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
+import {
+  bounceFallbackWorkflowId,
+  type BounceFallbackWorkflow,
+  type FallbackInput,
+} from '../domain/bounce-fallback';
 import { journeyWorkflowId, type JourneyInput, type JourneyWorkflow } from '../domain/journey';
 import { reminderWorkflowId, type ReminderInput, type ReminderWorkflow } from '../domain/reminder';
 
@@ -42,6 +47,15 @@ export function startReminder(client: Client, taskQueue: string, input: Reminder
 export function startJourney(client: Client, taskQueue: string, input: JourneyInput) {
   return startOnce<JourneyWorkflow>(client, 'journeyWorkflow', {
     workflowId: journeyWorkflowId({ ...input, key: input.definition.key }),
+    taskQueue,
+    args: [input],
+  });
+}
+
+/** One fallback per delivery, ever: a failure reported twice (or after the fallback ended) starts nothing. */
+export function startBounceFallback(client: Client, taskQueue: string, input: FallbackInput) {
+  return startOnce<BounceFallbackWorkflow>(client, 'bounceFallbackWorkflow', {
+    workflowId: bounceFallbackWorkflowId(input),
     taskQueue,
     args: [input],
   });

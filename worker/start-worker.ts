@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import type { DkimSettings } from '../config';
 import { createSmtpEmailSender } from '../channels/smtp-email';
 import { createTwilioSmsSender } from '../channels/twilio-sms';
 import { connectDatabase } from '../db/client';
@@ -24,7 +25,14 @@ export interface RunningWorker {
 
 export async function startWorker(
   endpoints: Endpoints,
-  options: { publicUrl: string; log: Logger; keyRing: KeyRing; reloadKeyRing?: () => KeyRing },
+  options: {
+    publicUrl: string;
+    log: Logger;
+    keyRing: KeyRing;
+    reloadKeyRing?: () => KeyRing;
+    /** Signs every email when set (DKIM_*). */
+    dkim?: DkimSettings;
+  },
 ): Promise<RunningWorker> {
   if (!endpoints.twilio || !endpoints.smtp)
     throw new Error('a worker needs both TWILIO_* and SMTP_* settings');
@@ -48,7 +56,7 @@ export async function startWorker(
       db: database.db,
       cipher: new FieldCipher(options.keyRing, options.reloadKeyRing),
       sms: createTwilioSmsSender(twilio),
-      email: createSmtpEmailSender(smtp),
+      email: createSmtpEmailSender(smtp, { dkim: options.dkim }),
       translator: await createTranslator(),
       publicUrl: options.publicUrl,
       log: options.log,

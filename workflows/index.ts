@@ -1,9 +1,11 @@
 import type { FallbackWorkflow } from '../domain/delivery-fallback';
+import type { BounceFallbackWorkflow } from '../domain/bounce-fallback';
 import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
 import type { PurgeCounts } from '../domain/purge';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
+import { bounceFallbackWorkflow } from './bounce-fallback';
 import { deliveryFallbackWorkflow } from './delivery-fallback';
 import { importWorkflow } from './import';
 import { purgeArchiveWorkflow } from './purge-archive';
@@ -14,6 +16,7 @@ import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
 ({
+  bounceFallbackWorkflow,
   deliveryFallbackWorkflow,
   importWorkflow,
   journeyWorkflow,
@@ -22,6 +25,7 @@ import { sweepWorkflow } from './sweep';
   reminderWorkflow,
   sweepWorkflow,
 }) satisfies {
+  bounceFallbackWorkflow: BounceFallbackWorkflow;
   deliveryFallbackWorkflow: FallbackWorkflow;
   reconcileWorkflow: () => Promise<number>;
   purgeArchiveWorkflow: () => Promise<PurgeCounts & { clinics: number }>;
@@ -32,6 +36,7 @@ import { sweepWorkflow } from './sweep';
 };
 
 export {
+  bounceFallbackWorkflow,
   deliveryFallbackWorkflow,
   importWorkflow,
   journeyWorkflow,

@@ -62,6 +62,8 @@ export interface DeliveryCompletion {
   addressIndex?: string;
   providerMessageId?: string;
   reason?: string;
+  /** The send's template values, encrypted (db/queries/fallback.ts). */
+  factsEnc?: string | null;
 }
 
 export async function completeDelivery(

@@ -32,7 +32,9 @@ export interface ApiHarness {
   close: () => Promise<void>;
 }
 
-export async function startApiHarness(options: { rateLimitPerMinute?: number } = {}): Promise<ApiHarness> {
+export async function startApiHarness(
+  options: { rateLimitPerMinute?: number; bounceWebhookSecret?: string } = {},
+): Promise<ApiHarness> {
   const [database, peers, temporal] = await Promise.all([
     createTestDatabase(),
     startTestPeers(),
@@ -58,7 +60,11 @@ export async function startApiHarness(options: { rateLimitPerMinute?: number } =
       twilio: { authToken: peers.twilio.authToken, sharedNumber: peers.twilio.fromNumber },
       previewServerPath: () => Promise.resolve(testServerPath()),
     },
-    { rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, bulkBodyLimitBytes: 16 * 1024 * 1024 },
+    {
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
+      bulkBodyLimitBytes: 16 * 1024 * 1024,
+      bounceWebhookSecret: options.bounceWebhookSecret,
+    },
   );
   await api.ready();
   // The SMS peer's webhooks (status callbacks, inbound texts) reach this API as they would over HTTP.
