@@ -205,18 +205,23 @@ export function pageTexts(
   const bundle = catalogues().getResourceBundle(DEFAULT_LANGUAGE, namespace) as object | undefined;
   const english = leafKeys(bundle ?? {});
   const { language, fallback } = choose(request, (candidate) =>
-    english.every((key) => has(candidate, `${namespace}:${key}`)),
+    english.every(({ key, plural }) =>
+      plural
+        ? [1, 5].every((count) => has(candidate, `${namespace}:${key}`, count))
+        : has(candidate, `${namespace}:${key}`),
+    ),
   );
   return { t: catalogues().getFixedT(language, namespace), language, fallback };
 }
 
-/** The dotted keys of a namespace's texts (plural forms by their base key). */
-function leafKeys(texts: object, prefix = ''): string[] {
-  return Object.entries(texts).flatMap(([key, value]) =>
-    value && typeof value === 'object'
-      ? leafKeys(value as object, `${prefix}${key}.`)
-      : [`${prefix}${key.replace(/_(zero|one|two|few|many|other)$/, '')}`],
-  );
+/** The dotted keys of a namespace's texts; plural forms by their base key, which a count resolves. */
+function leafKeys(texts: object, prefix = ''): { key: string; plural: boolean }[] {
+  const keys = Object.entries(texts).flatMap(([key, value]): { key: string; plural: boolean }[] => {
+    if (value && typeof value === 'object') return leafKeys(value as object, `${prefix}${key}.`);
+    const base = key.replace(/_(zero|one|two|few|many|other)$/, '');
+    return [{ key: `${prefix}${base}`, plural: base !== key }];
+  });
+  return keys.filter((entry, index) => keys.findIndex((other) => other.key === entry.key) === index);
 }
 
 export interface Translator {

@@ -107,7 +107,7 @@ describe('SMS replies and delivery status', () => {
     const stop = await text(phone, '  Stop! ');
     assert.equal(stop.httpStatus, 200);
     assert.equal(stop.replies.length, 1);
-    assert.match(stop.replies[0]!.body, /unsubscribed/);
+    assert.match(stop.replies[0]!.body, /no more texts/);
     assert.equal(stop.replies[0]!.to, phone);
     const rows = await owner().execute<{ category: string; granted: boolean; source: string }>(
       sql`select category, granted, source from consents where patient_id = ${patient.patientId} order by category`,
@@ -124,7 +124,7 @@ describe('SMS replies and delivery status', () => {
       await count(sql`select count(*) as n from consents where patient_id = ${patient.patientId}`),
       1,
     );
-    assert.equal(smsTo(phone).filter((message) => /unsubscribed/.test(message.body)).length, 1);
+    assert.equal(smsTo(phone).filter((message) => /no more texts/.test(message.body)).length, 1);
 
     // The next reminder goes by email, not SMS.
     const sent = await remind(patient);
@@ -164,7 +164,7 @@ describe('SMS replies and delivery status', () => {
     assert.match(help.replies[0]!.body, /Riverside Clinic/);
     assert.match(help.replies[0]!.body, /\(312\) 555-0100/);
     assert.match(help.replies[0]!.body, /STOP/);
-    assert.match(help.replies[0]!.body, /darse de baja/);
+    assert.match(help.replies[0]!.body, /recordatorios/, 'in Spanish');
   });
 
   it('flags a stop in other words for staff and shows it on the timeline, without opting out', async () => {
