@@ -60,6 +60,24 @@ describe('PHI in the database', () => {
         await tx.execute(
           sql`insert into api_keys (clinic_id, name, prefix, key_hash, scopes) values (${clinicId}, 'k', ${randomUUID().slice(0, 8)}, 'hash', '{events:write}')`,
         );
+        await tx.execute(
+          sql`insert into idempotent_requests (clinic_id, key_hash, route, body_hash, status_code, response) values (${clinicId}, ${randomUUID()}, 'POST /v1/events', 'b', 200, '{}')`,
+        );
+        await tx.execute(
+          sql`insert into import_jobs (id, clinic_id, kind, content_hash, created_by) values (${randomUUID()}, ${clinicId}, 'patients-csv', ${randomUUID()}, 'test')`,
+        );
+        await tx.execute(
+          sql`insert into journey_activations (clinic_id, key, active) values (${clinicId}, 'refill', false)`,
+        );
+        await tx.execute(
+          sql`insert into delivery_contents (id, clinic_id, template, template_version, language, rendered_enc, retain_until) values (${delivery.id}, ${clinicId}, 'reminder', 'v', 'en', 'x', now())`,
+        );
+        await tx.execute(
+          sql`insert into message_links (clinic_id, delivery_id, purpose, token_hash, expires_at) values (${clinicId}, ${delivery.id}, 'pickup', ${randomUUID()}, now())`,
+        );
+        await tx.execute(
+          sql`insert into inbound_messages (clinic_id, provider_message_id, from_index, body_enc, intent) values (${clinicId}, ${randomUUID()}, 'i', 'x', 'other')`,
+        );
       });
     }
   });
