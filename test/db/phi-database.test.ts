@@ -70,13 +70,20 @@ describe('PHI in the database', () => {
           sql`insert into journey_activations (clinic_id, key, active) values (${clinicId}, 'refill', false)`,
         );
         await tx.execute(
-          sql`insert into delivery_contents (id, clinic_id, template, template_version, language, rendered_enc, retain_until) values (${delivery.id}, ${clinicId}, 'reminder', 'v', 'en', 'x', now())`,
+          sql`insert into delivery_contents (id, clinic_id, template, template_version, language, rendered_enc, retain_until) values (${delivery.id}, ${clinicId}, 'reminder', 'v', 'en', ${testCipher.encrypt('{}', { clinicId, table: 'delivery_contents', column: 'rendered_enc', rowId: delivery.id })}, now())`,
         );
         await tx.execute(
           sql`insert into message_links (clinic_id, delivery_id, purpose, token_hash, expires_at) values (${clinicId}, ${delivery.id}, 'pickup', ${randomUUID()}, now())`,
         );
+        const inboundId = randomUUID();
+        const body = testCipher.encrypt('ok', {
+          clinicId,
+          table: 'inbound_messages',
+          column: 'body_enc',
+          rowId: inboundId,
+        });
         await tx.execute(
-          sql`insert into inbound_messages (clinic_id, provider_message_id, from_index, body_enc, intent) values (${clinicId}, ${randomUUID()}, 'i', 'x', 'other')`,
+          sql`insert into inbound_messages (id, clinic_id, provider_message_id, from_index, body_enc, intent) values (${inboundId}, ${clinicId}, ${randomUUID()}, 'i', ${body}, 'other')`,
         );
       });
     }
