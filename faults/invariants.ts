@@ -3,6 +3,7 @@
 // for a finished workflow, and the audit chain verifies. Violations are added to the context.
 import { sql } from 'drizzle-orm';
 import { verifyAuditChain } from '../db/queries/audit';
+import { messageLinkToken } from '../security/message-link';
 import type { JourneyResult } from '../domain/journey';
 import { sleep, type FaultContext } from './context';
 
@@ -67,7 +68,7 @@ export async function checkInvariants(ctx: FaultContext, settleMs: number): Prom
     ctx.violations.push(`${dueSteps} due step(s) ended, but ${rows.length} delivery row(s) exist`);
 
   // No message reached a peer twice; each one belongs to a row that says it went out.
-  const token = (row: DeliveryRow) => ctx.cipher.blindIndex('link', row.clinic_id, row.id).slice(0, 12);
+  const token = (row: DeliveryRow) => messageLinkToken(ctx.cipher, 'pickup', row.clinic_id, row.id);
   const byToken = new Map(rows.map((row) => [token(row), row]));
   const byId = new Map(rows.map((row) => [row.id, row]));
   const received: { delivery: DeliveryRow | undefined; channel: 'sms' | 'email' }[] = [

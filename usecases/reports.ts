@@ -24,7 +24,7 @@ export interface Report {
   from: string;
   to: string;
   journey: string | null;
-  totals: Tally & { enrolled: number; goalMet: number; optedOut: number };
+  totals: Tally & { enrolled: number; goalMet: number; optedOut: number; languageFallbacks: number };
   suppressedByReason: Record<string, number>;
   failedByReason: Record<string, number>;
   byJourney: (Tally & {
@@ -83,11 +83,13 @@ export async function clinicReport(db: Database, range: ReportRange, actor: stri
     });
     return counted;
   });
-  const totals = { ...emptyTally(), enrolled: 0, goalMet: 0, optedOut: 0 };
+  const totals = { ...emptyTally(), enrolled: 0, goalMet: 0, optedOut: 0, languageFallbacks: 0 };
   const suppressedByReason: Record<string, number> = {};
   const failedByReason: Record<string, number> = {};
   for (const row of deliveries) {
     add(totals, row);
+    // Sent wholly in the clinic's default language or English: the patient's own had no text.
+    if (row.languageFallback && row.status !== 'suppressed') totals.languageFallbacks += row.count;
     const reasons =
       row.status === 'suppressed' ? suppressedByReason : row.status === 'failed' ? failedByReason : undefined;
     if (reasons) reasons[row.reason ?? '(none)'] = (reasons[row.reason ?? '(none)'] ?? 0) + row.count;

@@ -70,6 +70,9 @@ const timelineView = z
         category: z.enum(CATEGORIES),
         channel: z.enum(CHANNELS).nullable(),
         language: z.string().nullable(),
+        languageFallback: z
+          .boolean()
+          .describe("Sent in the clinic's default language or English: the patient's own had no text"),
         status: z.string(),
         reason: z.string().nullable(),
         dueAt: z.iso.datetime(),
@@ -295,6 +298,7 @@ export const patientRoutes: FastifyPluginAsyncZod = (app) => {
           category: delivery.category,
           channel: delivery.channel,
           language: delivery.language,
+          languageFallback: delivery.languageFallback,
           status: delivery.status,
           reason: delivery.reason,
           dueAt: iso(delivery.dueAt),

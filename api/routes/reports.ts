@@ -23,7 +23,13 @@ const reportView = z
     from: z.string(),
     to: z.string(),
     journey: z.string().nullable(),
-    totals: z.object({ ...tally, enrolled: z.number(), goalMet: z.number(), optedOut: z.number() }),
+    totals: z.object({
+      ...tally,
+      enrolled: z.number(),
+      goalMet: z.number(),
+      optedOut: z.number(),
+      languageFallbacks: z.number(),
+    }),
     suppressedByReason: z.record(z.string(), z.number()),
     failedByReason: z.record(z.string(), z.number()),
     byJourney: z.array(

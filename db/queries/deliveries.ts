@@ -160,6 +160,7 @@ const summary = {
   category: deliveries.category,
   channel: deliveries.channel,
   language: deliveries.language,
+  languageFallback: deliveries.languageFallback,
   status: deliveries.status,
   reason: deliveries.reason,
   dueAt: deliveries.dueAt,

@@ -15,6 +15,7 @@ export type DeliveryCount = {
   channel: string | null;
   language: string | null;
   variant: string | null;
+  languageFallback: boolean;
   status: string;
   reason: string | null;
   count: number;
@@ -32,11 +33,12 @@ const journeyFilter = (column: string, journey?: string) =>
 
 export async function deliveryCounts(db: Queryable, range: ReportRange): Promise<DeliveryCount[]> {
   const rows = await db.execute<DeliveryCount & { count: string }>(sql`
-    select journey_key as journey, channel, language, variant, status, reason, count(*) as count
+    select journey_key as journey, channel, language, variant, language_fallback as "languageFallback",
+           status, reason, count(*) as count
     from deliveries
     where clinic_id = ${range.clinicId} and due_at >= ${range.from.toISOString()} and due_at < ${range.to.toISOString()}
     ${journeyFilter('journey_key', range.journey)}
-    group by 1, 2, 3, 4, 5, 6`);
+    group by 1, 2, 3, 4, 5, 6, 7`);
   return rows.map((row) => ({ ...row, count: Number(row.count) }));
 }
 

@@ -479,6 +479,7 @@ describe('HTTP API routes', () => {
       byJourney: { journey: string; enrolled: number }[];
     }>();
     assert.ok(body.totals.enrolled >= 3);
+    assert.equal(typeof (body.totals as { languageFallbacks?: unknown }).languageFallbacks, 'number');
     assert.ok(body.byJourney.some((row) => row.journey === 'refill' && row.enrolled >= 3));
     const csv = await call('GET', `/v1/reports?${query}&format=csv`, keyA);
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
