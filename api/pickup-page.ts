@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { TFunction } from 'i18next';
 import type { PickupClinic, PickupPage } from '../usecases/pickup';
+import { textDirection } from '../locales/languages';
 
 const DEFAULT_ACCENT = '#1d4ed8';
 
@@ -139,7 +140,7 @@ export function renderPickupPage(
     }
   })();
   const html = `<!doctype html>
-<html lang="${escapeHtml(language)}">
+<html lang="${escapeHtml(language)}" dir="${textDirection(language)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -2,6 +2,7 @@
 // same minimum necessary), in the layout mail clients render alike: tables, inline styles, no images,
 // no external resources. Every value is escaped; the pickup link becomes a button in the clinic's colour.
 // Pure and vendor-neutral: the send path renders, a channel only carries.
+import { textDirection } from '../locales/languages';
 
 export interface EmailHtmlInput {
   /** BCP 47 language of the text: `lang`, and `dir="rtl"` for right-to-left scripts. */
@@ -21,12 +22,6 @@ export interface EmailHtmlInput {
 }
 
 const DEFAULT_COLOR = '#1f4e79';
-const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur', 'yi', 'ps', 'sd', 'ug', 'dv', 'ckb']);
-
-export function isRightToLeft(language: string): boolean {
-  return RTL_LANGUAGES.has(language.split('-')[0]!.toLowerCase());
-}
-
 export function escapeHtml(value: string): string {
   return value
     .replace(/&/g, '&amp;')
@@ -55,7 +50,7 @@ export function textColorOn(background: string): '#ffffff' | '#111111' {
 const FONT = 'font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;color:#111111';
 
 export function renderEmailHtml(input: EmailHtmlInput): string {
-  const rtl = isRightToLeft(input.language);
+  const rtl = textDirection(input.language) === 'rtl';
   const dir = rtl ? 'rtl' : 'ltr';
   const align = rtl ? 'right' : 'left';
   const color = safeColor(input.brandColor);

@@ -74,7 +74,7 @@ export function shippedLanguage(tag: string): string | undefined {
 const RIGHT_TO_LEFT = new Set(['ar', 'he', 'fa', 'ur', 'ps', 'yi', 'dv', 'sd', 'ug', 'ckb']);
 
 export function textDirection(language: string): 'rtl' | 'ltr' {
-  return RIGHT_TO_LEFT.has(language.split('-')[0]!) ? 'rtl' : 'ltr';
+  return RIGHT_TO_LEFT.has(language.split('-')[0]!.toLowerCase()) ? 'rtl' : 'ltr';
 }
 
 /**

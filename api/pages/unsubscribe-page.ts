@@ -2,7 +2,8 @@
 // direction. Every value is escaped. The confirmation is a form (POST), so a mail scanner that fetches the
 // link never unsubscribes anyone.
 import type { TFunction } from 'i18next';
-import { escapeHtml, isRightToLeft, safeColor, textColorOn } from '../../channels/email-html';
+import { escapeHtml, safeColor, textColorOn } from '../../channels/email-html';
+import { textDirection } from '../../locales/languages';
 import type { UnsubscribeView } from '../../usecases/unsubscribe';
 
 export type UnsubscribePageState = UnsubscribeView['state'] | 'invalid';
@@ -40,7 +41,7 @@ export function renderUnsubscribePage(input: {
   }
   const title = escapeHtml(t('common:unsubscribe.title'));
   return `<!DOCTYPE html>
-<html lang="${escapeHtml(input.language)}" dir="${isRightToLeft(input.language) ? 'rtl' : 'ltr'}">
+<html lang="${escapeHtml(input.language)}" dir="${textDirection(input.language)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
