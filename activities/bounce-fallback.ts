@@ -2,7 +2,7 @@
 // is reopened and goes through the one send path again, with the template values it was first sent with,
 // so every rule (consent, suppressions, quiet hours, caps) holds at the moment of the second send.
 import type { Delivery } from '../db/schema';
-import { getDelivery } from '../db/queries/email-feedback';
+import { getDelivery } from '../db/queries/deliveries';
 import { decryptFacts, reopenForFallback } from '../db/queries/fallback';
 import { CarebellError } from '../domain/errors';
 import type { BounceFallbackActivities, FallbackInput, FallbackResult } from '../domain/bounce-fallback';

@@ -28,7 +28,7 @@ import {
 } from '../db/queries/enrollments';
 import { ensureMessageLink } from '../db/queries/message-links';
 import { getPatient, type PatientRecord } from '../db/queries/patients';
-import { recordDeliveryEvent } from '../db/queries/email-feedback';
+import { recordDeliveryEvent } from '../db/queries/replies';
 import { suppressAddress, suppressedAddresses } from '../db/queries/suppressions';
 import { ensureUnsubscribeLink } from '../db/queries/unsubscribe-links';
 import type { Clinic, Delivery } from '../db/schema';

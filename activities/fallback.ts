@@ -5,7 +5,8 @@
 import { and, eq } from 'drizzle-orm';
 import { twilioUndelivered } from '../channels/provider-status';
 import { recordConsent } from '../db/queries/consents';
-import { getDelivery, lockKey, recordDeliveryEvent, recordedProviderStatuses } from '../db/queries/replies';
+import { getDelivery } from '../db/queries/deliveries';
+import { lockKey, recordDeliveryEvent, recordedProviderStatuses } from '../db/queries/replies';
 import { suppressAddress } from '../db/queries/suppressions';
 import { deliveries, type Delivery } from '../db/schema';
 import type { Transaction } from '../db/tenant';

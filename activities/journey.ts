@@ -2,7 +2,7 @@
 // send step through the one send path, and the enrollment kept up to date (its next planned send, its end).
 import { endEnrollment, planEnrollmentSend } from '../db/queries/enrollments';
 import { getPatientSettings } from '../db/queries/patients';
-import { getDelivery } from '../db/queries/replies';
+import { getDelivery } from '../db/queries/deliveries';
 import type { Delivery } from '../db/schema';
 import { CarebellError } from '../domain/errors';
 import type {

@@ -7,7 +7,8 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { applyProviderStatus } from '../activities/provider-status';
 import { twilioUndelivered } from '../channels/provider-status';
-import { deliveryByProviderId, getDelivery, lockKey } from '../db/queries/replies';
+import { getDelivery } from '../db/queries/deliveries';
+import { deliveryByProviderId, lockKey } from '../db/queries/replies';
 import { withClinic } from '../db/tenant';
 import { fallbackWorkflowId, type FallbackInput, type FallbackWorkflow } from '../domain/delivery-fallback';
 import { deliveryStatusSignal } from '../domain/journey';

@@ -4,7 +4,8 @@
 // channels within the same delivery, once (workflows/fallback.ts). A soft bounce is recorded only: the
 // relay retries those itself.
 import { appendAudit } from '../db/queries/audit';
-import { deliveryByProviderId, getDelivery, recordDeliveryEvent } from '../db/queries/email-feedback';
+import { getDelivery } from '../db/queries/deliveries';
+import { deliveryByProviderId, recordDeliveryEvent } from '../db/queries/replies';
 import { suppressAddress } from '../db/queries/suppressions';
 import { withClinic } from '../db/tenant';
 import type { EnrollmentDeps } from './enroll';

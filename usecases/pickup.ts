@@ -4,7 +4,8 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { appendAudit } from '../db/queries/audit';
 import { getClinic } from '../db/queries/clinics';
-import { findDelivery, readDeliveryContent } from '../db/queries/delivery-contents';
+import { readDeliveryContent } from '../db/queries/delivery-contents';
+import { getDelivery } from '../db/queries/deliveries';
 import {
   findLinkByTokenHash,
   lockMessageLink,
@@ -159,7 +160,7 @@ async function linkState(tx: Transaction, found: FoundLink, now: number): Promis
   const [link, clinicRow, delivery] = [
     await lockMessageLink(tx, found.clinicId, found.id),
     await getClinic(tx, found.clinicId),
-    await findDelivery(tx, found.clinicId, found.deliveryId),
+    await getDelivery(tx, found.clinicId, found.deliveryId),
   ];
   if (!link || !clinicRow || !delivery) throw new Error('a message link without its clinic or delivery');
   const clinic = pickupClinic(clinicRow);

@@ -2,7 +2,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { appendAudit } from '../../db/queries/audit';
-import { findDelivery, readDeliveryContent } from '../../db/queries/delivery-contents';
+import { readDeliveryContent } from '../../db/queries/delivery-contents';
+import { getDelivery } from '../../db/queries/deliveries';
 import { withClinic } from '../../db/tenant';
 import { CATEGORIES, CHANNELS } from '../../domain/messaging';
 import { callerOf } from '../auth';
@@ -54,7 +55,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod = (app) => {
       const { clinicId, actor } = callerOf(request);
       const { id } = request.params;
       const found = await withClinic(deps.db, clinicId, async (tx) => {
-        const delivery = await findDelivery(tx, clinicId, id);
+        const delivery = await getDelivery(tx, clinicId, id);
         if (!delivery) return undefined;
         const content = await readDeliveryContent(tx, deps.cipher, clinicId, id);
         await appendAudit(tx, {

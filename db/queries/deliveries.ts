@@ -185,3 +185,15 @@ export function enrollmentDeliveries(db: Queryable, clinicId: string, workflowId
     .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.workflowId, workflowId)))
     .orderBy(asc(deliveries.dueAt));
 }
+
+export async function getDelivery(
+  db: Queryable,
+  clinicId: string,
+  deliveryId: string,
+): Promise<Delivery | undefined> {
+  const [row] = await db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.id, deliveryId)));
+  return row;
+}

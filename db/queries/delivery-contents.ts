@@ -2,7 +2,7 @@
 // encrypted and bound to the delivery's row, kept until the clinic's retention period ends.
 import { and, eq, sql } from 'drizzle-orm';
 import type { FieldCipher } from '../../security/field-cipher';
-import { deliveries, deliveryContents, type Delivery } from '../schema';
+import { deliveryContents } from '../schema';
 import type { Queryable } from '../tenant';
 
 /** Every form the message was rendered in; the delivery's channel says which one left. */
@@ -119,17 +119,4 @@ export async function purgeDeliveryContents(
     oldest: new Date(Math.min(...times)),
     newest: new Date(Math.max(...times)),
   };
-}
-
-/** The delivery an archived message or a link belongs to. */
-export async function findDelivery(
-  db: Queryable,
-  clinicId: string,
-  deliveryId: string,
-): Promise<Delivery | undefined> {
-  const [row] = await db
-    .select()
-    .from(deliveries)
-    .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.id, deliveryId)));
-  return row;
 }

@@ -21,7 +21,7 @@ export async function allClinicIds(db: Database): Promise<string[]> {
 
 /** The delivery a provider message id belongs to, and its clinic. */
 export async function deliveryByProviderId(
-  db: Database,
+  db: Queryable,
   providerMessageId: string,
 ): Promise<{ id: string; clinicId: string } | undefined> {
   const [row] = await db.execute<{ id: string; clinic_id: string }>(
@@ -119,14 +119,6 @@ export function patientReplies(db: Queryable, clinicId: string, patientId: strin
 /** A transaction-scoped advisory lock: released at commit, so a crashed process never holds it. */
 export async function lockKey(tx: Transaction, key: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
-}
-
-export async function getDelivery(db: Queryable, clinicId: string, deliveryId: string) {
-  const [row] = await db
-    .select()
-    .from(deliveries)
-    .where(and(eq(deliveries.clinicId, clinicId), eq(deliveries.id, deliveryId)));
-  return row;
 }
 
 /** The provider statuses recorded for a delivery so far. */
