@@ -221,6 +221,26 @@ describe('dates, counts and direction', () => {
   });
 });
 
+describe('the appointment reminder asks for a reply', () => {
+  it('names, in every shipped language, a confirm and a cancel word that language understands', () => {
+    for (const language of SHIPPED) {
+      const { sms } = message({
+        template: 'appointment-reminder',
+        language,
+        facts: { appointmentDate: '2027-12-15', appointmentTime: '09:30' },
+      });
+      const named = (keyword: 'confirm' | 'cancelAppointment') =>
+        keywordsFor(language)[keyword].filter((word) => sms.includes(word));
+      // Each prompted word, sent back alone, reads as that keyword and nothing else.
+      for (const keyword of ['confirm', 'cancelAppointment'] as const) {
+        assert.ok(named(keyword).length > 0, `${language}: no ${keyword} word in "${sms}"`);
+        for (const word of named(keyword))
+          assert.equal(matchKeyword(word, language), keyword, `${language}: "${word}"`);
+      }
+    }
+  });
+});
+
 describe('replies to STOP, START and HELP', () => {
   it('answers in the patient language with the clinic and its contact, within 160 characters', () => {
     const over70: string[] = [];
