@@ -64,7 +64,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
 
     async recordJourneyEnd(input) {
       await inClinic(input.clinicId, (tx) =>
-        endEnrollment(tx, input.clinicId, input.workflowId, input.outcome),
+        endEnrollment(tx, input.clinicId, input.workflowId, input.outcome, input.reason),
       );
     },
 

@@ -193,6 +193,8 @@ export const enrollments = pgTable(
     workflowId: text('workflow_id').notNull(),
     status: enrollmentStatus('status').notNull().default('active'),
     outcome: text('outcome'),
+    /** Why it ended, in the journey's words (`patient-cancelled`, `rescheduled`, the goal event, an exit's reason). */
+    endReason: text('end_reason'),
     /** The next send the journey plans, so marketing sends give way to a transactional one that day. */
     nextSendAt: timestamp('next_send_at', { withTimezone: true }),
     /**
@@ -478,11 +480,14 @@ export const inboundMessages = pgTable(
     intent: text('intent').notNull(),
     /** A reply that reads as a wish to stop in other words: for the clinic's staff to look at. */
     flagged: boolean('flagged').notNull().default(false),
+    /** The journey a CONFIRM or CANCEL APPT was passed to, so the EHR reads the answer back by enrollment. */
+    enrollmentId: uuid('enrollment_id').references(() => enrollments.id),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     uniqueIndex('inbound_messages_provider_id').on(table.clinicId, table.providerMessageId),
     index('inbound_messages_patient_idx').on(table.clinicId, table.patientId),
+    index('inbound_messages_enrollment_idx').on(table.clinicId, table.enrollmentId),
   ],
 );
 

@@ -134,7 +134,13 @@ export interface JourneyActivities {
     input: SendJourneyStepInput & { reason: string; status?: 'suppressed' | 'failed' },
   ): Promise<TimelineEntry>;
   /** Records how the journey ended on its enrollment. */
-  recordJourneyEnd(input: { clinicId: string; workflowId: string; outcome: JourneyOutcome }): Promise<void>;
+  recordJourneyEnd(input: {
+    clinicId: string;
+    workflowId: string;
+    outcome: JourneyOutcome;
+    /** Absent in histories recorded before the reason was kept. */
+    reason?: string | null;
+  }): Promise<void>;
   /** A delivery's status as recorded now: `sent` while no receipt has come. */
   readDeliveryStatus(input: { clinicId: string; deliveryId: string }): Promise<string>;
   readPatientAttribute(input: {

@@ -93,6 +93,8 @@ export interface EnrollRequest {
 }
 
 export interface Enrolled {
+  /** The enrollment's id: what the API reads it by (its deliveries, the patient's answers to it). */
+  enrollmentId: string;
   journey: string;
   version: number;
   workflowId: string;
@@ -158,5 +160,11 @@ export async function enroll(
       facts: request.facts,
     });
   await (signal ? deps.client.withAbortSignal(signal, start) : start());
-  return { journey: journey.key, version: enrollment.journeyVersion, workflowId, created };
+  return {
+    enrollmentId: enrollment.id,
+    journey: journey.key,
+    version: enrollment.journeyVersion,
+    workflowId,
+    created,
+  };
 }

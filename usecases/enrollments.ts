@@ -3,11 +3,11 @@
 // from outside (terminated, timed out) is closed when that is noticed, here or by the reconciler.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { enrollmentDeliveries } from '../db/queries/deliveries';
+import { enrollmentReplies } from '../db/queries/replies';
 import {
   activeEnrollmentsPage,
   endEnrollment,
   getEnrollment,
-  getEnrollmentByWorkflow,
   type Enrollment,
 } from '../db/queries/enrollments';
 import { getPatientSettings } from '../db/queries/patients';
@@ -31,7 +31,7 @@ export async function enrollByHand(
     facts?: Record<string, string>;
     subject?: string;
   },
-): Promise<Enrolled & { id: string }> {
+): Promise<Enrolled> {
   const journey = await withClinic(deps.db, clinicId, async (tx) => {
     const patient = await getPatientSettings(tx, clinicId, request.patientId);
     if (!patient) throw new CarebellError('PatientNotFound', 'patientId: no such patient in this clinic');
@@ -40,7 +40,7 @@ export async function enrollByHand(
     return (await clinicJourneys(tx, clinicId)).find((known) => known.key === request.journey);
   });
   if (!journey) throw new CarebellError('PatientNotFound', 'journey: no such active journey in this clinic');
-  const enrolled = await enroll(deps, {
+  return enroll(deps, {
     clinicId,
     patientId: request.patientId,
     journey,
@@ -49,10 +49,6 @@ export async function enrollByHand(
     subject: request.subject,
     occurrence: `by-hand|${request.anchorDate}`,
   });
-  const row = await withClinic(deps.db, clinicId, (tx) =>
-    getEnrollmentByWorkflow(tx, clinicId, enrolled.workflowId),
-  );
-  return { ...enrolled, id: row!.id };
 }
 
 export async function findEnrollment(deps: EnrollmentDeps, clinicId: string, id: string) {
@@ -62,6 +58,7 @@ export async function findEnrollment(deps: EnrollmentDeps, clinicId: string, id:
       enrollment && {
         enrollment,
         deliveries: await enrollmentDeliveries(tx, clinicId, enrollment.workflowId),
+        replies: await enrollmentReplies(tx, clinicId, enrollment.id),
       }
     );
   });

@@ -13,6 +13,7 @@ import {
   allClinicIds,
   clinicsBySmsNumber,
   lastSmsTo,
+  linkReply,
   lockKey,
   patientsWithSmsAddress,
   recordInbound,
@@ -246,7 +247,7 @@ async function passEvent(
       .limit(1);
     if (!latest?.workflowId) return undefined;
     const [running] = await tx
-      .select({ workflowId: enrollments.workflowId })
+      .select({ id: enrollments.id, workflowId: enrollments.workflowId })
       .from(enrollments)
       .where(
         and(
@@ -255,11 +256,12 @@ async function passEvent(
           eq(enrollments.status, 'active'),
         ),
       );
-    return running?.workflowId;
+    return running;
   });
   if (target) {
     try {
-      await deps.client.workflow.getHandle(target).signal(eventSignal, type);
+      await deps.client.workflow.getHandle(target.workflowId).signal(eventSignal, type);
+      await withClinic(deps.db, clinicId, (tx) => linkReply(tx, clinicId, messageSid, target.id));
       return;
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;

@@ -347,8 +347,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           : optedOut && definition.category === 'marketing'
             ? 'opted-out'
             : 'completed';
+  const exit = state.timeline.at(-1);
+  const reason = goalMet
+    ? definition.goal.event
+    : endedBy
+      ? endedBy.reason
+      : outcome === 'completed' && exit?.outcome === 'exited'
+        ? exit.reason
+        : null;
   // Journeys that began before enrollments recorded their end replay without this call.
   if (patched('record-journey-end'))
-    await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome });
+    await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome, reason });
   return { outcome, timeline: state.timeline };
 }

@@ -8,6 +8,7 @@ import { clinicEvent } from '../../journeys/events';
 import { slug } from '../../journeys/schema';
 import { enrollByHand, findEnrollment, signalEnrollment } from '../../usecases/enrollments';
 import { callerOf } from '../auth';
+import { replyView, viewOfReply } from '../reply-view';
 import { ApiProblem, problemResponses } from '../problems';
 
 const idParams = z.object({ id: z.uuid('must be an enrollment id (UUID)') });
@@ -21,6 +22,10 @@ const enrollmentView = z
     category: z.enum(CATEGORIES),
     status: z.string(),
     outcome: z.string().nullable(),
+    endReason: z
+      .string()
+      .nullable()
+      .describe("Why it ended, in the journey's words: patient-cancelled, rescheduled, the goal event…"),
     variants: z.record(z.string(), z.string()).nullable(),
     nextSendAt: z.iso.datetime().nullable(),
     startedAt: z.iso.datetime(),
@@ -38,6 +43,9 @@ const enrollmentView = z
         completedAt: z.iso.datetime().nullable(),
       }),
     ),
+    replies: z
+      .array(replyView)
+      .describe("The patient's answers to this journey's texts (CONFIRM, CANCEL APPT), oldest first"),
   })
   .meta({ id: 'Enrollment' });
 
@@ -49,7 +57,7 @@ export const enrollmentRoutes: FastifyPluginAsyncZod = (app) => {
   async function view(clinicId: string, id: string): Promise<z.infer<typeof enrollmentView>> {
     const found = await findEnrollment(deps, clinicId, id);
     if (!found) throw new ApiProblem('not-found', 'no such enrollment in this clinic');
-    const { enrollment, deliveries } = found;
+    const { enrollment, deliveries, replies } = found;
     return {
       id: enrollment.id,
       patientId: enrollment.patientId,
@@ -58,6 +66,7 @@ export const enrollmentRoutes: FastifyPluginAsyncZod = (app) => {
       category: enrollment.category,
       status: enrollment.status,
       outcome: enrollment.outcome,
+      endReason: enrollment.endReason,
       variants: enrollment.variants ?? null,
       nextSendAt: isoOrNull(enrollment.nextSendAt),
       startedAt: enrollment.startedAt.toISOString(),
@@ -67,6 +76,7 @@ export const enrollmentRoutes: FastifyPluginAsyncZod = (app) => {
         dueAt: delivery.dueAt.toISOString(),
         completedAt: isoOrNull(delivery.completedAt),
       })),
+      replies: replies.map(viewOfReply),
     };
   }
 
@@ -97,7 +107,7 @@ export const enrollmentRoutes: FastifyPluginAsyncZod = (app) => {
     async (request, reply) => {
       const { clinicId } = callerOf(request);
       const enrolled = await enrollByHand(deps, clinicId, request.body);
-      return reply.code(enrolled.created ? 201 : 200).send(await view(clinicId, enrolled.id));
+      return reply.code(enrolled.created ? 201 : 200).send(await view(clinicId, enrolled.enrollmentId));
     },
   );
 

@@ -31,6 +31,7 @@ export const eventOutcome = z
     repeat: z.boolean().describe('The same eventId was acted on before: nothing was done again'),
     started: z.array(
       z.object({
+        enrollmentId: z.uuid().describe('Read it back at /v1/enrollments/{id}: its deliveries and answers'),
         journey: z.string(),
         version: z.number().int(),
         workflowId: z.string(),

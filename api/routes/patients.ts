@@ -8,8 +8,8 @@ import { patientDeliveries } from '../../db/queries/deliveries';
 import { patientEnrollments } from '../../db/queries/enrollments';
 import { findPatientIdByExternalId, getPatient, type PatientRecord } from '../../db/queries/patients';
 import { patientReplies } from '../../db/queries/replies';
+import { replyView, viewOfReply } from '../reply-view';
 import { withClinic } from '../../db/tenant';
-import type { ReplyIntent } from '../../usecases/reply-intent';
 import { CATEGORIES, CHANNELS, PATIENT_STATUSES } from '../../domain/messaging';
 import { consentInput, externalId, languageTag, patientInput, timeZone } from '../../domain/patient-input';
 import { recordPatientConsent, upsertPatient, updatePatientPreferences } from '../../usecases/patients';
@@ -86,6 +86,7 @@ const timelineView = z
         version: z.number().int(),
         status: z.string(),
         outcome: z.string().nullable(),
+        endReason: z.string().nullable(),
         startedAt: z.iso.datetime(),
         endedAt: z.iso.datetime().nullable(),
       }),
@@ -93,16 +94,7 @@ const timelineView = z
     events: z.array(
       z.object({ at: z.iso.datetime(), actor: z.string(), action: z.string(), outcome: z.string() }),
     ),
-    replies: z
-      .array(
-        z.object({
-          id: z.uuid(),
-          receivedAt: z.iso.datetime(),
-          intent: z.enum(['stop', 'start', 'help', 'confirm', 'cancel', 'done', 'other']),
-          flagged: z.boolean().describe('Reads as a wish to stop in other words: for staff to act on'),
-        }),
-      )
-      .describe("The patient's SMS replies as understood (never their text)"),
+    replies: z.array(replyView).describe("The patient's SMS replies as understood (never their text)"),
   })
   .meta({ id: 'PatientTimeline' });
 
@@ -310,16 +302,12 @@ export const patientRoutes: FastifyPluginAsyncZod = (app) => {
           version: enrollment.journeyVersion,
           status: enrollment.status,
           outcome: enrollment.outcome,
+          endReason: enrollment.endReason,
           startedAt: iso(enrollment.startedAt),
           endedAt: isoOrNull(enrollment.endedAt),
         })),
         events: timeline.events.map((event) => ({ ...event, at: iso(event.at) })),
-        replies: timeline.replies.map((entry) => ({
-          id: entry.id,
-          receivedAt: iso(entry.receivedAt),
-          intent: entry.intent as ReplyIntent,
-          flagged: entry.flagged,
-        })),
+        replies: timeline.replies.map(viewOfReply),
       };
     },
   );

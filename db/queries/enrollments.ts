@@ -88,6 +88,7 @@ export async function endEnrollment(
   workflowId: string,
   /** How the journey ended, or `terminated` when it was stopped from outside Temporal's normal course. */
   outcome: JourneyOutcome | 'terminated',
+  reason: string | null = null,
 ): Promise<void> {
   await db
     .update(enrollments)
@@ -99,6 +100,7 @@ export async function endEnrollment(
             ? 'exited'
             : 'completed',
       outcome,
+      endReason: reason,
       nextSendAt: null,
       endedAt: new Date(),
     })

@@ -101,15 +101,42 @@ export async function recordInbound(
   return row?.id;
 }
 
+/** Records the journey a reply was passed to (a CONFIRM or CANCEL APPT answering its message). */
+export async function linkReply(
+  db: Queryable,
+  clinicId: string,
+  providerMessageId: string,
+  enrollmentId: string,
+) {
+  await db
+    .update(inboundMessages)
+    .set({ enrollmentId })
+    .where(
+      and(eq(inboundMessages.clinicId, clinicId), eq(inboundMessages.providerMessageId, providerMessageId)),
+    );
+}
+
+const replyView = {
+  id: inboundMessages.id,
+  intent: inboundMessages.intent,
+  flagged: inboundMessages.flagged,
+  enrollmentId: inboundMessages.enrollmentId,
+  receivedAt: inboundMessages.receivedAt,
+};
+
+/** The replies passed to one journey, oldest first: how the EHR reads an appointment's answer back. */
+export function enrollmentReplies(db: Queryable, clinicId: string, enrollmentId: string) {
+  return db
+    .select(replyView)
+    .from(inboundMessages)
+    .where(and(eq(inboundMessages.clinicId, clinicId), eq(inboundMessages.enrollmentId, enrollmentId)))
+    .orderBy(inboundMessages.receivedAt);
+}
+
 /** A patient's replies for the timeline: what was understood and whether staff must look, never the text. */
 export function patientReplies(db: Queryable, clinicId: string, patientId: string, limit = 200) {
   return db
-    .select({
-      id: inboundMessages.id,
-      intent: inboundMessages.intent,
-      flagged: inboundMessages.flagged,
-      receivedAt: inboundMessages.receivedAt,
-    })
+    .select(replyView)
     .from(inboundMessages)
     .where(and(eq(inboundMessages.clinicId, clinicId), eq(inboundMessages.patientId, patientId)))
     .orderBy(desc(inboundMessages.receivedAt))

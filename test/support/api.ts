@@ -33,7 +33,12 @@ export interface ApiHarness {
 }
 
 export async function startApiHarness(
-  options: { rateLimitPerMinute?: number; bounceWebhookSecret?: string } = {},
+  options: {
+    rateLimitPerMinute?: number;
+    bounceWebhookSecret?: string;
+    /** The worker's clock, for a test that must move the send path's "now" (caps count per day). */
+    clock?: () => number;
+  } = {},
 ): Promise<ApiHarness> {
   const [database, peers, temporal] = await Promise.all([
     createTestDatabase(),
@@ -47,6 +52,7 @@ export async function startApiHarness(
     database.db,
     peers,
     temporal.client,
+    options.clock ? { clock: options.clock } : {},
   );
   const running = worker.run();
   const api = await buildApi(

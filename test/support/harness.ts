@@ -185,7 +185,7 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 export async function waitFor(
-  check: () => Promise<boolean>,
+  check: () => Promise<boolean> | boolean,
   what: string,
   timeoutMs = 30_000,
 ): Promise<void> {
