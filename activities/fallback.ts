@@ -1,7 +1,7 @@
-// The fallback after a text was reported undelivered (see domain/delivery-fallback.ts). The row was
-// completed as `sent` when Twilio took the message; here it is reopened once (a marker event records that)
-// and sent again through the one send path, restricted to the channels not yet tried, so every rule
-// (consent, suppressions, the window, the caps) is checked again at this moment.
+// The fallback after a delivery failed on its channel after hand-off (domain/fallback.ts). The row was
+// completed when the provider took the message; here it is reopened once (a marker event records that) and
+// sent again through the one send path, restricted to the channels not yet tried, so every rule (consent,
+// suppressions, the window, the caps) is checked again at this moment.
 import { and, eq } from 'drizzle-orm';
 import { twilioUndelivered } from '../channels/provider-status';
 import { recordConsent } from '../db/queries/consents';
@@ -11,7 +11,7 @@ import { suppressAddress } from '../db/queries/suppressions';
 import { deliveries, type Delivery } from '../db/schema';
 import type { Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
-import type { FallbackInput, FallbackStep } from '../domain/delivery-fallback';
+import type { FallbackActivities, FallbackInput, FallbackStep } from '../domain/fallback';
 import { CHANNELS, type Channel } from '../domain/messaging';
 import type { ActivityDeps } from './deps';
 import { createSendPath, type SendRequest, type StoredRequest } from './dispatch';
@@ -20,36 +20,52 @@ import { applyProviderStatus } from './provider-status';
 const MARKER = 'carebell:fallback';
 const CARRIER_OPT_OUT = '21610';
 
-export function createFallbackActivities(deps: ActivityDeps) {
+/** The provider's word that the message did not arrive: a text undelivered, an email bounced for good. */
+const reportsFailure = (providerStatus: string) =>
+  twilioUndelivered(providerStatus) || providerStatus === 'bounce-hard';
+
+const failureReason = (input: FallbackInput) =>
+  input.failedChannel === 'email' ? 'email-bounced' : `twilio-${input.errorCode ?? input.providerStatus}`;
+
+export function createFallbackActivities(deps: ActivityDeps): FallbackActivities {
   const sendPath = createSendPath(deps);
   const { inClinic } = sendPath;
 
+  const done = (delivery: Delivery | undefined): FallbackStep => ({
+    kind: 'done',
+    receipt: delivery ? receiptOf(delivery) : 'failed',
+    workflowId: delivery?.workflowId ?? null,
+  });
+
   async function failWith(tx: Transaction, delivery: Delivery, reason: string) {
-    await tx
+    const [row] = await tx
       .update(deliveries)
       .set({ status: 'failed', reason, completedAt: new Date() })
-      .where(and(eq(deliveries.id, delivery.id), eq(deliveries.status, 'sent')));
+      .where(and(eq(deliveries.id, delivery.id), eq(deliveries.status, 'sent')))
+      .returning();
+    return row ?? delivery;
   }
 
-  /** Reopens the row for the fallback (once), or says what became of it. */
-  async function prepare(input: FallbackInput) {
-    return inClinic(input.clinicId, async (tx) => {
+  /** Reopens the row for the fallback (once): the reopened row, or the step that ends the fallback. */
+  function reopen(input: FallbackInput) {
+    return inClinic(input.clinicId, async (tx): Promise<Delivery | FallbackStep> => {
       await lockKey(tx, `delivery:${input.deliveryId}`);
       const delivery = await getDelivery(tx, input.clinicId, input.deliveryId);
-      if (!delivery) return { settled: 'failed' as const, delivery: undefined };
-      await applyProviderStatus(tx, delivery, input.providerStatus, input.errorCode);
+      if (!delivery) return done(undefined);
+      if (input.providerStatus)
+        await applyProviderStatus(tx, delivery, input.providerStatus, input.errorCode);
       const seen = await recordedProviderStatuses(tx, delivery.id);
-      if (seen.includes(MARKER)) {
-        return delivery.status === 'pending'
-          ? { settled: false as const, delivery }
-          : { settled: receiptOf(delivery), delivery };
-      }
+      if (seen.includes(MARKER)) return delivery.status === 'pending' ? delivery : done(delivery);
       // The send activity has not recorded the hand-off yet: a moment later it will have.
       if (delivery.status === 'pending')
         throw new CarebellError('ChannelUnavailable', 'the hand-off is not recorded yet');
-      // Delivered after all (callbacks out of order), or not a text that was handed off.
-      if (delivery.status !== 'sent' || delivery.channel !== 'sms' || !seen.some(twilioUndelivered))
-        return { settled: receiptOf(delivery), delivery };
+      // Delivered after all (callbacks out of order), or moved on to another channel already.
+      if (
+        delivery.status !== 'sent' ||
+        delivery.channel !== input.failedChannel ||
+        !seen.some(reportsFailure)
+      )
+        return done(delivery);
       await recordDeliveryEvent(tx, {
         clinicId: input.clinicId,
         deliveryId: delivery.id,
@@ -57,7 +73,6 @@ export function createFallbackActivities(deps: ActivityDeps) {
         providerStatus: MARKER,
         providerError: input.errorCode ?? null,
       });
-      const reason = `twilio-${input.errorCode ?? input.providerStatus}`;
       if (input.errorCode === CARRIER_OPT_OUT) {
         // The number replied STOP at the carrier: honour it as an SMS opt-out at once.
         await suppressAddress(tx, {
@@ -77,22 +92,17 @@ export function createFallbackActivities(deps: ActivityDeps) {
             actor: 'worker',
           });
         // An opt-out is the patient's word about messages: marketing stops rather than fall back.
-        if (delivery.category === 'marketing') {
-          await failWith(tx, delivery, reason);
-          return { settled: 'failed' as const, delivery };
-        }
+        if (delivery.category === 'marketing')
+          return done(await failWith(tx, delivery, failureReason(input)));
       }
-      const stored = storedRequest(delivery);
-      const remaining = stored && remainingChannels(stored.channels, 'sms');
-      if (!stored || remaining!.length === 0) {
-        await failWith(tx, delivery, reason);
-        return { settled: 'failed' as const, delivery };
-      }
-      await tx
+      if (remainingChannels(storedRequest(delivery), input.failedChannel).length === 0)
+        return done(await failWith(tx, delivery, failureReason(input)));
+      const [reopened] = await tx
         .update(deliveries)
-        .set({ status: 'pending', completedAt: null, reason, lastAttemptAt: null })
-        .where(eq(deliveries.id, delivery.id));
-      return { settled: false as const, delivery };
+        .set({ status: 'pending', completedAt: null, reason: failureReason(input), lastAttemptAt: null })
+        .where(eq(deliveries.id, delivery.id))
+        .returning();
+      return reopened!;
     });
   }
 
@@ -108,46 +118,48 @@ export function createFallbackActivities(deps: ActivityDeps) {
     ) as StoredRequest;
   }
 
-  return {
-    /** One step of the fallback: reopen (once) and send on the remaining channels, or say it is done. */
-    async fallBackDelivery(input: FallbackInput): Promise<FallbackStep> {
-      const prepared = await prepare(input);
-      if (prepared.settled !== false)
-        return { kind: 'done', receipt: prepared.settled, workflowId: prepared.delivery?.workflowId ?? null };
-      const { delivery } = prepared;
-      const stored = storedRequest(delivery)!;
-      const request: SendRequest = {
-        clinicId: delivery.clinicId,
-        patientId: delivery.patientId,
-        template: delivery.template,
-        category: delivery.category,
-        channels: remainingChannels(stored.channels, 'sms'),
-        facts: stored.facts,
-        dueAt: deps.clock(),
-        idempotencyKey: delivery.idempotencyKey,
-        journey: delivery.journeyKey
-          ? { key: delivery.journeyKey, workflowId: delivery.workflowId!, variant: delivery.variant }
+  /** The send again, as the delivery was first asked for, on the channels it has not failed on. */
+  const requestFor = (delivery: Delivery, input: FallbackInput & { dueAt: number }): SendRequest => {
+    const stored = storedRequest(delivery);
+    return {
+      clinicId: delivery.clinicId,
+      patientId: delivery.patientId,
+      template: delivery.template,
+      category: delivery.category,
+      channels: remainingChannels(stored, input.failedChannel),
+      facts: stored?.facts ?? {},
+      dueAt: input.dueAt,
+      idempotencyKey: delivery.idempotencyKey,
+      journey:
+        delivery.journeyKey && delivery.workflowId
+          ? { key: delivery.journeyKey, workflowId: delivery.workflowId, variant: delivery.variant }
           : undefined,
-      };
-      const result = await sendPath.send(request);
+      // No other channel may take it (no consent, no address): the delivery failed on its first one.
+      fallback: { reason: failureReason(input) },
+    };
+  };
+
+  return {
+    async fallBackDelivery(input) {
+      const reopened = await reopen(input);
+      if ('kind' in reopened) return reopened;
+      const result = await sendPath.send(requestFor(reopened, input));
       if (result.kind === 'defer') return { kind: 'defer', until: result.until };
-      let final = result.delivery;
-      if (final.status === 'suppressed') {
-        // No other channel may take it (no consent, no address): the delivery failed on its text.
-        final = await inClinic(input.clinicId, async (tx) => {
-          const [row] = await tx
-            .update(deliveries)
-            .set({ status: 'failed', reason: `twilio-${input.errorCode ?? input.providerStatus}` })
-            .where(and(eq(deliveries.id, final.id), eq(deliveries.status, 'suppressed')))
-            .returning();
-          return row ?? final;
-        });
-      }
       deps.log.info(
-        { deliveryId: final.id, status: final.status, channel: final.channel },
-        'undelivered text fell back',
+        { deliveryId: result.delivery.id, status: result.delivery.status, channel: result.delivery.channel },
+        'delivery fell back',
       );
-      return { kind: 'done', receipt: receiptOf(final), workflowId: final.workflowId };
+      return done(result.delivery);
+    },
+
+    async closeFallback(input) {
+      const delivery = await inClinic(input.clinicId, (tx) =>
+        getDelivery(tx, input.clinicId, input.deliveryId),
+      );
+      if (!delivery) return done(undefined);
+      return done(
+        await sendPath.close(requestFor(delivery, input), { status: 'failed', reason: input.reason }),
+      );
     },
   };
 }
@@ -159,6 +171,9 @@ function receiptOf(delivery: Delivery): 'delivered' | 'failed' {
     : 'failed';
 }
 
-function remainingChannels(order: StoredRequest['channels'], tried: Channel): Channel[] {
-  return (order === 'preferred' ? [...CHANNELS] : order).filter((channel) => channel !== tried);
+function remainingChannels(stored: StoredRequest | undefined, failed: Channel): Channel[] {
+  if (!stored) return [];
+  return (stored.channels === 'preferred' ? [...CHANNELS] : stored.channels).filter(
+    (channel) => channel !== failed,
+  );
 }

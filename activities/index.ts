@@ -2,7 +2,6 @@
 import { CarebellError, toApplicationFailure } from '../domain/errors';
 import type { ActivityDeps } from './deps';
 import { createDueTimeActivities } from './due-time';
-import { createBounceFallbackActivities } from './bounce-fallback';
 import { createFallbackActivities } from './fallback';
 import { createRecordActivities } from './records';
 import { createJourneyActivities } from './journey';
@@ -19,7 +18,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createSweepActivities(deps),
     ...createRecordActivities(deps),
     ...createFallbackActivities(deps),
-    ...createBounceFallbackActivities(deps),
   });
 }
 

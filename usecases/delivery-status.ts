@@ -3,17 +3,16 @@
 // told, and a text reported undelivered after hand-off sent again on the next consented channel by a
 // workflow keyed by the delivery (started before anything is recorded, so a crash in between loses
 // nothing: the workflow records the status itself if the webhook could not).
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { applyProviderStatus } from '../activities/provider-status';
 import { twilioUndelivered } from '../channels/provider-status';
 import { getDelivery } from '../db/queries/deliveries';
 import { deliveryByProviderId, lockKey } from '../db/queries/replies';
 import { withClinic } from '../db/tenant';
-import { fallbackWorkflowId, type FallbackInput, type FallbackWorkflow } from '../domain/delivery-fallback';
 import { deliveryStatusSignal } from '../domain/journey';
 import type { Logger } from '../infra/logger';
 import type { EnrollmentDeps } from './enroll';
+import { startFallback } from './start-workflows';
 
 export interface StatusCallback {
   messageSid: string;
@@ -38,22 +37,13 @@ export async function handleStatusCallback(
   }
   const fallback = twilioUndelivered(callback.status);
   if (fallback) {
-    const input: FallbackInput = {
+    await startFallback(deps.client, deps.taskQueue, {
       clinicId: found.clinicId,
       deliveryId: found.id,
+      failedChannel: 'sms',
       providerStatus: callback.status,
       errorCode: callback.errorCode,
-    };
-    try {
-      await deps.client.workflow.start<FallbackWorkflow>('deliveryFallbackWorkflow', {
-        taskQueue: deps.taskQueue,
-        workflowId: fallbackWorkflowId(found.id),
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        args: [input],
-      });
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
+    });
   }
   const applied = await withClinic(deps.db, found.clinicId, async (tx) => {
     await lockKey(tx, `delivery:${found.id}`);

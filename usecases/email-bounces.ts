@@ -9,7 +9,7 @@ import { deliveryByProviderId, recordDeliveryEvent } from '../db/queries/replies
 import { suppressAddress } from '../db/queries/suppressions';
 import { withClinic } from '../db/tenant';
 import type { EnrollmentDeps } from './enroll';
-import { startBounceFallback } from './start-workflows';
+import { startFallback } from './start-workflows';
 
 export interface EmailBounce {
   messageId: string;
@@ -74,6 +74,6 @@ export async function handleEmailBounce(deps: EnrollmentDeps, bounce: EmailBounc
   if (bounce.type === 'soft') return { matched: true, deliveryId, action: 'recorded' };
   // After commit (a workflow start cannot be rolled back). A report sent again starts nothing new, and
   // one whose first start failed (Temporal down) starts it now: the events above are already recorded.
-  await startBounceFallback(deps.client, deps.taskQueue, { clinicId, deliveryId, failedChannel: 'email' });
+  await startFallback(deps.client, deps.taskQueue, { clinicId, deliveryId, failedChannel: 'email' });
   return { matched: true, deliveryId, action: 'suppressed-and-falling-back' };
 }

@@ -5,11 +5,7 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import {
-  bounceFallbackWorkflowId,
-  type BounceFallbackWorkflow,
-  type FallbackInput,
-} from '../domain/bounce-fallback';
+import { fallbackWorkflowId, type FallbackInput, type FallbackWorkflow } from '../domain/fallback';
 import { journeyWorkflowId, type JourneyInput, type JourneyWorkflow } from '../domain/journey';
 import { reminderWorkflowId, type ReminderInput, type ReminderWorkflow } from '../domain/reminder';
 
@@ -53,9 +49,9 @@ export function startJourney(client: Client, taskQueue: string, input: JourneyIn
 }
 
 /** One fallback per delivery, ever: a failure reported twice (or after the fallback ended) starts nothing. */
-export function startBounceFallback(client: Client, taskQueue: string, input: FallbackInput) {
-  return startOnce<BounceFallbackWorkflow>(client, 'bounceFallbackWorkflow', {
-    workflowId: bounceFallbackWorkflowId(input),
+export function startFallback(client: Client, taskQueue: string, input: FallbackInput) {
+  return startOnce<FallbackWorkflow>(client, 'fallbackWorkflow', {
+    workflowId: fallbackWorkflowId(input),
     taskQueue,
     args: [input],
   });

@@ -1,12 +1,10 @@
-import type { FallbackWorkflow } from '../domain/delivery-fallback';
-import type { BounceFallbackWorkflow } from '../domain/bounce-fallback';
+import type { FallbackWorkflow } from '../domain/fallback';
 import type { ImportInput } from '../domain/import';
 import type { JourneyWorkflow } from '../domain/journey';
 import type { PurgeCounts } from '../domain/purge';
 import type { ReminderWorkflow } from '../domain/reminder';
 import type { SweepWorkflow } from '../domain/sweep';
-import { bounceFallbackWorkflow } from './bounce-fallback';
-import { deliveryFallbackWorkflow } from './delivery-fallback';
+import { fallbackWorkflow } from './fallback';
 import { importWorkflow } from './import';
 import { purgeArchiveWorkflow } from './purge-archive';
 import { journeyWorkflow } from './journey';
@@ -16,8 +14,7 @@ import { sweepWorkflow } from './sweep';
 
 // Starters use the signatures in domain/ (they may not import workflow code); these must match them.
 ({
-  bounceFallbackWorkflow,
-  deliveryFallbackWorkflow,
+  fallbackWorkflow,
   importWorkflow,
   journeyWorkflow,
   purgeArchiveWorkflow,
@@ -25,8 +22,7 @@ import { sweepWorkflow } from './sweep';
   reminderWorkflow,
   sweepWorkflow,
 }) satisfies {
-  bounceFallbackWorkflow: BounceFallbackWorkflow;
-  deliveryFallbackWorkflow: FallbackWorkflow;
+  fallbackWorkflow: FallbackWorkflow;
   reconcileWorkflow: () => Promise<number>;
   purgeArchiveWorkflow: () => Promise<PurgeCounts & { clinics: number }>;
   importWorkflow: (input: ImportInput) => Promise<void>;
@@ -36,8 +32,7 @@ import { sweepWorkflow } from './sweep';
 };
 
 export {
-  bounceFallbackWorkflow,
-  deliveryFallbackWorkflow,
+  fallbackWorkflow,
   importWorkflow,
   journeyWorkflow,
   purgeArchiveWorkflow,
