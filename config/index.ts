@@ -54,6 +54,8 @@ const envSchema = z
     CAREBELL_TEMPORAL_UI_PORT: port.default(8233),
     TEMPORAL_CLI_PATH: optionalText,
     TEMPORAL_TEST_SERVER_PATH: optionalText,
+    TEMPORAL_SERVER_PATH: optionalText,
+    TEMPORAL_SQL_TOOL_PATH: optionalText,
 
     TWILIO_ACCOUNT_SID: optionalText.pipe(
       z
@@ -259,6 +261,9 @@ export interface Config {
     smtpPeerPort: number;
     temporalCliPath?: string;
     temporalTestServerPath?: string;
+    /** Temporal's own server and its schema tool, for the cluster benchmark on PostgreSQL. */
+    temporalServerPath?: string;
+    temporalSqlToolPath?: string;
   };
 }
 
@@ -344,6 +349,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       smtpPeerPort: e.CAREBELL_SMTP_PEER_PORT,
       temporalCliPath: e.TEMPORAL_CLI_PATH,
       temporalTestServerPath: e.TEMPORAL_TEST_SERVER_PATH,
+      temporalServerPath: e.TEMPORAL_SERVER_PATH,
+      temporalSqlToolPath: e.TEMPORAL_SQL_TOOL_PATH,
     },
   };
 }

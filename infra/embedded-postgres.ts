@@ -36,6 +36,8 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   persistent: boolean;
   onLog?: (line: string) => void;
+  /** PostgreSQL's default is 100; a Temporal server sharing this PostgreSQL needs more (see services.ts). */
+  maxConnections?: number;
 }): Promise<RunningPostgres> {
   const clusterDir = path.join(options.dir, 'cluster');
   const passwordFile = path.join(options.dir, 'password');
@@ -59,7 +61,13 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
     createPostgresUser: runsAsRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      ...(options.maxConnections ? ['-c', `max_connections=${options.maxConnections}`] : []),
+    ],
     onLog: options.onLog ?? (() => {}),
     onError: (error) => options.onLog?.(`[error] ${String(error)}`),
   });

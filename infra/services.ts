@@ -1,5 +1,6 @@
 // Resolves every runtime part: the configured one where configuration names it, otherwise the embedded
-// default started here (PostgreSQL, the Temporal dev server, the local SMS and SMTP peers).
+// default started here (PostgreSQL, the Temporal dev server or Temporal's own server on that PostgreSQL,
+// the local SMS and SMTP peers).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 import { freePort } from './free-port';
 import { startLocalPeers, type LocalPeers } from './local-peers';
 import { resolveTemporalCli } from './temporal-binaries';
+import { clusterPostgresOf, startTemporalCluster } from './temporal-cluster';
 import type { TemporalTarget } from './temporal-connection';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -42,6 +44,12 @@ export interface StartOptions {
   progress: (line: string) => void;
   /** Start the local SMS and SMTP peers for channels that configuration leaves unset (default true). */
   localPeers?: boolean;
+  /**
+   * Which Temporal to start when TEMPORAL_ADDRESS is unset: the CLI dev server (default), or Temporal's
+   * own server with its persistence and visibility in the same PostgreSQL as carebell (the cluster
+   * benchmark's topology; needs the owner's login, which the embedded PostgreSQL and DATABASE_URL give).
+   */
+  temporal?: 'dev-server' | 'cluster';
 }
 
 export async function startServices(config: Config, options: StartOptions): Promise<Services> {
@@ -60,6 +68,9 @@ export async function startServices(config: Config, options: StartOptions): Prom
         // embedded-postgres needs a number up front.
         port: options.fixedPorts ? config.embedded.postgresPort : await freePort(),
         persistent: options.persistent,
+        // Each of the Temporal server's four services keeps its own pools (up to 22 connections), 60 in
+        // use at the peak of a bench run measured here: with carebell's own, 100 is too close.
+        maxConnections: options.temporal === 'cluster' ? 250 : undefined,
       });
       stops.add(postgres.stop);
       await migrateDatabase(postgres.url);
@@ -72,6 +83,21 @@ export async function startServices(config: Config, options: StartOptions): Prom
     let temporalUiUrl: string | undefined;
     if (config.temporal.address) {
       temporal = { ...config.temporal, address: config.temporal.address };
+    } else if (options.temporal === 'cluster') {
+      if (!ownerDatabaseUrl) {
+        throw new Error("a Temporal cluster on carebell's PostgreSQL needs its owner's login (DATABASE_URL)");
+      }
+      options.progress('starting Temporal server on PostgreSQL');
+      const cluster = await startTemporalCluster({
+        postgres: clusterPostgresOf(ownerDatabaseUrl),
+        dataDir: path.join(config.dataDir, 'temporal-cluster'),
+        namespace: config.temporal.namespace,
+        progress: options.progress,
+        serverPath: config.embedded.temporalServerPath,
+        sqlToolPath: config.embedded.temporalSqlToolPath,
+      });
+      stops.add(cluster.stop);
+      temporal = { ...config.temporal, address: cluster.address };
     } else {
       const binary = await resolveTemporalCli({
         cacheRoot: cacheDir(),

@@ -2,17 +2,24 @@
 // explicit path, then PATH, then the user cache, then a build from the registries (Go module proxy,
 // Maven Central), and last the SDK's own download. Builds are serialised by a lock and published by
 // an atomic rename, so two processes provisioning at once never see a half-written binary.
-import { spawn } from 'node:child_process';
+// Temporal's own server (for a cluster on PostgreSQL) is built the same way, but has no SDK download.
+import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
+import { promisify } from 'node:util';
 import { withDirectoryLock } from './lock';
 import { TestWorkflowEnvironment, type ClientOptionsForTestEnv } from '@temporalio/testing';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEST_SERVER_VERSION = '1.31.0';
+/** The same server release the dev server embeds (CLI v1.5.1), so both topologies run one server. */
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
 const SLF4J_VERSION = '2.0.17';
+
+const execFileAsync = promisify(execFile);
 
 export type BinarySource = 'env' | 'path' | 'cache' | 'built' | 'sdk-download';
 
@@ -54,12 +61,62 @@ export function resolveTestServer(options: ProvisionOptions): Promise<ResolvedBi
   });
 }
 
+/**
+ * Temporal's own server and its SQL schema tool, built together by one `go install` into one cached
+ * directory with the PostgreSQL schemas beside them, so either resolve builds both once.
+ */
+const serverBuildDir = (cacheRoot: string) =>
+  path.join(cacheRoot, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+
+export function resolveTemporalServer(options: ProvisionOptions): Promise<ResolvedBinary> {
+  return resolveBinary(options, serverRecipe(options.cacheRoot, 'temporal-server', 'Temporal server'));
+}
+
+export function resolveTemporalSqlTool(options: ProvisionOptions): Promise<ResolvedBinary> {
+  return resolveBinary(
+    options,
+    serverRecipe(options.cacheRoot, 'temporal-sql-tool', 'Temporal SQL schema tool'),
+  );
+}
+
+function serverRecipe(cacheRoot: string, executable: string, name: string): BinaryRecipe {
+  return {
+    name,
+    // The names Temporal's release archives and Docker images give them.
+    pathCommand: executable,
+    target: path.join(serverBuildDir(cacheRoot), executable),
+    toolchain: 'go',
+    noSdkDownload: true,
+    build: (workDir, progress) => buildTemporalServer(workDir, progress),
+  };
+}
+
+/**
+ * The PostgreSQL schemas (`v12/temporal`, `v12/visibility`) of the server's release: beside the cached
+ * build, or else in Go's module cache (a sql tool from the environment or PATH came without them).
+ */
+export async function temporalPostgresSchemaDir(cacheRoot: string): Promise<string> {
+  const candidates = [path.join(serverBuildDir(cacheRoot), 'schema', 'postgresql', 'v12')];
+  if (await findOnPath('go')) {
+    candidates.push(path.join(await goModuleDir(), 'schema', 'postgresql', 'v12'));
+  }
+  for (const dir of candidates) {
+    if (await fs.stat(path.join(dir, 'temporal', 'versioned')).catch(() => undefined)) return dir;
+  }
+  throw new Error(
+    `no Temporal ${TEMPORAL_SERVER_VERSION} PostgreSQL schema found (looked in ${candidates.join(', ')}): ` +
+      'resolve the Temporal server once with Go installed to build and cache it',
+  );
+}
+
 interface BinaryRecipe {
   name: string;
   pathCommand?: string;
   /** Where the finished executable lives; its directory is published whole by one rename. */
   target: string;
   toolchain: string;
+  /** Without the toolchain, fail rather than leave it to the SDK (which only downloads dev servers). */
+  noSdkDownload?: boolean;
   /** Builds into workDir (a fresh directory) and leaves the executable at workDir/<basename of target>. */
   build: (workDir: string, progress: (line: string) => void) => Promise<void>;
 }
@@ -80,6 +137,12 @@ async function resolveBinary(options: ProvisionOptions, recipe: BinaryRecipe): P
   }
   if (await isExecutable(recipe.target)) return { path: recipe.target, source: 'cache' };
   if (!(await findOnPath(recipe.toolchain))) {
+    if (recipe.noSdkDownload) {
+      throw new Error(
+        `${recipe.name}: not cached and no ${recipe.toolchain} toolchain to build it; install Go or ` +
+          'give its path in the environment',
+      );
+    }
     progress(
       `${recipe.name}: no ${recipe.toolchain} toolchain found; the Temporal SDK will download its own`,
     );
@@ -126,6 +189,49 @@ async function buildTemporalCli(workDir: string, progress: (line: string) => voi
     path.join(workDir, 'build.log'),
   );
   await fs.rm(path.join(workDir, 'build.log'), { force: true });
+}
+
+async function buildTemporalServer(workDir: string, progress: (line: string) => void): Promise<void> {
+  let compiled = 0;
+  // One install for both: they share nearly every package, and the second costs only its own link.
+  await runTool(
+    'go',
+    [
+      'install',
+      '-v',
+      `${TEMPORAL_SERVER_MODULE}/cmd/server@${TEMPORAL_SERVER_VERSION}`,
+      `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}`,
+    ],
+    { cwd: workDir, env: { ...process.env, GOBIN: workDir, GOFLAGS: '-mod=mod' } },
+    () => compiled++,
+    (elapsed) => progress(`  go install: ${compiled} packages compiled, ${elapsed}s`),
+    path.join(workDir, 'build.log'),
+  );
+  await fs.rm(path.join(workDir, 'build.log'), { force: true });
+  await fs.rename(path.join(workDir, 'server'), path.join(workDir, 'temporal-server'));
+  await fs.rename(path.join(workDir, 'sql'), path.join(workDir, 'temporal-sql-tool'));
+  for (const executable of ['temporal-server', 'temporal-sql-tool'])
+    await fs.chmod(path.join(workDir, executable), 0o755);
+  // A cached build must not depend on Go's module cache, which `go clean -modcache` empties.
+  const schemaDir = path.join(workDir, 'schema', 'postgresql');
+  await fs.cp(path.join(await goModuleDir(), 'schema', 'postgresql'), schemaDir, { recursive: true });
+  await makeWritable(schemaDir);
+}
+
+/** Where Go unpacked the server module (the install above put it there). */
+async function goModuleDir(): Promise<string> {
+  const { stdout } = await execFileAsync('go', ['env', 'GOMODCACHE']);
+  return path.join(stdout.trim(), `${TEMPORAL_SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`);
+}
+
+/** Go's module cache is read-only; copies of it would otherwise resist a later rebuild's `rm`. */
+async function makeWritable(dir: string): Promise<void> {
+  await fs.chmod(dir, 0o755);
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(child);
+    else await fs.chmod(child, 0o644);
+  }
 }
 
 async function buildTestServer(
