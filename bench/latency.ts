@@ -12,25 +12,32 @@ import type { BenchPatient } from './patients';
 import { result, type BenchOutcome } from './results';
 import { RAW_TASK_QUEUE } from './workflows/raw';
 
-/** Each patient's latency: from when its unit began to its first message at the peer. */
+/**
+ * Each patient's latency, from when its unit began to its first message at the peer, and how much of it
+ * was the unit's own call (the API's answer, the start's).
+ */
 async function timed(
   ctx: BenchContext,
   patients: BenchPatient[],
   perSecond: number,
   send: (patient: BenchPatient) => Promise<void>,
-): Promise<number[]> {
+): Promise<{ latencies: number[]; calls: number[] }> {
   const began = new Map<string, number>();
+  const calls: number[] = [];
   await openLoop(patients.length, perSecond, async (index) => {
     const patient = patients[index]!;
-    began.set(patient.address, Date.now());
+    const at = Date.now();
+    began.set(patient.address, at);
     await send(patient);
+    calls.push(Date.now() - at);
   });
   const addresses = patients.map((patient) => patient.address);
   await ctx.arrivals.waitFor(addresses, 120_000);
-  return addresses.flatMap((address) => {
+  const latencies = addresses.flatMap((address) => {
     const arrived = ctx.arrivals.times(address)[0];
     return arrived === undefined ? [] : [arrived - began.get(address)!];
   });
+  return { latencies, calls };
 }
 
 export async function latency(ctx: BenchContext): Promise<BenchOutcome> {
@@ -54,20 +61,20 @@ export async function latency(ctx: BenchContext): Promise<BenchOutcome> {
     }),
   );
   const note = (p: number) =>
-    `ms from POST /v1/events to the message at the peer, p${p} of ${carebell.length} (${events} events at ${perSecond}/s, half SMS, half email); baseline: raw one-activity workflow posting the same words, from its start`;
+    `ms from POST /v1/events to the message at the peer, p${p} of ${carebell.latencies.length} (${events} events at ${perSecond}/s, half SMS, half email; the API answered in ${percentile(carebell.calls, p).toFixed(0)} ms at p${p}); baseline: raw one-activity workflow posting the same words, from its start (answered in ${percentile(raw.calls, p).toFixed(0)} ms)`;
   return {
     results: [
       result('latency-p50', {
-        value: percentile(carebell, 50),
+        value: percentile(carebell.latencies, 50),
         unit: 'ms',
-        baseline: percentile(raw, 50),
+        baseline: percentile(raw.latencies, 50),
         target: { of: 'ratio', op: '<=', bound: 1.5 },
         note: note(50),
       }),
       result('latency-p99', {
-        value: percentile(carebell, 99),
+        value: percentile(carebell.latencies, 99),
         unit: 'ms',
-        baseline: percentile(raw, 99),
+        baseline: percentile(raw.latencies, 99),
         target: { of: 'ratio', op: '<=', bound: 2 },
         note: note(99),
       }),

@@ -1,6 +1,7 @@
 // How much each benchmark does. The full scale is the (10,000 enrollments, 20,000 sleepers, 500
-// events); the reduced one keeps every benchmark's shape at about a quarter of the work, so that all of
-// them fit in 10 minutes on two shared cores.
+// events); the reduced one keeps every benchmark's shape with a tenth to a quarter of the work, so that
+// all of them fit in 10 minutes on two cores. Sleepers start at 1,000, the default workflow cache, so
+// that every checkpoint sees a full cache and resident memory should not move between them.
 
 export interface Scale {
   name: 'reduced' | 'full';
@@ -21,18 +22,18 @@ export interface Scale {
 export const SCALES: Record<Scale['name'], Scale> = {
   reduced: {
     name: 'reduced',
-    throughput: { rounds: 2, perRound: 200, concurrency: 50, historySample: 40 },
-    audit: { rounds: 2, perRound: 150, concurrency: 50 },
-    latency: { events: 200, perSecond: 10 },
-    enrollment: { patients: 2000 },
-    apiEvents: { events: 500, connections: 50, fhirEntries: 1000 },
-    sleepers: { checkpoints: [1000, 2500, 5000], wake: 500, replaySample: 40 },
+    throughput: { rounds: 2, perRound: 150, concurrency: 50, historySample: 40 },
+    audit: { rounds: 2, perRound: 100, concurrency: 50 },
+    latency: { events: 120, perSecond: 4 },
+    enrollment: { patients: 1000 },
+    apiEvents: { events: 300, connections: 50, fhirEntries: 600 },
+    sleepers: { checkpoints: [1000, 1500, 2000], wake: 300, replaySample: 30 },
   },
   full: {
     name: 'full',
     throughput: { rounds: 3, perRound: 500, concurrency: 50, historySample: 100 },
     audit: { rounds: 3, perRound: 300, concurrency: 50 },
-    latency: { events: 500, perSecond: 10 },
+    latency: { events: 500, perSecond: 4 },
     enrollment: { patients: 10_000 },
     apiEvents: { events: 2000, connections: 50, fhirEntries: 5000 },
     sleepers: { checkpoints: [1000, 5000, 20_000], wake: 1000, replaySample: 100 },
