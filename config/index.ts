@@ -20,6 +20,13 @@ const flag = z
   .optional()
   .transform((value) => value === 'true' || value === '1');
 
+/**
+ * How many journeys a worker keeps in memory. Journeys sleep for days, so a cached sleeper only costs
+ * memory; the cache needs to hold the journeys in the middle of a step (a few hundred at the worker's
+ * concurrency), and a miss costs one history replay (`npm run bench -- sleepers` measures both).
+ */
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 1000;
+
 const operatorEntry = `[\\w.@-]+:[^,:\\s]{${MIN_OPERATOR_TOKEN_LENGTH},}`;
 
 const envSchema = z
@@ -31,6 +38,14 @@ const envSchema = z
     CAREBELL_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
     CAREBELL_API_PORT: port.optional(),
     CAREBELL_API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+    /** Journeys a worker keeps in memory between their steps; 0 replays every step from its history. */
+    CAREBELL_WORKFLOW_CACHE_SIZE: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .refine((size) => size !== 1, 'expected 0 (no cache) or at least 2')
+      .default(DEFAULT_WORKFLOW_CACHE_SIZE),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     CAREBELL_APP_DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
@@ -248,6 +263,8 @@ export interface Config {
     /** HMAC secret of POST /webhooks/email/bounce; unset, the webhook is off (404). */
     bounceWebhookSecret?: string;
   };
+  /** The worker's workflow cache: journeys kept in memory between steps (maxCachedWorkflows). */
+  worker: { workflowCacheSize: number };
   /** Operators allowed to decode Temporal payloads; unset, `npm start` keeps one token in the data dir. */
   operators?: { name: string; token: string }[];
   /** From CAREBELL_KEYRING; unset, the embedded default keeps one in <data dir>/keyring.json. */
@@ -332,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             privateKey: fs.readFileSync(e.DKIM_PRIVATE_KEY_PATH, 'utf8'),
           }
         : undefined,
+    worker: { workflowCacheSize: e.CAREBELL_WORKFLOW_CACHE_SIZE },
     codec: { port: e.CAREBELL_CODEC_PORT, corsOrigin: e.CAREBELL_CODEC_CORS_ORIGIN.replace(/\/$/, '') },
     operators: e.CAREBELL_OPERATOR_TOKENS?.split(',').map((entry) => {
       const [name, token] = entry.split(':') as [string, string];

@@ -51,6 +51,7 @@ runMain(async () => {
       keyRing,
       dkim: config.dkim,
       reloadKeyRing,
+      workflowCacheSize: config.worker.workflowCacheSize,
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
     stops.add(() => settleWithin(worker.shutdown(), 10_000));

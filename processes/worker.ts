@@ -22,6 +22,7 @@ runMain(async () => {
     keyRing,
     dkim: config.dkim,
     reloadKeyRing: keyRingReloader(config),
+    workflowCacheSize: config.worker.workflowCacheSize,
   });
   log.info(
     { taskQueue: endpoints.temporal.taskQueue, namespace: endpoints.temporal.namespace },

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import type { DkimSettings } from '../config';
+import { DEFAULT_WORKFLOW_CACHE_SIZE, type DkimSettings } from '../config';
 import { createSmtpEmailSender } from '../channels/smtp-email';
 import { createTwilioSmsSender } from '../channels/twilio-sms';
 import { connectDatabase } from '../db/client';
@@ -32,6 +32,8 @@ export async function startWorker(
     reloadKeyRing?: () => KeyRing;
     /** Signs every email when set (DKIM_*). */
     dkim?: DkimSettings;
+    /** Journeys kept in memory between steps (CAREBELL_WORKFLOW_CACHE_SIZE); 0 replays every step. */
+    workflowCacheSize?: number;
   },
 ): Promise<RunningWorker> {
   if (!endpoints.twilio || !endpoints.smtp)
@@ -64,6 +66,9 @@ export async function startWorker(
       temporal: { client, taskQueue },
     }),
     shutdownGraceTime: '10 seconds',
+    // Explicit rather than the SDK's default, which follows the heap limit (about 2,300 on a 4 GB heap):
+    // what a worker holds in memory is then a setting an operator chose, not an accident of the host.
+    maxCachedWorkflows: options.workflowCacheSize ?? DEFAULT_WORKFLOW_CACHE_SIZE,
   });
   const done = worker.run().finally(async () => {
     await connection.close();
