@@ -164,7 +164,7 @@ export async function createContext(options: {
     };
     const logDir = path.join(dataDir, 'logs');
     say('starting carebell worker, API and the baselines’ worker (processes of their own)');
-    const [worker, rawWorker, apiChild] = await Promise.all([
+    const [worker, rawWorker, apiChild, ...moreWorkers] = await Promise.all([
       startChild({
         name: 'worker',
         script: 'processes/worker.ts',
@@ -192,8 +192,18 @@ export async function createContext(options: {
         readyLine: 'api listening',
         logDir,
       }),
+      // Beyond one machine, workers share the task queue; the first is the one whose memory is measured.
+      ...Array.from({ length: services.workers - 1 }, (_, index) =>
+        startChild({
+          name: `worker-${index + 2}`,
+          script: 'processes/worker.ts',
+          env: { ...common, CAREBELL_PUBLIC_URL: nowhere },
+          readyLine: 'worker running',
+          logDir,
+        }),
+      ),
     ]);
-    undo.push(worker.stop, rawWorker.stop, apiChild.stop);
+    undo.push(worker.stop, rawWorker.stop, apiChild.stop, ...moreWorkers.map((child) => child.stop));
 
     const pauseSweeps = async () => {
       for (const sweep of sweeps())

@@ -1,13 +1,13 @@
-// The one place where the bench chooses what it runs against. Today: the embedded default, as `npm start`
-// runs it (embedded PostgreSQL, the Temporal CLI dev server persisting to a file with WAL, the local SMS
-// and SMTP peers), throw-away under the run's data dir. `--cluster` will be a real Temporal server on
-// PostgreSQL once its starter exists; only this file changes then.
+// The one place where the bench chooses what it runs against, throw-away under the run's data dir: the
+// embedded default, as `npm start` runs it (embedded PostgreSQL, the Temporal CLI dev server persisting to
+// a file with WAL, the local SMS and SMTP peers), or with `--cluster` Temporal's own server on PostgreSQL
+// (infra/temporal-cluster.ts), as a deployment beyond one machine runs it, served by two carebell workers.
 import path from 'node:path';
 import { cacheDir, loadConfig } from '../config';
 import { freePort } from '../infra/free-port';
 import type { LocalPeers } from '../infra/local-peers';
 import { startServices, type Endpoints } from '../infra/services';
-import { resolveTemporalCli } from '../infra/temporal-binaries';
+import { resolveTemporalCli, TEMPORAL_SERVER_VERSION } from '../infra/temporal-binaries';
 
 export interface BenchServices {
   endpoints: Endpoints;
@@ -16,24 +16,18 @@ export interface BenchServices {
   peerDirs: { sms: string; email: string };
   /** The Temporal server's database file, whose growth per sleeping journey is reported. */
   temporalDbFile?: string;
+  /** carebell worker processes to run: a cluster is served by more than one. */
+  workers: number;
   /** A description for the report. */
   description: string;
   stop: () => Promise<void>;
 }
-
-export class NotAvailable extends Error {}
 
 export async function chooseEndpoints(options: {
   cluster: boolean;
   dataDir: string;
   say: (line: string) => void;
 }): Promise<BenchServices> {
-  if (options.cluster) {
-    throw new NotAvailable(
-      '--cluster is not yet available: the starter of a Temporal server on PostgreSQL is being built; ' +
-        'run without it for the embedded default',
-    );
-  }
   const cli = await resolveTemporalCli({
     cacheRoot: cacheDir(),
     explicitPath: process.env.TEMPORAL_CLI_PATH,
@@ -49,6 +43,7 @@ export async function chooseEndpoints(options: {
     persistent: true,
     fixedPorts: false,
     progress: options.say,
+    temporal: options.cluster ? 'cluster' : 'dev-server',
   });
   if (!services.peers) {
     await services.stop();
@@ -59,9 +54,17 @@ export async function chooseEndpoints(options: {
     endpoints: services.endpoints,
     peers: services.peers,
     peerDirs: { sms: path.join(peersDir, 'sms'), email: path.join(peersDir, 'smtp', 'messages') },
-    temporalDbFile: path.join(options.dataDir, 'temporal', 'temporal.db'),
-    description:
-      'embedded default: embedded PostgreSQL, Temporal CLI dev server (SQLite file, WAL), local peers',
+    ...(options.cluster
+      ? {
+          workers: 2,
+          description: `Temporal server ${TEMPORAL_SERVER_VERSION} on the embedded PostgreSQL (4 history shards), two carebell workers, local peers`,
+        }
+      : {
+          workers: 1,
+          temporalDbFile: path.join(options.dataDir, 'temporal', 'temporal.db'),
+          description:
+            'embedded default: embedded PostgreSQL, Temporal CLI dev server (SQLite file, WAL), local peers',
+        }),
     stop: services.stop,
   };
 }

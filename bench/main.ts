@@ -10,7 +10,6 @@ import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { apiEvents } from './api-events';
 import { audit } from './audit';
 import { createContext, type BenchContext } from './context';
-import { NotAvailable } from './endpoints';
 import { enrollment } from './enrollment';
 import { latency } from './latency';
 import type { DeliveryCheck } from './peer-arrivals';
@@ -95,7 +94,6 @@ if (services.length > 0) {
     ctx = await createContext({ scale, cluster: flags.cluster, say });
   } catch (error) {
     for (const name of services) failed(name, error);
-    if (error instanceof NotAvailable) process.stderr.write(`${error.message}\n`);
   }
   if (ctx) {
     for (const name of services) {
@@ -142,6 +140,7 @@ function stamp(date: Date): string {
 const report = {
   machine,
   scale: scale.name,
+  services: ctx?.services.description,
   startedAt: startedAt.toISOString(),
   wallSeconds: (Date.now() - startedAt.getTime()) / 1000,
   results,

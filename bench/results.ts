@@ -99,6 +99,8 @@ export function describeMachine(): Machine {
 export interface Report {
   machine: Machine;
   scale: 'reduced' | 'full';
+  /** What the benchmarks ran against (bench/endpoints.ts); absent when only the suite ran. */
+  services?: string;
   startedAt: string;
   wallSeconds: number;
   results: BenchResult[];
@@ -136,6 +138,7 @@ export function table(report: Report): string {
   );
   return [
     `carebell bench (${report.scale} scale), ${machine.nproc} × ${machine.cpu}, ${machine.memoryGiB} GiB, node ${machine.node}, load ${machine.loadAverage} at start, ${report.wallSeconds.toFixed(0)} s`,
+    ...(report.services ? [`against: ${report.services}`] : []),
     '',
     line(header),
     line(widths.map((width) => '-'.repeat(width))),
