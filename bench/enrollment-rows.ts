@@ -1,6 +1,6 @@
 // Which journeys a benchmark started, from the enrollment rows carebell wrote for them (the owner's login:
 // the bench reads across whatever it needs, row-level security is for the application).
-import { and, eq, gte, inArray } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { enrollments } from '../db/schema';
 
@@ -31,6 +31,8 @@ export async function workflowIdsSince(
         eq(enrollments.journeyKey, journeyKey),
         gte(enrollments.startedAt, since),
       ),
-    );
+    )
+    // In the order they were enrolled: latestSettled watches the last ones first.
+    .orderBy(asc(enrollments.startedAt));
   return rows.map((row) => row.workflowId);
 }

@@ -35,7 +35,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     audit: { rounds: 3, perRound: 300, concurrency: 50 },
     latency: { events: 500, perSecond: 4 },
     enrollment: { patients: 10_000 },
-    apiEvents: { events: 2000, connections: 50, fhirEntries: 5000 },
+    apiEvents: { events: 1000, connections: 50, fhirEntries: 5000 },
     sleepers: { checkpoints: [1000, 5000, 20_000], wake: 1000, replaySample: 100 },
   },
 };

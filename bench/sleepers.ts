@@ -127,6 +127,13 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
     );
   }
   const dbGrowth = ((await databaseBytes(ctx.services.temporalDbFile)) - dbBefore) / sleeperIds.length;
+  // What one sleeper's history holds, for comparison with what the database spends on it.
+  const histories = { events: 0, bytes: 0, sample: sleeperIds.slice(0, 20) };
+  for (const workflowId of histories.sample) {
+    const description = await ctx.client.workflow.getHandle(workflowId).describe();
+    histories.events += description.historyLength / histories.sample.length;
+    histories.bytes += (description.historySize ?? Number.NaN) / histories.sample.length;
+  }
 
   // carebell's wake: the next whole minute that leaves time to enroll, restart and measure replays.
   const wakers = await ctx.patients.create(wake);
@@ -200,7 +207,7 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
       result('sleepers-db-growth', {
         value: dbGrowth / 1024,
         unit: 'KiB/journey',
-        note: `growth of the dev server's temporal.db and its WAL over ${sleeperIds.length} sleeping refill journeys`,
+        note: `growth of the dev server's temporal.db and its WAL over ${sleeperIds.length} sleeping refill journeys; each history holds ${histories.events.toFixed(0)} events, ${(histories.bytes / 1024).toFixed(1)} KiB`,
       }),
       result('sleepers-replay', {
         value: median(cold),
