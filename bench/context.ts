@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DateTime } from 'luxon';
+import { zoneInDaytime } from '../test/support/daytime-zone';
 import { renderEmailHtml } from '../channels/email-html';
 import { connectDatabase, type Database, type DatabaseHandle } from '../db/client';
 import { insertApiKey } from '../db/queries/api-keys';
@@ -62,22 +62,6 @@ export interface BenchContext {
   close: (options: { keepData: boolean }) => Promise<void>;
 }
 
-/** A zone where it is between 09:00 and 18:00, so the 08:00-21:00 window stays open for the whole run. */
-function daytimeZone(): string {
-  const zones = [
-    'Pacific/Kiritimati',
-    'Asia/Tokyo',
-    'Asia/Kolkata',
-    'Europe/London',
-    'America/New_York',
-    'America/Los_Angeles',
-    'Pacific/Honolulu',
-  ];
-  return zones.find(
-    (zone) => DateTime.now().setZone(zone).hour >= 9 && DateTime.now().setZone(zone).hour < 18,
-  )!;
-}
-
 const keyRingEnv = (keyRing: KeyRing) => ({
   CAREBELL_KEYRING: [...keyRing.keys].map(([id, key]) => `${id}:${key.toString('base64')}`).join(','),
   CAREBELL_BLIND_INDEX_KEY: keyRing.blindIndexKey.toString('base64'),
@@ -115,7 +99,7 @@ export async function createContext(options: {
     const client = new Client({ connection, namespace, dataConverter: createDataConverter(keyRing) });
     const rawClient = new Client({ connection, namespace });
 
-    const zone = daytimeZone();
+    const zone = zoneInDaytime(3);
     const clinicId = randomUUID();
     const apiKey = generateApiKey();
     await withClinic(app.db, clinicId, async (tx) => {
