@@ -246,7 +246,8 @@ export async function createContext(options: {
       close,
     };
   } catch (error) {
-    await close({ keepData: true });
+    // Keep what a failed start left (its logs say why), unless nothing was started at all.
+    await close({ keepData: undo.length > 0 });
     throw error;
   }
 }

@@ -24,10 +24,10 @@ export const SCALES: Record<Scale['name'], Scale> = {
     name: 'reduced',
     throughput: { rounds: 2, perRound: 150, concurrency: 50, historySample: 40 },
     audit: { rounds: 2, perRound: 100, concurrency: 50 },
-    latency: { events: 120, perSecond: 4 },
+    latency: { events: 100, perSecond: 4 },
     enrollment: { patients: 1000 },
     apiEvents: { events: 300, connections: 50, fhirEntries: 600 },
-    sleepers: { checkpoints: [1000, 1500, 2000], wake: 300, replaySample: 30 },
+    sleepers: { checkpoints: [1000, 1500, 2000], wake: 200, replaySample: 30 },
   },
   full: {
     name: 'full',

@@ -105,4 +105,14 @@ describe('configuration', () => {
       problemsOf({ CAREBELL_APP_DATABASE_URL: 'mysql://nope' })[0]?.startsWith('CAREBELL_APP_DATABASE_URL:'),
     );
   });
+
+  it('sizes the workflow cache explicitly', () => {
+    assert.equal(loadConfig({}).worker.workflowCacheSize, 1000);
+    assert.equal(loadConfig({ CAREBELL_WORKFLOW_CACHE_SIZE: '250' }).worker.workflowCacheSize, 250);
+    assert.equal(loadConfig({ CAREBELL_WORKFLOW_CACHE_SIZE: '0' }).worker.workflowCacheSize, 0);
+    for (const refused of ['1', '-5', 'many'])
+      assert.ok(
+        problemsOf({ CAREBELL_WORKFLOW_CACHE_SIZE: refused })[0]?.startsWith('CAREBELL_WORKFLOW_CACHE_SIZE:'),
+      );
+  });
 });
