@@ -46,16 +46,17 @@ export function createFallbackActivities(deps: ActivityDeps): FallbackActivities
     return row ?? delivery;
   }
 
-  /** Reopens the row for the fallback (once): the reopened row, or the step that ends the fallback. */
-  function reopen(input: FallbackInput) {
-    return inClinic(input.clinicId, async (tx): Promise<Delivery | FallbackStep> => {
+  /** Reopens the row for the fallback (once): the send to make again, or the step that ends the fallback. */
+  function reopen(input: FallbackInput & { dueAt: number }) {
+    return inClinic(input.clinicId, async (tx): Promise<SendRequest | FallbackStep> => {
       await lockKey(tx, `delivery:${input.deliveryId}`);
       const delivery = await getDelivery(tx, input.clinicId, input.deliveryId);
       if (!delivery) return done(undefined);
       if (input.providerStatus)
         await applyProviderStatus(tx, delivery, input.providerStatus, input.errorCode);
       const seen = await recordedProviderStatuses(tx, delivery.id);
-      if (seen.includes(MARKER)) return delivery.status === 'pending' ? delivery : done(delivery);
+      if (seen.includes(MARKER))
+        return delivery.status === 'pending' ? requestFor(delivery, input) : done(delivery);
       // The send activity has not recorded the hand-off yet: a moment later it will have.
       if (delivery.status === 'pending')
         throw new CarebellError('ChannelUnavailable', 'the hand-off is not recorded yet');
@@ -95,14 +96,13 @@ export function createFallbackActivities(deps: ActivityDeps): FallbackActivities
         if (delivery.category === 'marketing')
           return done(await failWith(tx, delivery, failureReason(input)));
       }
-      if (remainingChannels(storedRequest(delivery), input.failedChannel).length === 0)
-        return done(await failWith(tx, delivery, failureReason(input)));
-      const [reopened] = await tx
+      const request = requestFor(delivery, input);
+      if (request.channels.length === 0) return done(await failWith(tx, delivery, failureReason(input)));
+      await tx
         .update(deliveries)
         .set({ status: 'pending', completedAt: null, reason: failureReason(input), lastAttemptAt: null })
-        .where(eq(deliveries.id, delivery.id))
-        .returning();
-      return reopened!;
+        .where(eq(deliveries.id, delivery.id));
+      return request;
     });
   }
 
@@ -141,9 +141,9 @@ export function createFallbackActivities(deps: ActivityDeps): FallbackActivities
 
   return {
     async fallBackDelivery(input) {
-      const reopened = await reopen(input);
-      if ('kind' in reopened) return reopened;
-      const result = await sendPath.send(requestFor(reopened, input));
+      const request = await reopen(input);
+      if ('kind' in request) return request;
+      const result = await sendPath.send(request);
       if (result.kind === 'defer') return { kind: 'defer', until: result.until };
       deps.log.info(
         { deliveryId: result.delivery.id, status: result.delivery.status, channel: result.delivery.channel },

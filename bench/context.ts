@@ -148,14 +148,16 @@ export async function createContext(options: {
     };
     const logDir = path.join(dataDir, 'logs');
     say('starting carebell worker, API and the baselines’ worker (processes of their own)');
-    const [worker, rawWorker, apiChild, ...moreWorkers] = await Promise.all([
+    // Beyond one machine, workers share the task queue; the first is the one whose memory is measured.
+    const carebellWorker = (index: number) =>
       startChild({
-        name: 'worker',
+        name: index === 0 ? 'worker' : `worker-${index + 1}`,
         script: 'processes/worker.ts',
         env: { ...common, CAREBELL_PUBLIC_URL: nowhere },
         readyLine: 'worker running',
         logDir,
-      }),
+      });
+    const [rawWorker, apiChild, ...workers] = await Promise.all([
       startChild({
         name: 'raw-worker',
         script: 'bench/raw-worker.ts',
@@ -176,18 +178,10 @@ export async function createContext(options: {
         readyLine: 'api listening',
         logDir,
       }),
-      // Beyond one machine, workers share the task queue; the first is the one whose memory is measured.
-      ...Array.from({ length: services.workers - 1 }, (_, index) =>
-        startChild({
-          name: `worker-${index + 2}`,
-          script: 'processes/worker.ts',
-          env: { ...common, CAREBELL_PUBLIC_URL: nowhere },
-          readyLine: 'worker running',
-          logDir,
-        }),
-      ),
+      ...Array.from({ length: services.workers }, (_, index) => carebellWorker(index)),
     ]);
-    undo.push(worker.stop, rawWorker.stop, apiChild.stop, ...moreWorkers.map((child) => child.stop));
+    undo.push(rawWorker.stop, apiChild.stop, ...workers.map((child) => child.stop));
+    const worker = workers[0]!;
 
     const pauseSweeps = async () => {
       for (const sweep of sweeps())
