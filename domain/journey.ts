@@ -5,7 +5,18 @@ import type { JourneyDefinition, JourneyStep, TemplateTexts } from '../journeys/
 import { opaqueWorkflowId } from './ids';
 import type { Category, Channel, DeliveryOutcome } from './messaging';
 
+/**
+ * The interpreter's revision a journey is started under, carried in its input so that a run knows which
+ * behaviour it began with without a patch marker (each marker makes the SDK upsert a search attribute: one
+ * more billable action per journey). Journeys from before revision 1 have none and decide by `patched()`,
+ * as they ran. Revision 1: the send step runs as a local activity, and the patches `skip-stale-sends`,
+ * `close-failed-send`, `delivered-means-delivered` and `record-journey-end` all apply.
+ */
+export const JOURNEY_REVISION = 1;
+
 export interface JourneyInput {
+  /** JOURNEY_REVISION when started; absent in the inputs of journeys started before revision 1. */
+  revision: number;
   clinicId: string;
   patientId: string;
   episode: string;

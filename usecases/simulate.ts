@@ -15,6 +15,7 @@ import {
 import type { JourneyDefinition } from '../journeys/schema';
 import {
   eventSignal,
+  JOURNEY_REVISION,
   type JourneyActivities,
   type JourneyWorkflow,
   type TimelineEntry,
@@ -146,6 +147,7 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
         workflowId,
         args: [
           {
+            revision: JOURNEY_REVISION,
             clinicId: 'simulation',
             patientId: 'sample-patient',
             episode: 'preview',

@@ -6,7 +6,12 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { fallbackWorkflowId, type FallbackInput, type FallbackWorkflow } from '../domain/fallback';
-import { journeyWorkflowId, type JourneyInput, type JourneyWorkflow } from '../domain/journey';
+import {
+  JOURNEY_REVISION,
+  journeyWorkflowId,
+  type JourneyInput,
+  type JourneyWorkflow,
+} from '../domain/journey';
 import { reminderWorkflowId, type ReminderInput, type ReminderWorkflow } from '../domain/reminder';
 
 /**
@@ -40,11 +45,11 @@ export function startReminder(client: Client, taskQueue: string, input: Reminder
 }
 
 /** One journey per (clinic, patient, journey, episode). */
-export function startJourney(client: Client, taskQueue: string, input: JourneyInput) {
+export function startJourney(client: Client, taskQueue: string, input: Omit<JourneyInput, 'revision'>) {
   return startOnce<JourneyWorkflow>(client, 'journeyWorkflow', {
     workflowId: journeyWorkflowId({ ...input, key: input.definition.key }),
     taskQueue,
-    args: [input],
+    args: [{ ...input, revision: JOURNEY_REVISION }],
   });
 }
 

@@ -6,7 +6,7 @@ import type { Activities } from '../activities';
 import { nonRetryableErrorTypes } from '../domain/errors';
 import type { FallbackInput, FallbackStep } from '../domain/fallback';
 import { deliveryStatusSignal, type DeliveryReceipt } from '../domain/journey';
-import { unsentReason } from './unsent-reason';
+import { unsentReason } from './activity-failure';
 
 const { fallBackDelivery } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

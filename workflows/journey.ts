@@ -1,7 +1,6 @@
 // The journey interpreter: one workflow runs any journey definition, step by step. Time-zone arithmetic
 // and every rule about sending happen in activities; this file only decides what comes next.
 import {
-  ActivityFailure,
   condition,
   continueAsNew,
   patched,
@@ -30,19 +29,21 @@ import {
 import type { Activities } from '../activities';
 import { isFailureOf } from '../domain/errors';
 import { factConditionHolds } from '../domain/facts';
-import { unsentReason } from './unsent-reason';
+import { isActivityFailure, unsentReason } from './activity-failure';
 import { chooseVariant } from './variant';
 
 const retry = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' };
-const { planJourneyTime, sendJourneyStep, closeDeferredSend, readPatientAttribute, readDeliveryStatus } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: '24 hours',
-    retry,
-  });
-// One short database write: a local activity saves the journey a round trip through the server.
-const { recordJourneyEnd } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+const remote = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '24 hours',
+  retry,
+});
+const { closeDeferredSend, readPatientAttribute, readDeliveryStatus } = remote;
+// The steps every journey takes run as local activities: each saves the server an activity task and a
+// workflow task. Safe to repeat after a lost workflow task: planning rewrites one column, and a send's
+// delivery row, claimed under a unique key, makes a second attempt find the first.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '24 hours',
   retry,
 });
@@ -57,6 +58,10 @@ const RECEIPT_WAIT_MS = 3600 * 1000;
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
   const { definition } = input;
   const { workflowId } = workflowInfo();
+  // Journeys started before revision 1 carry no revision and keep the behaviour their history recorded.
+  const revision = (input.revision as number | undefined) ?? 0;
+  const applies = (patch: string) => revision >= 1 || patched(patch);
+  const { planJourneyTime: planStep, sendJourneyStep: sendStep } = revision >= 1 ? local : remote;
   const state: JourneyState = input.resume ?? { stepIndex: 0, timeline: [], events: [], paused: false };
   let goalMet = state.events.includes(definition.goal.event);
   // An event that ends the journey without its aim (a discontinued medication, a cancelled appointment).
@@ -110,7 +115,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   const planTime = (
     when: Pick<PlanJourneyTimeInput, 'beforeSend' | 'from' | 'until' | 'for'>,
   ): Promise<number> =>
-    planJourneyTime({
+    planStep({
       ...when,
       clinicId: input.clinicId,
       patientId: input.patientId,
@@ -140,6 +145,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     }
   }
 
+  // The moment the last wait was for: a send right after it is due then, not when the worker woke.
+  let waitedUntil: number | undefined;
   let stepsThisRun = 0;
   while (state.stepIndex < definition.steps.length && !stopped()) {
     if (state.paused) {
@@ -151,6 +158,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     }
     stepsThisRun++;
     const step = definition.steps[state.stepIndex]!;
+    const plannedFor = waitedUntil;
+    waitedUntil = undefined;
     let next =
       step.type === 'wait' || step.type === 'send'
         ? indexOf(step.next, state.stepIndex + 1)
@@ -163,8 +172,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const afterFollowing = following?.type === 'send' ? indexOf(following.next, next + 1) : next + 1;
         let waited: Awaited<ReturnType<typeof waitUntil>>;
         let stale: boolean;
+        let at: number;
         do {
-          const at = await planTime({
+          at = await planTime({
             beforeSend: following?.type === 'send',
             from,
             until: step.until,
@@ -176,21 +186,21 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
             step.ifPassed === 'skip' &&
             following?.type === 'send' &&
             at < Date.now() - STALE_AFTER_MS &&
-            patched('skip-stale-sends');
+            applies('skip-stale-sends');
           waited = stale ? 'due' : await waitUntil(at);
         } while (waited === 'replan');
         if (waited === 'stop') continue;
         if (stale && following) {
           state.timeline.push({ at: Date.now(), step: following.id, outcome: 'skipped', reason: 'stale' });
           next = afterFollowing;
-        }
+        } else if (revision >= 1) waitedUntil = at;
         break;
       }
       case 'send': {
         const variant = step.variants ? chooseVariant(input.patientId, step.id, step.variants) : undefined;
         // One delivery per visit of this step, whichever run of the workflow makes it.
         const visit = state.timeline.filter((entry) => entry.step === step.id).length;
-        let dueAt = Date.now();
+        let dueAt = plannedFor ?? Date.now();
         let deferredBecause: string | undefined;
         const template = variant?.template ?? step.template;
         // Only this template's texts travel with the send; journeys without any send what they always did.
@@ -215,12 +225,12 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         };
         for (;;) {
           nextSend = dueAt;
-          let outcome: Awaited<ReturnType<typeof sendJourneyStep>>;
+          let outcome: Awaited<ReturnType<typeof sendStep>>;
           try {
-            outcome = await sendJourneyStep({ ...send, dueAt });
+            outcome = await sendStep({ ...send, dueAt });
           } catch (error) {
             // Journeys that began before failed sends were closed here fail as they always did.
-            if (!(error instanceof ActivityFailure) || !patched('close-failed-send')) throw error;
+            if (!isActivityFailure(error) || !applies('close-failed-send')) throw error;
             // Retries ran out (or the patient is gone): the due step still ends as one delivery row.
             if (!isFailureOf(error, 'PatientNotFound')) {
               state.timeline.push(
@@ -275,7 +285,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       case 'branch': {
         const { condition: test } = step;
         let holds: boolean;
-        if (test.kind === 'delivered' && patched('delivered-means-delivered')) {
+        if (test.kind === 'delivered' && applies('delivered-means-delivered')) {
           // Delivered means the phone has it: a text handed to the carrier waits (bounded) for its receipt,
           // which the status webhook (or the fallback to email) signals; without one, the row decides.
           const entry = state.timeline.filter((seen) => seen.step === test.step).at(-1);
@@ -356,7 +366,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         ? exit.reason
         : null;
   // Journeys that began before enrollments recorded their end replay without this call.
-  if (patched('record-journey-end'))
-    await recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome, reason });
+  if (applies('record-journey-end'))
+    await local.recordJourneyEnd({ clinicId: input.clinicId, workflowId, outcome, reason });
   return { outcome, timeline: state.timeline };
 }

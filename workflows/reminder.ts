@@ -2,7 +2,7 @@ import { ActivityFailure, proxyActivities, sleep, workflowInfo } from '@temporal
 import type { Activities } from '../activities';
 import { isFailureOf, nonRetryableErrorTypes } from '../domain/errors';
 import type { ReminderInput, ReminderResult } from '../domain/reminder';
-import { unsentReason } from './unsent-reason';
+import { unsentReason } from './activity-failure';
 
 const { resolveDueTime } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',

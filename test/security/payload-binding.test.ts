@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
-import { journeyWorkflowId, type JourneyInput } from '../../domain/journey';
+import { JOURNEY_REVISION, journeyWorkflowId, type JourneyInput } from '../../domain/journey';
 import { startJourney } from '../../usecases/start-workflows';
 import { createPatient, createTestWorker } from '../support/fixtures';
 import { connectTestTemporal, createTestDatabase, startTestPeers, uniqueTaskQueue } from '../support/harness';
@@ -42,7 +42,13 @@ describe('payloads the worker accepts', () => {
     running = worker.run();
     const patient = await createPatient(database.db, { phone: '+14155550931' });
     // Sends at once if the worker acts on it: a message at the peer would be a real patient texted.
-    input = { ...patient, episode: randomUUID(), definition: sendNow('binding'), anchorDate: '2027-01-01' };
+    input = {
+      ...patient,
+      revision: JOURNEY_REVISION,
+      episode: randomUUID(),
+      definition: sendNow('binding'),
+      anchorDate: '2027-01-01',
+    };
   });
   after(async () => {
     for (const handle of started) await handle.terminate('test over').catch(() => undefined);
@@ -61,7 +67,12 @@ describe('payloads the worker accepts', () => {
       const { events } = await handle.fetchHistory();
       const types = (events ?? []).map((event) => event.eventType);
       if (types.includes(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)) return 'refused';
-      if (types.includes(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)) return 'acted';
+      // An activity scheduled, or a local one run (its marker): the worker decoded the input and went on.
+      if (
+        types.includes(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) ||
+        types.includes(EventType.EVENT_TYPE_MARKER_RECORDED)
+      )
+        return 'acted';
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     throw new Error(`the worker neither refused nor acted on ${handle.workflowId}`);

@@ -19,6 +19,7 @@ import {
   nextSendQuery,
   optedOutSignal,
   preferencesChangedSignal,
+  JOURNEY_REVISION,
   type JourneyInput,
 } from '../../domain/journey';
 import { createTimeSkippingEnvironment, testServerPath, uniqueTaskQueue } from '../support/harness';
@@ -172,6 +173,7 @@ describe('journey interpreter rules', () => {
     anchorDate: string,
     episode = 'e1',
   ): JourneyInput => ({
+    revision: JOURNEY_REVISION,
     clinicId: 'clinic',
     patientId,
     episode,
