@@ -103,6 +103,13 @@ export type SendResult =
   | { kind: 'done'; delivery: Delivery }
   | { kind: 'defer'; until: number; reason: 'quiet-hours' | 'frequency-cap' };
 
+/**
+ * The caller's own bookkeeping, written in the transaction that settles the send (completes its row or
+ * defers it), with the moment it is deferred to, or null once it is over.
+ */
+export type Settle = (tx: Transaction, deferredUntil: Date | null) => Promise<void>;
+const nothingToSettle: Settle = () => Promise.resolve();
+
 export function createSendPath(deps: ActivityDeps) {
   const { db, cipher, log } = deps;
   const inClinic = <T>(clinicId: string, work: (tx: Transaction) => Promise<T>) =>
@@ -129,8 +136,10 @@ export function createSendPath(deps: ActivityDeps) {
     request: SendRequest,
     deliveryId: string,
     outcome: DeliveryCompletion,
+    settle: Settle,
   ): Promise<Delivery> {
     const completed = await completeDelivery(tx, deliveryId, outcome);
+    await settle(tx, null);
     await appendAudit(tx, {
       actor: ACTOR,
       clinicId: request.clinicId,
@@ -143,15 +152,19 @@ export function createSendPath(deps: ActivityDeps) {
   }
 
   /** Ends a due send that will not be attempted (the journey ended, retries ran out) as one row. */
-  function close(request: SendRequest, outcome: DeliveryCompletion): Promise<Delivery> {
+  function close(
+    request: SendRequest,
+    outcome: DeliveryCompletion,
+    settle = nothingToSettle,
+  ): Promise<Delivery> {
     return inClinic(request.clinicId, async (tx) => {
       const delivery = await claimDelivery(tx, claimOf(request));
-      return complete(tx, request, delivery.id, outcome);
+      return complete(tx, request, delivery.id, outcome, settle);
     });
   }
 
   /** Everything the decision needs, read under locks so that two workers cannot both pass the caps. */
-  function decide(request: SendRequest, now: number) {
+  function decide(request: SendRequest, now: number, settle: Settle) {
     return inClinic(request.clinicId, async (tx) => {
       await lock(tx, `patient:${request.patientId}`);
       const clinic = await getClinic(tx, request.clinicId);
@@ -209,6 +222,7 @@ export function createSendPath(deps: ActivityDeps) {
           request.fallback
             ? { status: 'failed', reason: request.fallback.reason }
             : { status: 'suppressed', reason: decision.reason },
+          settle,
         );
         return { outcome: 'settled' as const, delivery: closed };
       }
@@ -223,7 +237,10 @@ export function createSendPath(deps: ActivityDeps) {
         const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - now;
         return { outcome: 'busy' as const, busyFor };
       }
-      if (decision.kind !== 'send') return { outcome: 'defer' as const, defer: decision };
+      if (decision.kind !== 'send') {
+        await settle(tx, new Date(decision.until));
+        return { outcome: 'defer' as const, defer: decision };
+      }
       const message = render(clinic, patient, delivery, request, now);
       // In flight from here on: a concurrent decision for this patient or address counts it.
       const first = decision.routes[0]!;
@@ -284,10 +301,10 @@ export function createSendPath(deps: ActivityDeps) {
     });
   }
 
-  async function send(request: SendRequest): Promise<SendResult> {
+  async function send(request: SendRequest, settle = nothingToSettle): Promise<SendResult> {
     // The rules hold at the moment the message leaves: a retry hours after the due time checks again.
     const now = Math.max(request.dueAt, deps.clock());
-    const decided = await decide(request, now);
+    const decided = await decide(request, now, settle);
     if (decided.outcome === 'settled') return { kind: 'done', delivery: decided.delivery };
     if (decided.outcome === 'defer') return decided.defer;
     if (decided.outcome === 'busy') {
@@ -311,13 +328,19 @@ export function createSendPath(deps: ActivityDeps) {
       try {
         const sent = await deliver(route, message, delivery, clinic, request.category, now);
         const completed = await inClinic(request.clinicId, (tx) =>
-          complete(tx, request, delivery.id, {
-            status: sent.status === 'delivered' ? 'delivered' : 'sent',
-            channel: route.channel,
-            addressIndex: route.addressIndex,
-            providerMessageId: sent.providerMessageId,
-            dueAt: new Date(now),
-          }),
+          complete(
+            tx,
+            request,
+            delivery.id,
+            {
+              status: sent.status === 'delivered' ? 'delivered' : 'sent',
+              channel: route.channel,
+              addressIndex: route.addressIndex,
+              providerMessageId: sent.providerMessageId,
+              dueAt: new Date(now),
+            },
+            settle,
+          ),
         );
         log.info(
           { deliveryId: delivery.id, channel: route.channel, attempt: Context.current().info.attempt },
@@ -341,7 +364,7 @@ export function createSendPath(deps: ActivityDeps) {
           // An opt-out is the patient's word about messages, not about a channel: marketing stops here.
           if (request.category === 'marketing') {
             const closed = await inClinic(request.clinicId, (tx) =>
-              complete(tx, request, delivery.id, { status: 'suppressed', reason: 'carrier-opt-out' }),
+              complete(tx, request, delivery.id, { status: 'suppressed', reason: 'carrier-opt-out' }, settle),
             );
             return { kind: 'done', delivery: closed };
           }
@@ -360,7 +383,13 @@ export function createSendPath(deps: ActivityDeps) {
       throw new CarebellError('ChannelMisconfigured', lastFailure.message);
     }
     const failed = await inClinic(request.clinicId, (tx) =>
-      complete(tx, request, delivery.id, { status: 'failed', reason: lastFailure?.code ?? 'unknown' }),
+      complete(
+        tx,
+        request,
+        delivery.id,
+        { status: 'failed', reason: lastFailure?.code ?? 'unknown' },
+        settle,
+      ),
     );
     return { kind: 'done', delivery: failed };
   }

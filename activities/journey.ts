@@ -13,7 +13,7 @@ import type {
 } from '../domain/journey';
 import { planWait } from '../rules/time';
 import type { ActivityDeps } from './deps';
-import { createSendPath, type SendRequest } from './dispatch';
+import { createSendPath, type SendRequest, type Settle } from './dispatch';
 
 const entryOf = (delivery: Delivery, input: SendJourneyStepInput): TimelineEntry => ({
   at: delivery.dueAt.getTime(),
@@ -44,6 +44,11 @@ const asRequest = (input: SendJourneyStepInput): SendRequest => ({
 export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
   const sendPath = createSendPath(deps);
   const { inClinic } = sendPath;
+  // Whatever became of a send, the journey's planned send is now its deferral, or nothing.
+  const planned =
+    (input: SendJourneyStepInput): Settle =>
+    (tx, deferredUntil) =>
+      planEnrollmentSend(tx, input.clinicId, input.workflowId, deferredUntil);
 
   async function settings(input: { clinicId: string; patientId: string }) {
     const found = await inClinic(input.clinicId, (tx) =>
@@ -70,11 +75,11 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
 
     // The name predates failed sends; it stays, because recorded histories schedule it by name.
     async closeDeferredSend(input) {
-      const closed = await sendPath.close(asRequest(input), {
-        status: input.status ?? 'suppressed',
-        reason: input.reason,
-      });
-      await inClinic(input.clinicId, (tx) => planEnrollmentSend(tx, input.clinicId, input.workflowId, null));
+      const closed = await sendPath.close(
+        asRequest(input),
+        { status: input.status ?? 'suppressed', reason: input.reason },
+        planned(input),
+      );
       return entryOf(closed, input);
     },
 
@@ -90,16 +95,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     },
 
     async sendJourneyStep(input): Promise<SendJourneyStepOutcome> {
-      const result = await sendPath.send(asRequest(input));
-      // Whatever happened, the journey's planned send is now the deferral, or nothing.
-      await inClinic(input.clinicId, (tx) =>
-        planEnrollmentSend(
-          tx,
-          input.clinicId,
-          input.workflowId,
-          result.kind === 'defer' ? new Date(result.until) : null,
-        ),
-      );
+      const result = await sendPath.send(asRequest(input), planned(input));
       return result.kind === 'defer' ? result : { kind: 'done', entry: entryOf(result.delivery, input) };
     },
   };
