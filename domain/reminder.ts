@@ -9,7 +9,15 @@ export type DueSpec =
   /** A delay counted from the moment the workflow starts. */
   | { kind: 'after'; milliseconds: number };
 
+/**
+ * The reminder workflow's revision, carried in its input (see JOURNEY_REVISION). Revision 1: the due time
+ * is resolved and the send made in local activities. Reminders started before it have none.
+ */
+export const REMINDER_REVISION = 1;
+
 export interface ReminderInput {
+  /** REMINDER_REVISION when started; absent in the inputs of reminders started before revision 1. */
+  revision: number;
   clinicId: string;
   patientId: string;
   journey: string;

@@ -12,7 +12,12 @@ import {
   type JourneyInput,
   type JourneyWorkflow,
 } from '../domain/journey';
-import { reminderWorkflowId, type ReminderInput, type ReminderWorkflow } from '../domain/reminder';
+import {
+  REMINDER_REVISION,
+  reminderWorkflowId,
+  type ReminderInput,
+  type ReminderWorkflow,
+} from '../domain/reminder';
 
 /**
  * Starts a workflow under a business id, or finds the one already started: a duplicate trigger never
@@ -36,11 +41,11 @@ async function startOnce<W extends Workflow>(
   }
 }
 
-export function startReminder(client: Client, taskQueue: string, input: ReminderInput) {
+export function startReminder(client: Client, taskQueue: string, input: Omit<ReminderInput, 'revision'>) {
   return startOnce<ReminderWorkflow>(client, 'reminderWorkflow', {
     workflowId: reminderWorkflowId(input),
     taskQueue,
-    args: [input],
+    args: [{ ...input, revision: REMINDER_REVISION }],
   });
 }
 

@@ -1,21 +1,16 @@
-import { ActivityFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { isFailureOf, nonRetryableErrorTypes } from '../domain/errors';
 import type { ReminderInput, ReminderResult } from '../domain/reminder';
-import { unsentReason } from './activity-failure';
+import { isActivityFailure, unsentReason } from './activity-failure';
 
-const { resolveDueTime } = proxyActivities<Activities>({
+const resolving = {
   startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes,
-  },
-});
-
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes },
+} as const;
 // The send activity checks, records and sends in one round-trip. A provider outage is retried for up to a
 // day; after that the delivery is recorded as failed rather than silently dropped.
-const { sendReminder } = proxyActivities<Activities>({
+const sending = {
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '24 hours',
   retry: {
@@ -24,7 +19,18 @@ const { sendReminder } = proxyActivities<Activities>({
     maximumInterval: '10 minutes',
     nonRetryableErrorTypes,
   },
-});
+} as const;
+// Reminders started before revision 1 ran both as activities and replay so.
+const remote = {
+  resolveDueTime: proxyActivities<Activities>(resolving).resolveDueTime,
+  sendReminder: proxyActivities<Activities>(sending).sendReminder,
+};
+// Local activities: no activity task and no workflow task of their own. Safe to repeat after a lost
+// workflow task: resolving only reads, and the delivery row, claimed under a unique key, finds a first send.
+const local = {
+  resolveDueTime: proxyLocalActivities<Activities>(resolving).resolveDueTime,
+  sendReminder: proxyLocalActivities<Activities>(sending).sendReminder,
+};
 
 const { recordUnsentDelivery } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -32,6 +38,8 @@ const { recordUnsentDelivery } = proxyActivities<Activities>({
 });
 
 export async function reminderWorkflow(input: ReminderInput): Promise<ReminderResult> {
+  const { resolveDueTime, sendReminder } =
+    ((input.revision as number | undefined) ?? 0) >= 1 ? local : remote;
   let dueAt =
     input.due.kind === 'after'
       ? Date.now() + input.due.milliseconds
@@ -50,7 +58,7 @@ export async function reminderWorkflow(input: ReminderInput): Promise<ReminderRe
       // Quiet hours or the caps, at the moment of sending: the same delivery, at the next allowed time.
       dueAt = outcome.until;
     } catch (error) {
-      if (error instanceof ActivityFailure && !isFailureOf(error, 'PatientNotFound')) {
+      if (isActivityFailure(error) && !isFailureOf(error, 'PatientNotFound')) {
         return await recordUnsentDelivery({ ...send, dueAt, reason: unsentReason(error) });
       }
       throw error;

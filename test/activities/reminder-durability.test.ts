@@ -43,7 +43,7 @@ describe('reminder durability on the Temporal dev server', () => {
   const reminder = (
     patient: { clinicId: string; patientId: string },
     milliseconds: number,
-  ): ReminderInput => ({
+  ): Omit<ReminderInput, 'revision'> => ({
     ...patient,
     journey: 'refill',
     episode: randomUUID(),
