@@ -9,8 +9,9 @@ import type { Category, Channel, DeliveryOutcome } from './messaging';
  * The interpreter's revision a journey is started under, carried in its input so that a run knows which
  * behaviour it began with without a patch marker (each marker makes the SDK upsert a search attribute: one
  * more billable action per journey). Journeys from before revision 1 have none and decide by `patched()`,
- * as they ran. Revision 1: the send step runs as a local activity, and the patches `skip-stale-sends`,
- * `close-failed-send`, `delivered-means-delivered` and `record-journey-end` all apply.
+ * as they ran. Revision 1: planning a wait and sending run as local activities, a send after a wait is due
+ * at the moment waited for, and the patches `skip-stale-sends`, `close-failed-send`,
+ * `delivered-means-delivered` and `record-journey-end` all apply.
  */
 export const JOURNEY_REVISION = 1;
 
