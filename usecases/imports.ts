@@ -322,7 +322,10 @@ class EntryScheduler {
   run<R>(key: string, task: () => Promise<R>): Promise<R> {
     const before = this.lastOfKey.get(key) ?? Promise.resolve();
     const result = before.then(() =>
-      this.slots.use(() => (this.stopped ? Promise.reject(this.stopped.reason) : task())),
+      this.slots.use(async () => {
+        if (this.stopped) throw this.stopped.reason;
+        return task();
+      }),
     );
     // The next task of the key waits for this one, whether it succeeded or not (a failure stops them all).
     const settled = result.then(
