@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
-import { appendAudit } from '../db/queries/audit';
+import { appendAudits, type AuditEntry } from '../db/queries/audit';
 import { claimEnrollment, encryptEnrollmentDetails } from '../db/queries/enrollments';
 import { inactiveJourneyKeys } from '../db/queries/journey-activations';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
@@ -102,69 +102,112 @@ export interface Enrolled {
   created: boolean;
 }
 
+/** An enrollment row claimed in a caller's transaction, for `startClaimed` once that has committed. */
+export interface ClaimedEnrollment extends Enrolled {
+  episode: string;
+  /** The version the row pins (the request's, or the one an earlier claim pinned). */
+  definition: JourneyDefinition;
+  /** For the caller to append in the same transaction, last (see appendAudits). */
+  audits: AuditEntry[];
+}
+
+/**
+ * Claims the enrollment row for `request` in `tx` (a clinic-scoped transaction): the caller commits it,
+ * with the audit entries returned, before starting the workflow with `startClaimed`.
+ */
+export async function claimEnrollmentIn(
+  tx: Queryable,
+  deps: Pick<EnrollmentDeps, 'cipher'>,
+  request: EnrollRequest,
+): Promise<ClaimedEnrollment> {
+  const { clinicId, patientId, journey } = request;
+  const problem = enrollmentProblem(journey, request.facts ?? {});
+  if (problem) throw new CarebellError('EventRejected', problem);
+  const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
+  const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
+  const id = randomUUID();
+  const details = request.details && Object.keys(request.details).length > 0 ? request.details : null;
+  const claimed = await claimEnrollment(tx, {
+    id,
+    detailsEnc: details && encryptEnrollmentDetails(deps.cipher, clinicId, id, details),
+    clinicId,
+    patientId,
+    journeyKey: journey.key,
+    journeyVersion: journey.version,
+    category: journey.category,
+    episode,
+    subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
+    workflowId,
+    variants: variantsOf(journey, patientId),
+  });
+  const audits: AuditEntry[] =
+    details && claimed.created
+      ? [
+          {
+            actor: 'enroll',
+            clinicId,
+            action: 'enrollment.details.write',
+            objectType: 'enrollment',
+            objectId: id,
+            outcome: 'success',
+          },
+        ]
+      : [];
+  const definition =
+    claimed.enrollment.journeyVersion === journey.version
+      ? journey
+      : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
+  return {
+    enrollmentId: claimed.enrollment.id,
+    journey: journey.key,
+    version: claimed.enrollment.journeyVersion,
+    workflowId,
+    created: claimed.created,
+    episode,
+    definition,
+    audits,
+  };
+}
+
+/** Starts (or finds) the workflow of an enrollment claimed and committed. */
+export async function startClaimed(
+  deps: EnrollmentDeps,
+  request: EnrollRequest,
+  claimed: ClaimedEnrollment,
+  options: { signal?: AbortSignal } = {},
+): Promise<Enrolled> {
+  const { signal } = options;
+  const start = () =>
+    startJourney(deps.client, deps.taskQueue, {
+      clinicId: request.clinicId,
+      patientId: request.patientId,
+      episode: claimed.episode,
+      definition: claimed.definition,
+      anchorDate: request.anchorDate,
+      facts: request.facts,
+    });
+  await (signal ? deps.client.withAbortSignal(signal, start) : start());
+  const { enrollmentId, journey, version, workflowId, created } = claimed;
+  return { enrollmentId, journey, version, workflowId, created };
+}
+
 /** `signal`: the caller's cancellation (a sweep activity's), passed on to PostgreSQL and Temporal. */
 export async function enroll(
   deps: EnrollmentDeps,
   request: EnrollRequest,
   options: { signal?: AbortSignal } = {},
 ): Promise<Enrolled> {
-  const { signal } = options;
-  const { clinicId, patientId, journey } = request;
-  const problem = enrollmentProblem(journey, request.facts ?? {});
+  const problem = enrollmentProblem(request.journey, request.facts ?? {});
   if (problem) throw new CarebellError('EventRejected', problem);
-  const episode = deps.cipher.blindIndex('episode', clinicId, `${journey.key}|${request.occurrence}`);
-  const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
-  const { enrollment, created, definition } = await withClinic(
+  const claimed = await withClinic(
     deps.db,
-    clinicId,
+    request.clinicId,
     async (tx) => {
-      const id = randomUUID();
-      const details = request.details && Object.keys(request.details).length > 0 ? request.details : null;
-      const claimed = await claimEnrollment(tx, {
-        id,
-        detailsEnc: details && encryptEnrollmentDetails(deps.cipher, clinicId, id, details),
-        clinicId,
-        patientId,
-        journeyKey: journey.key,
-        journeyVersion: journey.version,
-        category: journey.category,
-        episode,
-        subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
-        workflowId,
-        variants: variantsOf(journey, patientId),
-      });
-      if (details && claimed.created)
-        await appendAudit(tx, {
-          actor: 'enroll',
-          clinicId,
-          action: 'enrollment.details.write',
-          objectType: 'enrollment',
-          objectId: id,
-          outcome: 'success',
-        });
-      const pinned =
-        claimed.enrollment.journeyVersion === journey.version
-          ? journey
-          : await pinnedVersion(tx, clinicId, journey.key, claimed.enrollment.journeyVersion);
-      return { ...claimed, definition: pinned };
+      const claim = await claimEnrollmentIn(tx, deps, request);
+      await appendAudits(tx, claim.audits);
+      return claim;
     },
-    { signal },
+    options,
   );
-  const start = () =>
-    startJourney(deps.client, deps.taskQueue, {
-      clinicId,
-      patientId,
-      episode,
-      definition,
-      anchorDate: request.anchorDate,
-      facts: request.facts,
-    });
-  await (signal ? deps.client.withAbortSignal(signal, start) : start());
-  return {
-    enrollmentId: enrollment.id,
-    journey: journey.key,
-    version: enrollment.journeyVersion,
-    workflowId,
-    created,
-  };
+  return startClaimed(deps, request, claimed, options);
 }

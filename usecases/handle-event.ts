@@ -3,11 +3,16 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getClinic } from '../db/queries/clinics';
 import { activeEnrollments, endEnrollment } from '../db/queries/enrollments';
-import { findPatientIdByExternalId, getPatientSettings } from '../db/queries/patients';
+import { appendAudits, type AuditEntry } from '../db/queries/audit';
+import {
+  findPatientIdByExternalId,
+  findPatientIdByExternalIdAuditLater,
+  getPatientSettings,
+} from '../db/queries/patients';
 import { rememberProcessedEvent, wasEventProcessed } from '../db/queries/processed-events';
 import { readCare, updateCare } from '../db/queries/care';
 import { recordScreening, type ScreeningRecord } from '../db/queries/screenings';
-import { withClinic } from '../db/tenant';
+import { withClinic, type Transaction } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { excludedByTrigger } from '../domain/facts';
 import { eventSignal } from '../domain/journey';
@@ -17,12 +22,15 @@ import { programsEndedBy, screeningProgramOf } from '../journeys/screening';
 import type { JourneyDefinition } from '../journeys/schema';
 import { normaliseSubject } from '../domain/subject';
 import {
+  claimEnrollmentIn,
   clinicJourneys,
-  enroll,
   enrollmentProblem,
+  startClaimed,
   subjectIndex,
+  type ClaimedEnrollment,
   type Enrolled,
   type EnrollmentDeps,
+  type EnrollRequest,
 } from './enroll';
 
 /** Recorded with the patient's screenings, so the daily check counts from them. */
@@ -44,6 +52,24 @@ export interface EventOutcome {
 }
 
 /**
+ * What a bulk import reads once per batch instead of once per event, and how it remembers the events it
+ * acted on: with the batch's progress, in one statement, rather than one transaction per event.
+ */
+export interface EventBatch {
+  /** The clinic's journeys when the batch began (the clinic exists). */
+  journeys: JourneyDefinition[];
+  /**
+   * Keyed hashes of the events acted on in full earlier in this import and not yet remembered in the
+   * database (they are remembered with their batch's progress): a repeat among them is a repeat.
+   */
+  actedOn: Set<string>;
+  /** Called once an event has been acted on in full, instead of remembering it at once. */
+  remember: (eventIndex: string) => void;
+  /** Runs the event's transaction when the import allows another one (its share of the pool). */
+  inTransaction: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+/**
  * Acts on one EHR event: starts the clinic's journeys it triggers and passes it to the patient's running
  * journeys (other than those it starts), which end when it is their goal. Idempotent: a repeated event
  * finds the journeys the first one started, and an event id seen before (after it was fully acted on)
@@ -55,6 +81,7 @@ export async function handleEvent(
   received: ClinicEvent,
   /** Who sent it, for the audit log: the EHR integration's API key, or the CLI. */
   actor = 'ehr-event',
+  batch?: EventBatch,
 ): Promise<EventOutcome> {
   const event = await asRescheduleIfMoved(deps, clinicId, received, actor);
   const { anchorDate } = event;
@@ -66,23 +93,48 @@ export async function handleEvent(
     event.eventId === undefined
       ? undefined
       : deps.cipher.blindIndex('event', clinicId, `${event.type}|${event.eventId}`);
-  // A refusal is returned, not thrown, from the transaction: the audit rows of the look-ups made before
-  // it must be committed, whatever the outcome.
-  const checked = await withClinic(deps.db, clinicId, async (tx) => {
-    if (!(await getClinic(tx, clinicId))) return { missing: `no clinic ${clinicId}` };
-    const patientId =
-      'id' in event.patient
-        ? event.patient.id
-        : await findPatientIdByExternalId(tx, deps.cipher, actor, clinicId, event.patient.ehrId);
+  // One transaction checks the event and claims the enrollment rows it starts. A refusal is returned, not
+  // thrown, from it: the audit rows of the look-ups made before it must be committed, whatever the outcome.
+  // Audit rows are appended last, so the audit chain's lock (one for every writer) is held only to the
+  // commit, not across the other statements.
+  const transaction = () =>
+    withClinic(deps.db, clinicId, async (tx) => {
+      const audits: AuditEntry[] = [];
+      const outcome = await checkAndClaim(tx, audits);
+      await appendAudits(tx, audits);
+      return outcome;
+    });
+  const checked = await (batch ? batch.inTransaction(transaction) : transaction());
+  async function checkAndClaim(tx: Transaction, audits: AuditEntry[]) {
+    if (!batch && !(await getClinic(tx, clinicId))) return { missing: `no clinic ${clinicId}` };
+    let patientId: string | undefined;
+    if ('id' in event.patient) patientId = event.patient.id;
+    else {
+      const found = await findPatientIdByExternalIdAuditLater(
+        tx,
+        deps.cipher,
+        actor,
+        clinicId,
+        event.patient.ehrId,
+      );
+      patientId = found.id;
+      audits.push(found.audit);
+    }
     const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
     if (!patientId || !patient) return { missing: 'patient: no such patient in this clinic' };
-    const journeys = await clinicJourneys(tx, clinicId);
+    const journeys = batch ? batch.journeys : await clinicJourneys(tx, clinicId);
     const candidates = journeys.filter((journey) => triggers(journey, event.type));
     const triggered = candidates.filter((journey) => !excludedByTrigger(journey, event.facts ?? {}));
-    const repeat = eventIndex !== undefined && (await wasEventProcessed(tx, clinicId, eventIndex));
+    const repeat =
+      eventIndex !== undefined &&
+      (batch?.actedOn.has(eventIndex) === true || (await wasEventProcessed(tx, clinicId, eventIndex)));
     const rejected = whyRejected(event, candidates, triggered, patient.status, repeat);
     if (rejected) return { rejected };
     const screeningStatus = SCREENING_EVENTS[event.type];
+    const recordsCare = (CARE_EVENTS as readonly string[]).includes(event.type) && !repeat;
+    // These write audit rows of their own (taking the chain's lock for the rest of the transaction
+    // anyway): the look-up's row goes first, in the order things happened.
+    if ((screeningStatus && !repeat) || recordsCare) await appendAudits(tx, audits.splice(0));
     if (screeningStatus && !repeat) {
       await recordScreening(tx, deps.cipher, actor, clinicId, patientId, {
         test: event.subject!,
@@ -90,29 +142,17 @@ export async function handleEvent(
         status: screeningStatus(event.facts ?? {}),
       });
     }
-    if ((CARE_EVENTS as readonly string[]).includes(event.type) && !repeat) {
+    if (recordsCare) {
       const care = { ...event, subject: event.subject && subjectIndex(deps.cipher, clinicId, event.subject) };
       await updateCare(tx, deps.cipher, actor, clinicId, patientId, (current) =>
         applyCareEvent(current, care),
       );
     }
-    return {
-      patientId,
-      journeys,
-      triggered,
-      excluded: candidates.filter((journey) => !triggered.includes(journey)).map((journey) => journey.key),
-      repeat,
-      active: repeat ? [] : await activeEnrollments(tx, clinicId, patientId),
-    };
-  });
-  if ('missing' in checked) throw new CarebellError('PatientNotFound', checked.missing);
-  if ('rejected' in checked) throw new CarebellError('EventRejected', checked.rejected);
-  const { patientId, journeys, triggered, excluded, active, repeat } = checked;
-
-  const started: Enrolled[] = [];
-  for (const journey of triggered) {
-    started.push(
-      await enroll(deps, {
+    const active = repeat ? [] : await activeEnrollments(tx, clinicId, patientId);
+    // Claimed here, with the checks they passed; the workflows start once this has committed.
+    const claims: { request: EnrollRequest; claimed: ClaimedEnrollment }[] = [];
+    for (const journey of triggered) {
+      const request: EnrollRequest = {
         clinicId,
         patientId,
         journey,
@@ -121,9 +161,26 @@ export async function handleEvent(
         details: event.details,
         occurrence: event.eventId ?? `${event.type}|${about ? normaliseSubject(about) : ''}|${anchorDate}`,
         subject: about,
-      }),
-    );
+      };
+      const claimed = await claimEnrollmentIn(tx, deps, request);
+      audits.push(...claimed.audits);
+      claims.push({ request, claimed });
+    }
+    return {
+      patientId,
+      journeys,
+      claims,
+      excluded: candidates.filter((journey) => !triggered.includes(journey)).map((journey) => journey.key),
+      repeat,
+      active,
+    };
   }
+  if ('missing' in checked) throw new CarebellError('PatientNotFound', checked.missing);
+  if ('rejected' in checked) throw new CarebellError('EventRejected', checked.rejected);
+  const { patientId, journeys, claims, excluded, active, repeat } = checked;
+
+  const started: Enrolled[] = [];
+  for (const { request, claimed } of claims) started.push(await startClaimed(deps, request, claimed));
 
   // What the event is about, as stored: an exclusion (a hysterectomy) is about the programs it ends.
   const subjects =
@@ -155,8 +212,10 @@ export async function handleEvent(
     }
   }
   // Only once everything is done: an event cut short by a crash is acted on in full when it comes again.
-  if (eventIndex !== undefined && !repeat)
-    await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
+  if (eventIndex !== undefined && !repeat) {
+    if (batch) batch.remember(eventIndex);
+    else await withClinic(deps.db, clinicId, (tx) => rememberProcessedEvent(tx, clinicId, eventIndex));
+  }
   return { patientId, repeat, started, excluded, signalled };
 }
 

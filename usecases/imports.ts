@@ -11,14 +11,15 @@ import {
   type ImportJob,
   type ImportKind,
 } from '../db/queries/import-jobs';
-import { findPatientIdByExternalId } from '../db/queries/patients';
+import { findExistingPatientIdsByExternalId, findPatientIdByExternalId } from '../db/queries/patients';
+import { rememberProcessedEvents } from '../db/queries/processed-events';
 import { withClinic } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
 import { importWorkflowId } from '../domain/import';
 import { mapFhirInput, type MappedEntry } from '../fhir/map-bundle';
 import { CsvHeaderError, CsvSyntaxError, parsePatientsCsv, type CsvRow } from '../imports/patients-csv';
-import { handleEvent } from './handle-event';
-import type { EnrollmentDeps } from './enroll';
+import { handleEvent, type EventBatch } from './handle-event';
+import { clinicJourneys, type EnrollmentDeps } from './enroll';
 import { notifyJourneys, recordConsentIn, upsertPatientIn } from './patients';
 
 const BATCH = 100;
@@ -71,12 +72,11 @@ export async function runImport(
   const content = importContent(deps.cipher, job);
   if (!content) return;
   const actor = job.createdBy;
-  const record = (
-    batch: ImportResult[],
-    extra: { total?: number; skippedTypes?: Record<string, number> } = {},
-  ) =>
-    withClinic(deps.db, clinicId, (tx) =>
-      recordImportProgress(tx, clinicId, jobId, {
+  const record = (batch: ImportResult[], { processedEvents = [], ...extra }: RecordExtra = {}) =>
+    withClinic(deps.db, clinicId, async (tx) => {
+      // With the progress, so that a batch counted as done has its events remembered as acted on.
+      await rememberProcessedEvents(tx, clinicId, processedEvents);
+      await recordImportProgress(tx, clinicId, jobId, {
         processed: batch.length,
         succeeded: batch.filter((result) => ['created', 'updated', 'applied'].includes(result.outcome))
           .length,
@@ -84,8 +84,8 @@ export async function runImport(
         skipped: batch.filter((result) => result.outcome === 'skipped').length,
         results: batch,
         ...extra,
-      }),
-    );
+      });
+    });
   try {
     const run = { deps, clinicId, actor, content, done: job.processed, record, heartbeat };
     await (job.kind === 'patients-csv' ? importCsv(run) : importFhir(run));
@@ -106,6 +106,13 @@ export async function runImport(
 
 class UnreadableUpload extends Error {}
 
+interface RecordExtra {
+  total?: number;
+  skippedTypes?: Record<string, number>;
+  /** Keyed hashes of the events the batch acted on in full (see EventBatch). */
+  processedEvents?: string[];
+}
+
 /** One attempt at a job: where it resumes, how it records a batch and shows it is alive. */
 interface ImportRun {
   deps: EnrollmentDeps;
@@ -114,10 +121,7 @@ interface ImportRun {
   content: Buffer;
   /** Rows or entries already recorded by earlier attempts. */
   done: number;
-  record: (
-    batch: ImportResult[],
-    extra?: { total?: number; skippedTypes?: Record<string, number> },
-  ) => Promise<void>;
+  record: (batch: ImportResult[], extra?: RecordExtra) => Promise<void>;
   heartbeat: (processed: number) => void;
 }
 
@@ -196,16 +200,154 @@ async function importFhir({ deps, clinicId, actor, content, done, record, heartb
   for (const entry of mapped.entries)
     if (entry.command.kind === 'skipped')
       skippedTypes[entry.command.resourceType] = (skippedTypes[entry.command.resourceType] ?? 0) + 1;
-  // Batches in order (patients come first); inside a batch, entries about different patients at once, those
-  // about one patient in order.
-  for (let start = done; start < mapped.entries.length; start += BATCH) {
-    const batch = mapped.entries.slice(start, start + BATCH);
-    const results = await inGroups(batch, patientOf, async (entry) => ({
-      index: entry.index,
-      ...(await applyEntry(deps, clinicId, actor, entry)),
-    }));
-    await record(results, { total: mapped.entries.length, skippedTypes });
-    heartbeat(start + batch.length);
+  // Entries about different patients at once, those about one patient in order (patients come first in a
+  // bundle), up to FHIR_CONCURRENCY at a time across two batches: the next batch's entries start while the
+  // slowest of this one's finish, and each batch is recorded once all of its entries are done, in order,
+  // with the events it acted on (a crash repeats the batches not recorded, which changes nothing).
+  const scheduler = new EntryScheduler(FHIR_CONCURRENCY);
+  const transactions = new Slots(FHIR_TRANSACTIONS);
+  const actedOn = new Set<string>();
+  let previous: Promise<void> = Promise.resolve();
+  try {
+    for (let start = done; start < mapped.entries.length; start += BATCH) {
+      const entries = mapped.entries.slice(start, start + BATCH);
+      const remembered: string[] = [];
+      const batch: PreparedBatch = {
+        ...(await prepareBatch(deps, clinicId, actor, entries)),
+        actedOn,
+        inTransaction: (work) => transactions.use(work),
+        remember: (eventIndex) => {
+          actedOn.add(eventIndex);
+          remembered.push(eventIndex);
+        },
+      };
+      const results = Promise.all(
+        entries.map((entry) =>
+          scheduler.run(patientOf(entry), async () => ({
+            index: entry.index,
+            ...(await applyEntry(deps, clinicId, actor, entry, batch)),
+          })),
+        ),
+      );
+      const recordedBefore = previous;
+      const processed = start + entries.length;
+      const recorded = (async () => {
+        const batchResults = await results;
+        await recordedBefore;
+        await record(batchResults, {
+          total: mapped.entries.length,
+          skippedTypes,
+          processedEvents: remembered,
+        });
+        heartbeat(processed);
+      })();
+      // Failures are awaited below (or as the next batch's predecessor); this only keeps one that comes
+      // first from counting as unhandled meanwhile.
+      recorded.catch(() => undefined);
+      // At most two batches at once: the one before this must be recorded before the next is prepared.
+      await recordedBefore;
+      previous = recorded;
+    }
+    await previous;
+  } catch (error) {
+    // Stop starting entries, and let those under way end before the attempt fails.
+    scheduler.stop(error);
+    await scheduler.idle();
+    throw error;
+  }
+}
+
+/** What a batch reads once for all of its entries. */
+type PreparedBatch = EventBatch & {
+  /** Patients of the batch's events already known, by EHR id (their look-ups are audited). */
+  patientIds: Map<string, string>;
+};
+
+/**
+ * The clinic's journeys, and the patients the batch's events name by EHR id, in one transaction (one
+ * audit row per look-up that found its patient, as each event's own look-up would write). A patient not
+ * found yet (an earlier entry of the import may create it) is looked up by its event when it runs.
+ */
+async function prepareBatch(
+  deps: EnrollmentDeps,
+  clinicId: string,
+  actor: string,
+  entries: MappedEntry[],
+): Promise<Pick<PreparedBatch, 'journeys' | 'patientIds'>> {
+  const named = entries.flatMap(({ command }) =>
+    command.kind === 'event' && 'ehrId' in command.event.patient ? [command.event.patient.ehrId] : [],
+  );
+  return withClinic(deps.db, clinicId, async (tx) => {
+    const journeys = await clinicJourneys(tx, clinicId);
+    // Last: the audit chain's lock is held until the commit.
+    const patientIds = await findExistingPatientIdsByExternalId(tx, deps.cipher, actor, clinicId, named);
+    return { journeys, patientIds };
+  });
+}
+
+/** At most `limit` holders at once; the others wait their turn, first come first served. */
+class Slots {
+  private taken = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.taken < this.limit) this.taken++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.taken--;
+    }
+  }
+}
+
+/**
+ * Runs tasks with up to `limit` at once, those with the same key one after another in the order they
+ * were given; after `stop`, tasks not begun fail with its reason instead of running.
+ */
+class EntryScheduler {
+  private readonly slots: Slots;
+  private readonly lastOfKey = new Map<string, Promise<unknown>>();
+  private readonly started = new Set<Promise<unknown>>();
+  private stopped: { reason: unknown } | undefined;
+
+  constructor(limit: number) {
+    this.slots = new Slots(limit);
+  }
+
+  run<R>(key: string, task: () => Promise<R>): Promise<R> {
+    const before = this.lastOfKey.get(key) ?? Promise.resolve();
+    const result = before.then(() =>
+      this.slots.use(async () => {
+        if (this.stopped) throw this.stopped.reason;
+        return task();
+      }),
+    );
+    // The next task of the key waits for this one, whether it succeeded or not (a failure stops them all).
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lastOfKey.set(key, settled);
+    this.started.add(settled);
+    void settled.then(() => {
+      this.started.delete(settled);
+      if (this.lastOfKey.get(key) === settled) this.lastOfKey.delete(key);
+    });
+    return result;
+  }
+
+  stop(reason: unknown): void {
+    this.stopped ??= { reason };
+  }
+
+  /** Once every task given so far has ended (after `stop`, those not begun end at once). */
+  async idle(): Promise<void> {
+    while (this.started.size > 0) await Promise.all(this.started);
   }
 }
 
@@ -221,8 +363,18 @@ function patientOf(entry: MappedEntry): string {
   return `entry:${entry.index}`;
 }
 
-/** How many entries are applied at once: enough to keep PostgreSQL and Temporal busy on a small machine. */
+/** How many CSV rows are applied at once: each is database work only, and the pool is 10 connections. */
 const CONCURRENCY = 8;
+/**
+ * How many FHIR entries are under way at once. An event's transaction is short and its workflow start
+ * a long wait on Temporal, so many more starts can be in flight than transactions (FHIR_TRANSACTIONS).
+ */
+const FHIR_CONCURRENCY = 32;
+/**
+ * How many of them hold a database connection at once: the rest of the worker's pool (10 by default)
+ * stays free for the activities of the journeys the import starts.
+ */
+const FHIR_TRANSACTIONS = 4;
 
 /**
  * Applies `items` with up to CONCURRENCY groups at once, the items of a group (same key) one after another,
@@ -253,6 +405,7 @@ async function applyEntry(
   clinicId: string,
   actor: string,
   entry: MappedEntry,
+  batch: PreparedBatch,
 ): Promise<Omit<ImportResult, 'line' | 'index'>> {
   const { command } = entry;
   switch (command.kind) {
@@ -261,22 +414,24 @@ async function applyEntry(
     case 'invalid':
       return { outcome: 'failed', status: '422 Unprocessable Entity', problem: command.problem };
     case 'patient':
-      return applyPatient(deps, clinicId, actor, command.patient, []);
+      return batch.inTransaction(() => applyPatient(deps, clinicId, actor, command.patient, []));
     case 'consent':
       try {
-        const id = await withClinic(deps.db, clinicId, async (tx) => {
-          const patientId = await findPatientIdByExternalId(
-            tx,
-            deps.cipher,
-            actor,
-            clinicId,
-            command.patientEhrId,
-          );
-          if (!patientId)
-            throw new CarebellError('PatientNotFound', 'Consent.patient: no such patient in this clinic');
-          await recordConsentIn(tx, deps, clinicId, patientId, command.consent, actor);
-          return patientId;
-        });
+        const id = await batch.inTransaction(() =>
+          withClinic(deps.db, clinicId, async (tx) => {
+            const patientId = await findPatientIdByExternalId(
+              tx,
+              deps.cipher,
+              actor,
+              clinicId,
+              command.patientEhrId,
+            );
+            if (!patientId)
+              throw new CarebellError('PatientNotFound', 'Consent.patient: no such patient in this clinic');
+            await recordConsentIn(tx, deps, clinicId, patientId, command.consent, actor);
+            return patientId;
+          }),
+        );
         if (!command.consent.granted) await notifyJourneys(deps, clinicId, id, command.consent.channel);
         return { outcome: 'applied', status: '201 Created', id };
       } catch (error) {
@@ -284,7 +439,15 @@ async function applyEntry(
       }
     case 'event':
       try {
-        const outcome = await handleEvent(deps, clinicId, command.event, actor);
+        const { event } = command;
+        const known = 'ehrId' in event.patient ? batch.patientIds.get(event.patient.ehrId) : undefined;
+        const outcome = await handleEvent(
+          deps,
+          clinicId,
+          known ? { ...event, patient: { id: known } } : event,
+          actor,
+          batch,
+        );
         return { outcome: 'applied', status: '200 OK', id: outcome.patientId };
       } catch (error) {
         return failure(error);

@@ -20,6 +20,23 @@ export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<voi
   );
 }
 
+/**
+ * Several entries in one statement: the chain's lock is taken once, and one round trip holds it instead
+ * of one per entry. Rows are chained in the order given, exactly as that many `appendAudit` calls would.
+ */
+export async function appendAudits(db: Queryable, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if (entries.length === 1) return appendAudit(db, entries[0]!);
+  const rows = entries.map((entry) => ({ ...entry, objectId: entry.objectId ?? null }));
+  // jsonb_to_recordset yields the rows in the array's order and a plain select calls audit_append once per
+  // row as it goes, so the chain links them in the order given.
+  await db.execute(
+    sql`select audit_append(e.actor, e."clinicId", e.action, e."objectType", e."objectId", e.outcome)
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as e(actor text, "clinicId" uuid, action text, "objectType" text, "objectId" text, outcome text)`,
+  );
+}
+
 const GENESIS = '0'.repeat(64);
 
 export interface ChainReport {

@@ -1,7 +1,7 @@
 // The only code that reads or writes patient PHI: values are encrypted and decrypted here, lookups go
 // through blind indexes, and every access is written to the audit log in the same transaction.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import { DecryptionError, type FieldCipher } from '../../security/field-cipher';
 import type { Channel, PatientStatus } from '../../domain/messaging';
 import { channelPreferences, contactPoints, patients } from '../schema';
@@ -10,7 +10,7 @@ import { normaliseSexAtBirth } from '../../domain/patient';
 import { careFacts, type CareFacts } from '../../journeys/care';
 import { assertTimeZone } from '../../rules/time';
 import type { Queryable } from '../tenant';
-import { appendAudit, type AuditEntry } from './audit';
+import { appendAudit, appendAudits, type AuditEntry } from './audit';
 import { decryptCare } from './care';
 
 export interface PatientProfile {
@@ -234,6 +234,77 @@ export async function findPatientIdByExternalId(
 }
 
 /**
+ * The same look-up, with its audit entry handed back instead of appended: the caller appends it in the
+ * same transaction, as its last statement, so the audit chain's lock is held only until the commit and
+ * not across the caller's other statements.
+ */
+export async function findPatientIdByExternalIdAuditLater(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  externalId: string,
+): Promise<{ id: string | undefined; audit: AuditEntry }> {
+  const [row] = await db
+    .select({ id: patients.id })
+    .from(patients)
+    .where(
+      and(
+        eq(patients.clinicId, clinicId),
+        eq(patients.externalIdIndex, cipher.blindIndex('external-id', clinicId, externalId)),
+      ),
+    );
+  return { id: row?.id, audit: lookupAudit(actor, clinicId, 'external-id', row?.id) };
+}
+
+/**
+ * Many look-ups by EHR id at once (a bulk import's batch): the patients found, by EHR id, each look-up
+ * audited as `findPatientIdByExternalId` audits it, in one statement. An id not found is left out and
+ * not audited: the caller looks it up again on its own (audited there), as it may be created later in
+ * the same import.
+ */
+export async function findExistingPatientIdsByExternalId(
+  db: Queryable,
+  cipher: FieldCipher,
+  actor: string,
+  clinicId: string,
+  /** One per look-up (an id asked for twice is audited twice). */
+  externalIds: string[],
+): Promise<Map<string, string>> {
+  if (externalIds.length === 0) return new Map();
+  const byIndex = new Map(
+    externalIds.map((externalId) => [cipher.blindIndex('external-id', clinicId, externalId), externalId]),
+  );
+  const rows = await db
+    .select({ id: patients.id, externalIdIndex: patients.externalIdIndex })
+    .from(patients)
+    .where(and(eq(patients.clinicId, clinicId), inArray(patients.externalIdIndex, [...byIndex.keys()])));
+  const found = new Map(rows.map((row) => [byIndex.get(row.externalIdIndex!)!, row.id]));
+  await appendAudits(
+    db,
+    externalIds.flatMap((externalId) => {
+      const id = found.get(externalId);
+      return id ? [lookupAudit(actor, clinicId, 'external-id', id)] : [];
+    }),
+  );
+  return found;
+}
+
+const lookupAudit = (
+  actor: string,
+  clinicId: string,
+  by: string,
+  patientId: string | undefined,
+): AuditEntry => ({
+  actor,
+  clinicId,
+  action: `patient.lookup-by-${by}`,
+  objectType: 'patient',
+  objectId: patientId ?? null,
+  outcome: patientId ? 'success' : 'failure',
+});
+
+/**
  * A look-up by an identifier (EHR id, phone, email) links it to a patient: audited with what it was by
  * (never the value) and the patient found, or a failure when none was.
  */
@@ -244,14 +315,7 @@ function auditLookup(
   by: string,
   patientId: string | undefined,
 ): Promise<void> {
-  return appendAudit(db, {
-    actor,
-    clinicId,
-    action: `patient.lookup-by-${by}`,
-    objectType: 'patient',
-    objectId: patientId ?? null,
-    outcome: patientId ? 'success' : 'failure',
-  });
+  return appendAudit(db, lookupAudit(actor, clinicId, by, patientId));
 }
 
 export interface SweepCandidate {

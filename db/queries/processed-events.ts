@@ -22,3 +22,16 @@ export async function rememberProcessedEvent(
 ): Promise<void> {
   await db.insert(processedEvents).values({ clinicId, eventIndex }).onConflictDoNothing();
 }
+
+/** Several at once (a bulk import's batch, with its progress). */
+export async function rememberProcessedEvents(
+  db: Queryable,
+  clinicId: string,
+  eventIndexes: string[],
+): Promise<void> {
+  if (eventIndexes.length === 0) return;
+  await db
+    .insert(processedEvents)
+    .values(eventIndexes.map((eventIndex) => ({ clinicId, eventIndex })))
+    .onConflictDoNothing();
+}
