@@ -111,7 +111,8 @@ describe('PHI in Temporal', () => {
     assert.ok(failure instanceof WorkflowFailedError);
     // The activity's failure, wrapped or not (a local activity's comes unwrapped).
     const messages: string[] = [];
-    for (let cause = failure.cause; cause instanceof Error; cause = cause.cause) messages.push(cause.message);
+    for (let cause: unknown = failure.cause; cause instanceof Error; cause = cause.cause)
+      messages.push(cause.message);
     assert.ok(
       messages.some((message) => /patient not found/.test(message)),
       'an authorised client decodes it',
