@@ -11,6 +11,7 @@ import type {
   SendJourneyStepOutcome,
   TimelineEntry,
 } from '../domain/journey';
+import type { Transaction } from '../db/tenant';
 import { planWait } from '../rules/time';
 import type { ActivityDeps } from './deps';
 import { createSendPath, type SendRequest, type Settle } from './dispatch';
@@ -50,21 +51,25 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     (tx, deferredUntil) =>
       planEnrollmentSend(tx, input.clinicId, input.workflowId, deferredUntil);
 
-  async function settings(input: { clinicId: string; patientId: string }) {
-    const found = await inClinic(input.clinicId, (tx) =>
-      getPatientSettings(tx, input.clinicId, input.patientId),
-    );
+  async function settings(tx: Transaction, input: { clinicId: string; patientId: string }) {
+    const found = await getPatientSettings(tx, input.clinicId, input.patientId);
     if (!found) throw new CarebellError('PatientNotFound');
     return found;
   }
 
   return {
     async planJourneyTime(input) {
-      const at = planWait({ ...input, timeZone: (await settings(input)).timeZone });
-      await inClinic(input.clinicId, (tx) =>
-        planEnrollmentSend(tx, input.clinicId, input.workflowId, input.beforeSend ? new Date(at) : null),
-      );
-      return at;
+      return inClinic(input.clinicId, async (tx) => {
+        // The zone as it is now, and the plan written, in one transaction.
+        const at = planWait({ ...input, timeZone: (await settings(tx, input)).timeZone });
+        await planEnrollmentSend(
+          tx,
+          input.clinicId,
+          input.workflowId,
+          input.beforeSend ? new Date(at) : null,
+        );
+        return at;
+      });
     },
 
     async recordJourneyEnd(input) {
@@ -91,7 +96,7 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     },
 
     async readPatientAttribute(input) {
-      return String((await settings(input))[input.attribute]);
+      return String((await inClinic(input.clinicId, (tx) => settings(tx, input)))[input.attribute]);
     },
 
     async sendJourneyStep(input): Promise<SendJourneyStepOutcome> {
