@@ -12,7 +12,6 @@ import { builtInJourneys } from '../../journeys/built-in';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { startJourney } from '../../usecases/start-workflows';
 import { simulateJourney } from '../../usecases/simulate';
-import { workflowsPath } from '../../worker/workflow-bundle';
 import {
   currentStepQuery,
   eventSignal,
@@ -21,7 +20,12 @@ import {
   preferencesChangedSignal,
   type JourneyInput,
 } from '../../domain/journey';
-import { createTimeSkippingEnvironment, testServerPath, uniqueTaskQueue } from '../support/harness';
+import {
+  createTimeSkippingEnvironment,
+  testServerPath,
+  testWorkflowCode,
+  uniqueTaskQueue,
+} from '../support/harness';
 
 const journey = (key: string) => builtInJourneys().find((definition) => definition.key === key)!;
 const newYork: SamplePatient = {
@@ -184,7 +188,7 @@ describe('journey interpreter rules', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath,
+      ...(await testWorkflowCode()),
       activities: createSimulationActivities(patient),
     });
     return worker.runUntil(run(taskQueue));
@@ -201,7 +205,7 @@ describe('journey interpreter rules', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath,
+      ...(await testWorkflowCode()),
       activities: {
         ...simulation,
         // The provider never recovers within the retry budget.
@@ -339,7 +343,7 @@ describe('journey interpreter rules', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath,
+      ...(await testWorkflowCode()),
       activities: {
         ...activities,
         sendJourneyStep: (step: Parameters<typeof activities.sendJourneyStep>[0]) => {
