@@ -98,13 +98,30 @@ export async function startTestPeers(): Promise<LocalPeers & { dir: string }> {
  * gives the server's JVM 5 s to listen (and kills it if it does not); on a loaded machine a start can
  * miss that, so it gets up to three tries.
  */
-export async function createTimeSkippingEnvironment(client?: ClientOptionsForTestEnv) {
+export const createTimeSkippingEnvironment = (client?: ClientOptionsForTestEnv) =>
+  retryServerStart(() => startTimeSkippingServer(testServerPath(), client));
+
+/** What the SDK says when a time-skipping (or dev) server it started did not listen within its 5 s. */
+export const SERVER_START_MISSED = /ephemeral server .* did not start within/;
+
+/** Runs `start` (which starts a time-skipping server) again, up to three times, when the server missed its 5 s. */
+export async function retryServerStart<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startTimeSkippingServer(testServerPath(), client);
+      return await start();
     } catch (error) {
-      if (attempt >= 3 || !/ephemeral server .* did not start within/.test(String(error))) throw error;
+      if (attempt >= 3 || !SERVER_START_MISSED.test(String(error))) throw error;
     }
+  }
+}
+
+/** `carebell simulate …`, which starts a time-skipping server: run again if that server missed its 5 s. */
+export async function runCarebellSimulate(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runCarebell(['simulate', ...args]);
+    if (result.code === 0 || attempt >= 3 || !SERVER_START_MISSED.test(result.stderr)) return result;
   }
 }
 

@@ -11,7 +11,7 @@ import { createSimulationActivities, type SamplePatient } from '../../activities
 import { builtInJourneys } from '../../journeys/built-in';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { startJourney } from '../../usecases/start-workflows';
-import { simulateJourney } from '../../usecases/simulate';
+import { simulateJourney as simulateOnce } from '../../usecases/simulate';
 import {
   currentStepQuery,
   eventSignal,
@@ -22,6 +22,7 @@ import {
 } from '../../domain/journey';
 import {
   createTimeSkippingEnvironment,
+  retryServerStart,
   testServerPath,
   testWorkflowCode,
   uniqueTaskQueue,
@@ -35,6 +36,9 @@ const newYork: SamplePatient = {
   channels: ['sms', 'email'],
   marketingOptIn: false,
 };
+// Each preview starts a time-skipping server of its own.
+const simulateJourney = (request: Parameters<typeof simulateOnce>[0]) =>
+  retryServerStart(() => simulateOnce(request));
 const sends = <E extends { outcome: string }>(timeline: E[]): E[] =>
   timeline.filter((entry) => entry.outcome === 'sent');
 
