@@ -22,7 +22,8 @@ const forbiddenInWorkflows = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.carebell/', 'db/migrations/'] },
+  // dist/ holds the workflow bundle `npm run build` (and `npm test`) writes: generated, like the migrations.
+  { ignores: ['node_modules/', '.carebell/', 'db/migrations/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

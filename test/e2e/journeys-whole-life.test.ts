@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DateTime } from 'luxon';
-import { runCarebell, tempDir } from '../support/harness';
+import { runCarebell, runCarebellSimulate, tempDir } from '../support/harness';
 
 interface Entry {
   localTime: string;
@@ -24,8 +24,7 @@ async function simulate(journey: string, patientFile: string, event: string | ob
   }
   const { timeZone } = JSON.parse(await fs.readFile(patientFile, 'utf8')) as { timeZone: string };
   const start = DateTime.now().setZone(timeZone).startOf('day');
-  const result = await runCarebell([
-    'simulate',
+  const result = await runCarebellSimulate([
     '--journey',
     journey,
     '--patient',

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCarebell, tempDir } from '../support/harness';
+import { runCarebell, runCarebellSimulate, tempDir } from '../support/harness';
 
 const carebell = (...args: string[]) => runCarebell(args);
 
 describe('carebell simulate', () => {
   it('prints the timeline of a built-in journey as JSON', async () => {
-    const result = await carebell(
-      'simulate',
+    const result = await runCarebellSimulate([
       '--journey',
       'insurance-reenrollment',
       '--patient',
@@ -17,7 +16,7 @@ describe('carebell simulate', () => {
       '--event',
       'examples/insurance-reenrollment/event.json',
       '--json',
-    );
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const timeline = JSON.parse(result.stdout) as Record<string, unknown>[];
     assert.deepEqual(Object.keys(timeline[0]!).sort(), [

@@ -9,7 +9,6 @@ import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { startReminder } from '../../usecases/start-workflows';
-import { workflowsPath } from '../../worker/workflow-bundle';
 import { createDataConverter } from '../../security/data-converter';
 import { buildKeyRing } from '../../security/key-ring';
 import type { reminderWorkflow } from '../../workflows/reminder';
@@ -20,6 +19,7 @@ import {
   testKeyRing,
   uniqueTaskQueue,
   connectTestTemporal,
+  testWorkflowCode,
 } from '../support/harness';
 import { CANARY } from '../support/phi-canary';
 
@@ -85,7 +85,7 @@ describe('PHI in Temporal', () => {
     assert.deepEqual(reread, result);
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory(
-      { workflowsPath, dataConverter: rotatedConverter },
+      { ...(await testWorkflowCode()), dataConverter: rotatedConverter },
       history,
       handle.workflowId,
     );

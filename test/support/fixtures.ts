@@ -12,9 +12,8 @@ import type { Channel } from '../../domain/messaging';
 import { withClinic } from '../../db/tenant';
 import { createTranslator } from '../../locales';
 import type { LocalPeers } from '../../infra/local-peers';
-import { workflowsPath } from '../../worker/workflow-bundle';
 import { daytimeZone } from './daytime-zone';
-import { temporalAddress, testCipher, testDataConverter, testLog } from './harness';
+import { temporalAddress, testCipher, testDataConverter, testLog, testWorkflowCode } from './harness';
 
 export { daytimeZone };
 
@@ -105,7 +104,7 @@ export async function createTestWorker(
   return Worker.create({
     connection,
     taskQueue,
-    workflowsPath,
+    ...(await testWorkflowCode()),
     dataConverter: testDataConverter,
     activities: await activitiesFor(db, peers, client && { client, taskQueue }, overrides),
   });

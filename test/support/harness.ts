@@ -7,13 +7,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import type { ClientOptionsForTestEnv } from '@temporalio/testing';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import postgres from 'postgres';
 import { connectDatabase, migrateDatabase, type DatabaseHandle } from '../../db/client';
 import { createLogger } from '../../infra/logger';
 import { startTimeSkippingServer } from '../../infra/temporal-binaries';
 import { startLocalPeers, type LocalPeers } from '../../infra/local-peers';
 import { installTemporalRuntime } from '../../infra/temporal-runtime';
+import { workflowCode } from '../../worker/workflow-bundle';
 import { createDataConverter } from '../../security/data-converter';
 import { FieldCipher } from '../../security/field-cipher';
 import { buildKeyRing } from '../../security/key-ring';
@@ -92,9 +93,48 @@ export async function startTestPeers(): Promise<LocalPeers & { dir: string }> {
   };
 }
 
-/** With `client.dataConverter`, workflows started through the environment's client are encrypted. */
+/**
+ * With `client.dataConverter`, workflows started through the environment's client are encrypted. The SDK
+ * gives the server's JVM 5 s to listen (and kills it if it does not); on a loaded machine a start can
+ * miss that, so it gets up to three tries.
+ */
 export const createTimeSkippingEnvironment = (client?: ClientOptionsForTestEnv) =>
-  startTimeSkippingServer(testServerPath(), client);
+  retryServerStart(() => startTimeSkippingServer(testServerPath(), client));
+
+/** What the SDK says when a time-skipping (or dev) server it started did not listen within its 5 s. */
+export const SERVER_START_MISSED = /ephemeral server .* did not start within/;
+
+/** Runs `start` (which starts a time-skipping server) again, up to three times, when the server missed its 5 s. */
+export async function retryServerStart<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || !SERVER_START_MISSED.test(String(error))) throw error;
+    }
+  }
+}
+
+/** `carebell simulate …`, which starts a time-skipping server: run again if that server missed its 5 s. */
+export async function runCarebellSimulate(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runCarebell(['simulate', ...args]);
+    if (result.code === 0 || attempt >= 3 || !SERVER_START_MISSED.test(result.stderr)) return result;
+  }
+}
+
+let workflowCodeOnce: ReturnType<typeof workflowCode> | undefined;
+/**
+ * The workflow code for a worker in this process: the prebuilt bundle test/run.ts writes before the files
+ * run (as `npm run build` does), else the sources. Bundling takes seconds of CPU, so not once per worker.
+ */
+export async function testWorkflowCode(): Promise<Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'>> {
+  workflowCodeOnce ??= workflowCode();
+  const { workflowsPath, workflowBundle } = await workflowCodeOnce;
+  return workflowBundle ? { workflowBundle } : { workflowsPath };
+}
 
 export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;
 

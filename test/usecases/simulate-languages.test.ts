@@ -9,7 +9,7 @@ import { eventFile, patientFile } from '../../journeys/sample-inputs';
 import { builtInJourneys } from '../../journeys/built-in';
 import { supportedLanguages } from '../../locales';
 import { createSimulator, type Simulator } from '../../usecases/simulate';
-import { testServerPath } from '../support/harness';
+import { retryServerStart, testServerPath } from '../support/harness';
 
 const examples = path.join(import.meta.dirname, '..', '..', 'examples');
 const read = (key: string, file: string): unknown =>
@@ -31,7 +31,7 @@ const SCRIPT: Record<string, RegExp> = {
 describe('built-in journeys in every shipped language, through the simulate use case', () => {
   let simulator: Simulator;
   before(async () => {
-    simulator = await createSimulator(testServerPath());
+    simulator = await retryServerStart(() => createSimulator(testServerPath()));
   });
   after(async () => {
     await simulator.close();

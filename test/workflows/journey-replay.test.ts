@@ -7,8 +7,7 @@ import { describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { builtInJourneys } from '../../journeys/built-in';
-import { workflowsPath } from '../../worker/workflow-bundle';
-import '../support/harness';
+import { testWorkflowCode } from '../support/harness';
 
 const dir = path.join(import.meta.dirname, '..', 'support', 'histories');
 
@@ -34,7 +33,7 @@ describe('replay of recorded journey histories', () => {
       const history = proto.temporal.api.history.v1.History.fromObject(
         JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>,
       );
-      await Worker.runReplayHistory({ workflowsPath }, history, `replay-${file}`);
+      await Worker.runReplayHistory(await testWorkflowCode(), history, `replay-${file}`);
     });
   }
 });

@@ -11,8 +11,7 @@ import { createSimulationActivities, type SamplePatient } from '../../activities
 import { builtInJourneys } from '../../journeys/built-in';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { startJourney } from '../../usecases/start-workflows';
-import { simulateJourney } from '../../usecases/simulate';
-import { workflowsPath } from '../../worker/workflow-bundle';
+import { simulateJourney as simulateOnce } from '../../usecases/simulate';
 import {
   currentStepQuery,
   eventSignal,
@@ -22,7 +21,13 @@ import {
   JOURNEY_REVISION,
   type JourneyInput,
 } from '../../domain/journey';
-import { createTimeSkippingEnvironment, testServerPath, uniqueTaskQueue } from '../support/harness';
+import {
+  createTimeSkippingEnvironment,
+  retryServerStart,
+  testServerPath,
+  testWorkflowCode,
+  uniqueTaskQueue,
+} from '../support/harness';
 
 const journey = (key: string) => builtInJourneys().find((definition) => definition.key === key)!;
 const newYork: SamplePatient = {
@@ -32,6 +37,9 @@ const newYork: SamplePatient = {
   channels: ['sms', 'email'],
   marketingOptIn: false,
 };
+// Each preview starts a time-skipping server of its own.
+const simulateJourney = (request: Parameters<typeof simulateOnce>[0]) =>
+  retryServerStart(() => simulateOnce(request));
 const sends = <E extends { outcome: string }>(timeline: E[]): E[] =>
   timeline.filter((entry) => entry.outcome === 'sent');
 
@@ -186,7 +194,7 @@ describe('journey interpreter rules', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath,
+      ...(await testWorkflowCode()),
       activities: createSimulationActivities(patient),
     });
     return worker.runUntil(run(taskQueue));
@@ -203,7 +211,7 @@ describe('journey interpreter rules', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath,
+      ...(await testWorkflowCode()),
       activities: {
         ...simulation,
         // The provider never recovers within the retry budget.
@@ -341,7 +349,7 @@ describe('journey interpreter rules', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath,
+      ...(await testWorkflowCode()),
       activities: {
         ...activities,
         sendJourneyStep: (step: Parameters<typeof activities.sendJourneyStep>[0]) => {

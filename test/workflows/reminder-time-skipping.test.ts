@@ -25,12 +25,19 @@ describe('reminder on the time-skipping server', () => {
   let decodingClient: Client;
 
   before(async () => {
-    [env, database, peers] = await Promise.all([
+    const [envStarted, databaseStarted, peersStarted] = await Promise.allSettled([
       // Workers refuse payloads the codec did not encrypt: start reminders encrypted, as production does.
       createTimeSkippingEnvironment({ dataConverter: testDataConverter }),
       createTestDatabase(),
       startTestPeers(),
     ]);
+    // Whatever did start is stopped by after(), even when something else failed to.
+    if (databaseStarted.status === 'fulfilled') database = databaseStarted.value;
+    if (peersStarted.status === 'fulfilled') peers = peersStarted.value;
+    if (envStarted.status === 'rejected') throw envStarted.reason;
+    env = envStarted.value;
+    for (const started of [databaseStarted, peersStarted])
+      if (started.status === 'rejected') throw started.reason;
     decodingClient = new Client({ connection: env.connection, dataConverter: testDataConverter });
   });
   after(async () => {
