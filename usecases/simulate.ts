@@ -22,7 +22,7 @@ import {
 } from '../domain/journey';
 import type { Category, Channel } from '../domain/messaging';
 import type { RenderedMessage } from '../locales';
-import { workflowsPath } from '../worker/workflow-bundle';
+import { workflowCode } from '../worker/workflow-bundle';
 
 export interface SampleEvent {
   type: string;
@@ -111,7 +111,8 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'simulation',
-      workflowsPath,
+      // The prebuilt bundle when current: bundling the sources costs every preview seconds of CPU.
+      ...(await workflowCode()),
       activities,
     });
   } catch (error) {

@@ -31,8 +31,15 @@ async function sourceDigest(): Promise<string> {
 export async function buildWorkflowBundle(): Promise<{ file: string; bytes: number }> {
   const { code } = await bundleWorkflowCode({ workflowsPath });
   await fs.mkdir(path.dirname(bundleFile), { recursive: true });
-  await fs.writeFile(bundleFile, code);
-  await fs.writeFile(stampFile, await sourceDigest());
+  // Written beside and renamed into place, the stamp last: a reader never sees half a bundle, nor a
+  // stamp that vouches for a bundle not yet written.
+  const write = async (file: string, content: string) => {
+    const partial = `${file}.${process.pid}.partial`;
+    await fs.writeFile(partial, content);
+    await fs.rename(partial, file);
+  };
+  await write(bundleFile, code);
+  await write(stampFile, await sourceDigest());
   return { file: bundleFile, bytes: Buffer.byteLength(code) };
 }
 
