@@ -11,6 +11,13 @@ import { EncryptionCodec } from './payload-codec';
 export function createDataConverter(ring: KeyRing, reload?: () => KeyRing): DataConverter {
   return {
     payloadCodecs: [new EncryptionCodec(ring, { reload, isScheduledWorkflowId: isSweepWorkflowId })],
-    failureConverterPath: fileURLToPath(new URL('./failure-converter.ts', import.meta.url)),
+    failureConverterPath,
   };
 }
+
+/**
+ * The failure converter workflows load: it moves messages and stack traces into the encrypted attributes.
+ * A prebuilt workflow bundle must be built with it (worker/workflow-bundle.ts), since a worker running a
+ * bundle uses the converters compiled into it.
+ */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));

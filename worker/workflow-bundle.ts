@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { failureConverterPath } from '../security/data-converter';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const workflowsPath = path.join(root, 'workflows', 'index.ts');
@@ -15,7 +16,8 @@ const stampFile = `${bundleFile}.sha256`;
 /** Workflows may import only workflows/ and domain/ (lint enforces it), and the locked packages. */
 async function sourceDigest(): Promise<string> {
   const hash = createHash('sha256');
-  const files = ['package-lock.json'];
+  // This file and the failure converter too: both decide what the bundle holds.
+  const files = ['package-lock.json', 'worker/workflow-bundle.ts', 'security/failure-converter.ts'];
   for (const dir of ['workflows', 'domain']) {
     const entries = await fs.readdir(path.join(root, dir), { recursive: true });
     files.push(...entries.filter((name) => name.endsWith('.ts')).map((name) => path.join(dir, name)));
@@ -29,7 +31,9 @@ async function sourceDigest(): Promise<string> {
 }
 
 export async function buildWorkflowBundle(): Promise<{ file: string; bytes: number }> {
-  const { code } = await bundleWorkflowCode({ workflowsPath });
+  // Without the failure converter compiled in, a worker on this bundle would leave failure messages and
+  // stack traces in the history in clear.
+  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath });
   await fs.mkdir(path.dirname(bundleFile), { recursive: true });
   // Written beside and renamed into place, the stamp last: a reader never sees half a bundle, nor a
   // stamp that vouches for a bundle not yet written.

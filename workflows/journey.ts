@@ -145,7 +145,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     }
   }
 
-  // The moment the last wait was for: a send right after it is due then, not when the worker woke.
+  // The moment the last wait was for: a send after it (past branches that take no time) is due then, not
+  // when the worker woke.
   let waitedUntil: number | undefined;
   let stepsThisRun = 0;
   while (state.stepIndex < definition.steps.length && !stopped()) {
@@ -158,8 +159,6 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     }
     stepsThisRun++;
     const step = definition.steps[state.stepIndex]!;
-    const plannedFor = waitedUntil;
-    waitedUntil = undefined;
     let next =
       step.type === 'wait' || step.type === 'send'
         ? indexOf(step.next, state.stepIndex + 1)
@@ -200,7 +199,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         const variant = step.variants ? chooseVariant(input.patientId, step.id, step.variants) : undefined;
         // One delivery per visit of this step, whichever run of the workflow makes it.
         const visit = state.timeline.filter((entry) => entry.step === step.id).length;
-        let dueAt = plannedFor ?? Date.now();
+        let dueAt = waitedUntil ?? Date.now();
+        waitedUntil = undefined;
         let deferredBecause: string | undefined;
         const template = variant?.template ?? step.template;
         // Only this template's texts travel with the send; journeys without any send what they always did.
@@ -267,6 +267,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         break;
       }
       case 'waitForEvent': {
+        waitedUntil = undefined;
         const seenBefore = state.events.length;
         const arrived = () => state.events.slice(seenBefore).includes(step.event);
         const deadline = await planTime({
@@ -284,6 +285,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       }
       case 'branch': {
         const { condition: test } = step;
+        // These may wait for a receipt or ask the database; the others are decided on what the journey holds.
+        if (test.kind === 'delivered' || test.kind === 'attribute') waitedUntil = undefined;
         let holds: boolean;
         if (test.kind === 'delivered' && applies('delivered-means-delivered')) {
           // Delivered means the phone has it: a text handed to the carrier waits (bounded) for its receipt,
