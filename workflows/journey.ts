@@ -145,9 +145,11 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     }
   }
 
-  // The moment the last wait was for: a send after it (past branches that take no time) is due then, not
-  // when the worker woke.
-  let waitedUntil: number | undefined;
+  // The moment the journey's last step happened, when it is known exactly: the moment a wait was for, or
+  // a send was due. The next step counts from it, not from the clock after a local activity (which has
+  // moved on by the activity's own duration). Steps that take unknown time (an event or its timeout, a
+  // receipt, a read) forget it; branches decided on what the journey holds keep it.
+  let moment: number | undefined;
   let stepsThisRun = 0;
   while (state.stepIndex < definition.steps.length && !stopped()) {
     if (state.paused) {
@@ -166,7 +168,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
 
     switch (step.type) {
       case 'wait': {
-        const from = Date.now();
+        const from = moment ?? Date.now();
         const following = definition.steps[next];
         const afterFollowing = following?.type === 'send' ? indexOf(following.next, next + 1) : next + 1;
         let waited: Awaited<ReturnType<typeof waitUntil>>;
@@ -192,15 +194,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         if (stale && following) {
           state.timeline.push({ at: Date.now(), step: following.id, outcome: 'skipped', reason: 'stale' });
           next = afterFollowing;
-        } else if (revision >= 1) waitedUntil = at;
+          moment = undefined;
+        } else if (revision >= 1) moment = at;
         break;
       }
       case 'send': {
         const variant = step.variants ? chooseVariant(input.patientId, step.id, step.variants) : undefined;
         // One delivery per visit of this step, whichever run of the workflow makes it.
         const visit = state.timeline.filter((entry) => entry.step === step.id).length;
-        let dueAt = waitedUntil ?? Date.now();
-        waitedUntil = undefined;
+        let dueAt = moment ?? Date.now();
+        moment = undefined;
         let deferredBecause: string | undefined;
         const template = variant?.template ?? step.template;
         // Only this template's texts travel with the send; journeys without any send what they always did.
@@ -261,19 +264,21 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
               ? { ...outcome.entry, reason: outcome.entry.reason ?? `deferred:${deferredBecause}` }
               : outcome.entry,
           );
+          if (revision >= 1) moment = dueAt;
           break;
         }
         nextSend = null;
         break;
       }
       case 'waitForEvent': {
-        waitedUntil = undefined;
+        const from = moment ?? Date.now();
+        moment = undefined;
         const seenBefore = state.events.length;
         const arrived = () => state.events.slice(seenBefore).includes(step.event);
         const deadline = await planTime({
           // Unless the event comes first, the timeout leads on to a send (a follow-up).
           beforeSend: definition.steps[indexOf(step.onTimeout, next)]?.type === 'send',
-          from: Date.now(),
+          from,
           for: step.timeout,
         });
         await condition(() => arrived() || stopped(), Math.max(deadline - Date.now(), 1));
@@ -286,7 +291,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       case 'branch': {
         const { condition: test } = step;
         // These may wait for a receipt or ask the database; the others are decided on what the journey holds.
-        if (test.kind === 'delivered' || test.kind === 'attribute') waitedUntil = undefined;
+        if (test.kind === 'delivered' || test.kind === 'attribute') moment = undefined;
         let holds: boolean;
         if (test.kind === 'delivered' && applies('delivered-means-delivered')) {
           // Delivered means the phone has it: a text handed to the carrier waits (bounded) for its receipt,
