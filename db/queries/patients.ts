@@ -220,17 +220,9 @@ export async function findPatientIdByExternalId(
   clinicId: string,
   externalId: string,
 ): Promise<string | undefined> {
-  const [row] = await db
-    .select({ id: patients.id })
-    .from(patients)
-    .where(
-      and(
-        eq(patients.clinicId, clinicId),
-        eq(patients.externalIdIndex, cipher.blindIndex('external-id', clinicId, externalId)),
-      ),
-    );
-  await auditLookup(db, actor, clinicId, 'external-id', row?.id);
-  return row?.id;
+  const { id, audit } = await findPatientIdByExternalIdAuditLater(db, cipher, actor, clinicId, externalId);
+  await appendAudit(db, audit);
+  return id;
 }
 
 /**
