@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
@@ -14,6 +13,7 @@ import { freePort } from '../../infra/free-port';
 import { runCarebell, tempDir } from '../support/harness';
 import { CANARY, canaryForms } from '../support/phi-canary';
 import { daytimeZone } from '../support/fixtures';
+import { listening } from '../support/ports';
 
 // The embedded default's fixed ports, picked where no ephemeral (port 0) bind can take them first.
 const FIXED_PORTS = { from: 20000, to: 32000 };
@@ -508,17 +508,6 @@ async function assertNothingLeft(dataDir: string, env: Record<string, string | u
     assert.equal(await listening(Number(env[name])), false, `${name} is closed`);
   }
   assert.equal(await listening(Number(new URL(env.CAREBELL_PUBLIC_URL!).port)), false, 'the API is closed');
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Files under `dir` (except `skip`) whose bytes contain any of the strings. */

@@ -5,9 +5,9 @@
 // the test files a wrapper that uses it; the provisioned wrapper itself stays as it is.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../../infra/free-port';
+import { listening } from './ports';
 
 // The wrapper infra/temporal-binaries.ts writes: exec java -cp '<jars>/*' io.temporal.testserver.TestServer "$@"
 const WRAPPER = /^exec java (-cp '[^']+') io\.temporal\.testserver\.TestServer "\$@"$/m;
@@ -63,15 +63,4 @@ async function dumpArchive(classPath: string, archive: string): Promise<void> {
     await exited;
   }
   await fs.access(archive);
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -125,27 +125,33 @@ describe('FHIR bulk import', () => {
       return row!;
     };
     const readJob = () => withClinic(database.db, clinicId, (tx) => getImportJob(tx, clinicId, job.id));
+    const patients = known.length + created.length;
+    /** The job is done, every entry through, and each patient enrolled once with one workflow. */
+    const assertWhole = async () => {
+      const done = await readJob();
+      assert.equal(done?.status, 'done');
+      assert.equal(done?.processed, entry.length);
+      assert.equal(done?.failed, 0, JSON.stringify(done?.results));
+      assert.deepEqual(await counts(), { enrollments: patients, workflows: patients, events: patients });
+    };
     return {
       clinicId,
       job,
       entries: entry.length,
-      patients: known.length + created.length,
+      patients,
       created,
       counts,
       readJob,
+      assertWhole,
     };
   }
 
   it('applies a bundle across batches in order per patient, audits each look-up once, and acts on a duplicate once', async () => {
-    const { clinicId, job, entries, patients, created, counts, readJob } = await campaign('MRN-B', 1000);
+    const { clinicId, job, patients, created, assertWhole } = await campaign('MRN-B', 1000);
 
     await runImport(deps, clinicId, job.id);
 
-    const done = await readJob();
-    assert.equal(done?.status, 'done');
-    assert.equal(done?.processed, entries);
-    assert.equal(done?.failed, 0, JSON.stringify(done?.results));
-    assert.deepEqual(await counts(), { enrollments: patients, workflows: patients, events: patients });
+    await assertWhole();
     const [enrolled] = await database.owner.db.execute<{ workflow_id: string }>(
       sql`select workflow_id from enrollments where clinic_id = ${clinicId} limit 1`,
     );
@@ -169,7 +175,7 @@ describe('FHIR bulk import', () => {
   });
 
   it('resumes an import cut short mid-batch (Temporal away) without a second enrollment or workflow', async () => {
-    const { clinicId, job, entries, patients, counts, readJob } = await campaign('MRN-C', 2000);
+    const { clinicId, job, entries, readJob, assertWhole } = await campaign('MRN-C', 2000);
     let starts = 0;
     const { client } = temporal;
     const failing = Object.assign(Object.create(client) as typeof client, {
@@ -187,11 +193,7 @@ describe('FHIR bulk import', () => {
     assert.ok((cut?.processed ?? 0) < entries);
 
     await runImport(deps, clinicId, job.id);
-    const done = await readJob();
-    assert.equal(done?.status, 'done');
-    assert.equal(done?.processed, entries);
-    assert.equal(done?.failed, 0, JSON.stringify(done?.results));
-    assert.deepEqual(await counts(), { enrollments: patients, workflows: patients, events: patients });
+    await assertWhole();
     assert.equal((await verifyAuditChain(database.owner.db)).broken, undefined);
   });
 });
