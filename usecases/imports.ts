@@ -128,20 +128,22 @@ interface ImportRun {
 async function importCsv({ deps, clinicId, actor, content, done, record, heartbeat }: ImportRun) {
   let seen = 0;
   let batch: CsvRow[] = [];
+  const rows = new Slots(CONCURRENCY);
   const flush = async () => {
     // A file names each patient once (repeats are refused), so its rows are independent.
-    const results = await inGroups(
-      batch,
-      (row) => String(row.line),
-      async (row): Promise<ImportResult> =>
-        row.ok
-          ? { line: row.line, ...(await applyPatient(deps, clinicId, actor, row.patient, row.consents)) }
-          : {
-              line: row.line,
-              outcome: 'failed',
-              status: '422 Unprocessable Entity',
-              problem: row.problems.join('; '),
-            },
+    const results = await Promise.all(
+      batch.map((row) =>
+        rows.use(async (): Promise<ImportResult> =>
+          row.ok
+            ? { line: row.line, ...(await applyPatient(deps, clinicId, actor, row.patient, row.consents)) }
+            : {
+                line: row.line,
+                outcome: 'failed',
+                status: '422 Unprocessable Entity',
+                problem: row.problems.join('; '),
+              },
+        ),
+      ),
     );
     batch = [];
     return results;
@@ -375,30 +377,6 @@ const FHIR_CONCURRENCY = 32;
  * stays free for the activities of the journeys the import starts.
  */
 const FHIR_TRANSACTIONS = 4;
-
-/**
- * Applies `items` with up to CONCURRENCY groups at once, the items of a group (same key) one after another,
- * and returns the results in the items' order.
- */
-async function inGroups<T, R>(
-  items: T[],
-  keyOf: (item: T) => string,
-  apply: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const groups = new Map<string, number[]>();
-  items.forEach((item, position) => {
-    const key = keyOf(item);
-    groups.set(key, [...(groups.get(key) ?? []), position]);
-  });
-  const results = new Array<R>(items.length);
-  const queue = [...groups.values()];
-  const worker = async () => {
-    for (let group = queue.shift(); group; group = queue.shift())
-      for (const position of group) results[position] = await apply(items[position]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
-  return results;
-}
 
 async function applyEntry(
   deps: EnrollmentDeps,
