@@ -20,7 +20,7 @@ export async function rememberProcessedEvent(
   clinicId: string,
   eventIndex: string,
 ): Promise<void> {
-  await db.insert(processedEvents).values({ clinicId, eventIndex }).onConflictDoNothing();
+  await rememberProcessedEvents(db, clinicId, [eventIndex]);
 }
 
 /** Several at once (a bulk import's batch, with its progress). */
