@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { sql } from 'drizzle-orm';
 import { ChannelError } from '../channels/channel-error';
 import type { SentMessage } from '../channels/sms-sender';
-import { appendAudit } from '../db/queries/audit';
+import { appendAudit, appendAudits, type AuditEntry } from '../db/queries/audit';
 import { getClinic } from '../db/queries/clinics';
 import { consentAllows, latestConsents, recordConsent } from '../db/queries/consents';
 import {
@@ -23,11 +23,12 @@ import {
 import { archiveDeliveryContent } from '../db/queries/delivery-contents';
 import {
   decryptEnrollmentDetails,
+  type Enrollment,
   getEnrollmentByWorkflow,
   plannedTransactionalSends,
 } from '../db/queries/enrollments';
 import { ensureMessageLink } from '../db/queries/message-links';
-import { getPatient, type PatientRecord } from '../db/queries/patients';
+import { patientAudit, readPatient, type PatientRecord } from '../db/queries/patients';
 import { recordDeliveryEvent } from '../db/queries/replies';
 import { suppressAddress, suppressedAddresses } from '../db/queries/suppressions';
 import { ensureUnsubscribeLink } from '../db/queries/unsubscribe-links';
@@ -138,8 +139,7 @@ export function createSendPath(deps: ActivityDeps) {
     outcome: DeliveryCompletion,
     settle: Settle,
   ): Promise<Delivery> {
-    const completed = await completeDelivery(tx, deliveryId, outcome);
-    await settle(tx, null);
+    const [completed] = await Promise.all([completeDelivery(tx, deliveryId, outcome), settle(tx, null)]);
     await appendAudit(tx, {
       actor: ACTOR,
       clinicId: request.clinicId,
@@ -163,96 +163,131 @@ export function createSendPath(deps: ActivityDeps) {
     });
   }
 
-  /** Everything the decision needs, read under locks so that two workers cannot both pass the caps. */
+  /**
+   * Everything the decision needs, read under locks so that two workers cannot both pass the caps. The
+   * statements go out in a few pipelined batches rather than one round trip each, and the audit rows are
+   * appended last: the audit chain's lock, which every writer waits for, is held for the commit only.
+   */
   function decide(request: SendRequest, now: number, settle: Settle) {
     return inClinic(request.clinicId, async (tx) => {
-      await lock(tx, `patient:${request.patientId}`);
-      const clinic = await getClinic(tx, request.clinicId);
-      const patient = clinic && (await getPatient(tx, cipher, ACTOR, request.clinicId, request.patientId));
-      if (!clinic || !patient) throw new CarebellError('PatientNotFound');
-      const delivery = await claimDelivery(tx, claimWithRequest(request));
-      if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
-      const contacts: Route[] = patient.contacts;
-      const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
-      // Family members sharing a phone are different patients: the destination is locked too.
-      for (const index of indexes) await lock(tx, `address:${index}`);
-      const [consents, suppressed, earlier, planned] = await Promise.all([
-        latestConsents(tx, request.clinicId, request.patientId),
-        suppressedAddresses(tx, request.clinicId, indexes),
-        sendsForCaps(tx, {
-          clinicId: request.clinicId,
-          patientId: request.patientId,
-          addressIndexes: indexes,
-          since: new Date(now - WEEK_MS),
-          now: new Date(now),
-          excluding: delivery.id,
-        }),
-        request.category === 'marketing'
-          ? plannedTransactionalSends(
-              tx,
-              request.clinicId,
-              request.patientId,
-              new Date(now - DAY_MS),
-              new Date(now + DAY_MS),
-            )
-          : Promise.resolve([]),
+      const { clinicId, patientId } = request;
+      const [, clinic, patient, delivery, enrollment] = await Promise.all([
+        lock(tx, [`patient:${patientId}`]),
+        getClinic(tx, clinicId),
+        readPatient(tx, cipher, clinicId, patientId),
+        claimDelivery(tx, claimWithRequest(request)),
+        request.journey && getEnrollmentByWorkflow(tx, clinicId, request.journey.workflowId),
       ]);
-      const decision = decideSend({
+      if (!clinic || !patient) throw new CarebellError('PatientNotFound');
+      const audits = [patientAudit(ACTOR, clinicId, 'patient.read', patientId, 'success')];
+      const decided = await decideLocked(
+        tx,
+        request,
         now,
-        category: request.category,
-        patient,
-        order: channelOrder(patient.preferredChannel, request.channels),
-        contacts,
-        suppressed,
-        consentAllows: (channel, category) => consentAllows(consents, channel, category),
-        window: effectiveWindow(
-          { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart },
-          request.category,
-          usState(patient.postalAddress),
-        ),
-        caps: effectiveCaps({ perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek }, request.category),
-        earlier,
-        plannedTransactional: planned,
-      });
-      if (decision.kind === 'suppress') {
-        const closed = await complete(
-          tx,
-          request,
-          delivery.id,
-          request.fallback
-            ? { status: 'failed', reason: request.fallback.reason }
-            : { status: 'suppressed', reason: decision.reason },
-          settle,
-        );
-        return { outcome: 'settled' as const, delivery: closed };
-      }
-      if (
-        decision.kind === 'send' &&
-        decision.routes[0]!.channel === 'email' &&
-        delivery.channel === 'email' &&
-        delivery.lastAttemptAt &&
-        now - delivery.lastAttemptAt.getTime() < EMAIL_ATTEMPT_MS
-      ) {
-        // An earlier email attempt may still be talking to the relay: two conversations never overlap.
-        const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - now;
-        return { outcome: 'busy' as const, busyFor };
-      }
-      if (decision.kind !== 'send') {
-        await settle(tx, new Date(decision.until));
-        return { outcome: 'defer' as const, defer: decision };
-      }
-      const message = render(clinic, patient, delivery, request, now);
+        settle,
+        { clinic, patient, delivery, enrollment },
+        audits,
+      );
+      await appendAudits(tx, audits);
+      return decided;
+    });
+  }
+
+  async function decideLocked(
+    tx: Transaction,
+    request: SendRequest,
+    now: number,
+    settle: Settle,
+    read: { clinic: Clinic; patient: PatientRecord; delivery: Delivery; enrollment: Enrollment | undefined },
+    audits: AuditEntry[],
+  ) {
+    const { clinic, patient, delivery } = read;
+    if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
+    const contacts: Route[] = patient.contacts;
+    const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
+    // Family members sharing a phone are different patients: the destination is locked too.
+    await lock(
+      tx,
+      indexes.map((index) => `address:${index}`),
+    );
+    const [consents, suppressed, earlier, planned] = await Promise.all([
+      latestConsents(tx, request.clinicId, request.patientId),
+      suppressedAddresses(tx, request.clinicId, indexes),
+      sendsForCaps(tx, {
+        clinicId: request.clinicId,
+        patientId: request.patientId,
+        addressIndexes: indexes,
+        since: new Date(now - WEEK_MS),
+        now: new Date(now),
+        excluding: delivery.id,
+      }),
+      request.category === 'marketing'
+        ? plannedTransactionalSends(
+            tx,
+            request.clinicId,
+            request.patientId,
+            new Date(now - DAY_MS),
+            new Date(now + DAY_MS),
+          )
+        : Promise.resolve([]),
+    ]);
+    const decision = decideSend({
+      now,
+      category: request.category,
+      patient,
+      order: channelOrder(patient.preferredChannel, request.channels),
+      contacts,
+      suppressed,
+      consentAllows: (channel, category) => consentAllows(consents, channel, category),
+      window: effectiveWindow(
+        { opens: clinic.quietHoursEnd, closes: clinic.quietHoursStart },
+        request.category,
+        usState(patient.postalAddress),
+      ),
+      caps: effectiveCaps({ perDay: clinic.maxPerDay, perWeek: clinic.maxPerWeek }, request.category),
+      earlier,
+      plannedTransactional: planned,
+    });
+    if (decision.kind === 'suppress') {
+      const closed = await complete(
+        tx,
+        request,
+        delivery.id,
+        request.fallback
+          ? { status: 'failed', reason: request.fallback.reason }
+          : { status: 'suppressed', reason: decision.reason },
+        settle,
+      );
+      return { outcome: 'settled' as const, delivery: closed };
+    }
+    if (
+      decision.kind === 'send' &&
+      decision.routes[0]!.channel === 'email' &&
+      delivery.channel === 'email' &&
+      delivery.lastAttemptAt &&
+      now - delivery.lastAttemptAt.getTime() < EMAIL_ATTEMPT_MS
+    ) {
+      // An earlier email attempt may still be talking to the relay: two conversations never overlap.
+      const busyFor = delivery.lastAttemptAt.getTime() + EMAIL_ATTEMPT_MS - now;
+      return { outcome: 'busy' as const, busyFor };
+    }
+    if (decision.kind !== 'send') {
+      await settle(tx, new Date(decision.until));
+      return { outcome: 'defer' as const, defer: decision };
+    }
+    const message = render(clinic, patient, delivery, request, now);
+    const first = decision.routes[0]!;
+    await Promise.all([
       // In flight from here on: a concurrent decision for this patient or address counts it.
-      const first = decision.routes[0]!;
-      await recordAttempt(tx, delivery.id, {
+      recordAttempt(tx, delivery.id, {
         channel: first.channel,
         addressIndex: first.addressIndex,
         language: message.language,
         languageFallback: message.fallback,
-      });
-      await archive(tx, request, clinic, delivery, message, now);
-      return { outcome: 'send' as const, delivery, routes: decision.routes, clinic, message };
-    });
+      }),
+      archive(tx, request, clinic, delivery, read.enrollment, message, now, audits),
+    ]);
+    return { outcome: 'send' as const, delivery, routes: decision.routes, clinic, message };
   }
 
   /**
@@ -265,22 +300,14 @@ export function createSendPath(deps: ActivityDeps) {
     request: SendRequest,
     clinic: Clinic,
     delivery: Delivery,
+    enrollment: Enrollment | undefined,
     message: ReturnType<typeof render>,
     now: number,
+    audits: AuditEntry[],
   ) {
-    await ensureMessageLink(tx, {
-      clinicId: request.clinicId,
-      deliveryId: delivery.id,
-      purpose: 'pickup',
-      tokenHash: messageLinkTokenHash(message.marker),
-      expiresAt: new Date(now + LINK_LIFETIME_MS),
-    });
-    const enrollment = request.journey
-      ? await getEnrollmentByWorkflow(tx, request.clinicId, request.journey.workflowId)
-      : undefined;
     const details = enrollment ? decryptEnrollmentDetails(cipher, enrollment) : null;
     if (details)
-      await appendAudit(tx, {
+      audits.push({
         actor: ACTOR,
         clinicId: request.clinicId,
         action: 'enrollment.details.read',
@@ -288,17 +315,26 @@ export function createSendPath(deps: ActivityDeps) {
         objectId: enrollment!.id,
         outcome: 'success',
       });
-    await archiveDeliveryContent(tx, cipher, {
-      deliveryId: delivery.id,
-      clinicId: request.clinicId,
-      template: request.template,
-      templateVersion: templateVersion(request.template, message.language),
-      language: message.language,
-      // The email channel's HTML, once it renders one, goes here too.
-      rendered: { sms: message.sms, subject: message.subject, text: message.text },
-      details,
-      retainUntil: new Date(now + clinic.retentionDays * DAY_MS),
-    });
+    await Promise.all([
+      ensureMessageLink(tx, {
+        clinicId: request.clinicId,
+        deliveryId: delivery.id,
+        purpose: 'pickup',
+        tokenHash: messageLinkTokenHash(message.marker),
+        expiresAt: new Date(now + LINK_LIFETIME_MS),
+      }),
+      archiveDeliveryContent(tx, cipher, {
+        deliveryId: delivery.id,
+        clinicId: request.clinicId,
+        template: request.template,
+        templateVersion: templateVersion(request.template, message.language),
+        language: message.language,
+        // The email channel's HTML, once it renders one, goes here too.
+        rendered: { sms: message.sms, subject: message.subject, text: message.text },
+        details,
+        retainUntil: new Date(now + clinic.retentionDays * DAY_MS),
+      }),
+    ]);
   }
 
   async function send(request: SendRequest, settle = nothingToSettle): Promise<SendResult> {
@@ -520,7 +556,14 @@ export function createSendPath(deps: ActivityDeps) {
   return { send, close, inClinic };
 }
 
-/** A transaction-scoped advisory lock: released at commit, so a crashed worker never holds it. */
-async function lock(tx: Transaction, key: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+/**
+ * Transaction-scoped advisory locks, released at commit so a crashed worker never holds one; taken in one
+ * statement, in the keys' sorted order, so two transactions wanting the same keys cannot deadlock.
+ */
+async function lock(tx: Transaction, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.execute(
+    sql`select count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+        from (select unnest(array[${sql.join(keys, sql`, `)}]::text[]) as k order by k) as ordered`,
+  );
 }

@@ -392,26 +392,40 @@ export async function getPatient(
   clinicId: string,
   patientId: string,
 ): Promise<PatientRecord | undefined> {
-  const [row] = await db
-    .select({ patient: patients, preferredChannel: channelPreferences.preferredChannel })
-    .from(patients)
-    .innerJoin(channelPreferences, eq(channelPreferences.patientId, patients.id))
-    .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId)));
-  if (!row) {
-    await auditPatient(db, actor, clinicId, 'patient.read', patientId, 'failure');
-    return undefined;
-  }
-  const contacts = await db
-    .select()
-    .from(contactPoints)
-    .where(and(eq(contactPoints.clinicId, clinicId), eq(contactPoints.patientId, patientId)))
-    .orderBy(asc(contactPoints.rank));
+  const patient = await readPatient(db, cipher, clinicId, patientId);
+  await auditPatient(db, actor, clinicId, 'patient.read', patientId, patient ? 'success' : 'failure');
+  return patient;
+}
+
+/**
+ * The patient and its contacts, decrypted, with no audit row: for a caller that appends
+ * `patientAudit(…, 'patient.read', …)` itself, in the same transaction (the send path appends its rows last, so the
+ * chain's lock is held for the commit only). Both reads go out together.
+ */
+export async function readPatient(
+  db: Queryable,
+  cipher: FieldCipher,
+  clinicId: string,
+  patientId: string,
+): Promise<PatientRecord | undefined> {
+  const [[row], contacts] = await Promise.all([
+    db
+      .select({ patient: patients, preferredChannel: channelPreferences.preferredChannel })
+      .from(patients)
+      .innerJoin(channelPreferences, eq(channelPreferences.patientId, patients.id))
+      .where(and(eq(patients.clinicId, clinicId), eq(patients.id, patientId))),
+    db
+      .select()
+      .from(contactPoints)
+      .where(and(eq(contactPoints.clinicId, clinicId), eq(contactPoints.patientId, patientId)))
+      .orderBy(asc(contactPoints.rank)),
+  ]);
+  if (!row) return undefined;
   const { patient } = row;
   const field = (column: string, value: string) =>
     cipher.decrypt(value, { clinicId, table: 'patients', column, rowId: patientId });
   const optional = (column: string, value: string | null) =>
     value === null ? undefined : field(column, value);
-  await auditPatient(db, actor, clinicId, 'patient.read', patientId, 'success');
   return {
     id: patient.id,
     clinicId,
@@ -486,15 +500,19 @@ export async function getPatientSettings(
   return row;
 }
 
-function auditPatient(
-  db: Queryable,
+/** The audit row of one access to a patient. */
+export function patientAudit(
   actor: string,
   clinicId: string,
   action: `patient.${'create' | 'read' | 'update'}`,
   patientId: string,
   outcome: AuditEntry['outcome'],
-): Promise<void> {
-  return appendAudit(db, { actor, clinicId, action, objectType: 'patient', objectId: patientId, outcome });
+): AuditEntry {
+  return { actor, clinicId, action, objectType: 'patient', objectId: patientId, outcome };
+}
+
+function auditPatient(db: Queryable, ...entry: Parameters<typeof patientAudit>): Promise<void> {
+  return appendAudit(db, patientAudit(...entry));
 }
 
 /** Every encrypted column, for key rotation: table, primary key column and ciphertext column. */
