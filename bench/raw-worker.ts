@@ -43,7 +43,10 @@ runMain(async () => {
     // The same cache as carebell's worker, so a sleeper woken on either side replays alike.
     maxCachedWorkflows: config.worker.workflowCacheSize,
   });
-  const running = worker.run().finally(() => connection.close());
+  const running = worker.run().finally(async () => {
+    email.close();
+    await connection.close();
+  });
   log.info({ taskQueue: RAW_TASK_QUEUE }, 'raw worker running');
   onShutdownSignal(async () => {
     worker.shutdown();

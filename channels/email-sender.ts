@@ -23,4 +23,6 @@ export interface EmailSender {
   readonly domain: string;
   /** Hands the message to the relay over TLS; throws ChannelError on failure. */
   send(message: EmailMessage): Promise<SentMessage>;
+  /** Closes the connections kept open to the relay (at shutdown: an open one keeps the process alive). */
+  close(): void;
 }

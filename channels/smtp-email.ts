@@ -9,6 +9,10 @@ import type { SentMessage } from './sms-sender';
 // before Temporal starts another one beside it.
 const CONVERSATION_DEADLINE_MS = 40_000;
 
+const POOL_CONNECTIONS = 5;
+// Then a fresh connection (and TLS session): bounds what one long-lived session carries.
+const MESSAGES_PER_CONNECTION = 100;
+
 // RFC 8058 3: the signature must cover List-Unsubscribe and List-Unsubscribe-Post, or receivers ignore them.
 const DKIM_SIGNED_HEADERS = [
   'From',
@@ -44,6 +48,13 @@ export function createSmtpEmailSender(
       minVersion: 'TLSv1.2',
       ca: settings.caFile ? [fs.readFileSync(settings.caFile)] : undefined,
     },
+    // A few connections kept open and reused: one TCP and TLS handshake per many messages, not per message,
+    // and a relay that limits connections per client is not hammered by a morning's reminders.
+    pool: true,
+    maxConnections: POOL_CONNECTIONS,
+    maxMessages: MESSAGES_PER_CONNECTION,
+    // Shorter than relays' own idle limits (Postfix: 300 s), so the relay rarely closes one under us.
+    idleTimeout: 30_000,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 20_000,
@@ -89,6 +100,7 @@ export function createSmtpEmailSender(
         clearTimeout(timer);
       }
     },
+    close: () => transport.close(),
   };
 }
 

@@ -87,6 +87,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
     authOptional: true,
     disabledCommands: options.withoutTls ? ['STARTTLS'] : [],
     banner: 'carebell local SMTP peer',
+    // On close, a client's idle pooled connection gets 421 after this long rather than smtp-server's 30 s.
+    closeTimeout: 500,
     logger: false,
     onMailFrom(_address, session, callback) {
       if (!options.withoutTls && !session.secure) {

@@ -46,6 +46,7 @@ export async function startWorker(
   const dataConverter = createDataConverter(options.keyRing, options.reloadKeyRing);
   const client = new Client({ connection: clientConnection, namespace, dataConverter });
   await ensureSweepSchedules(client, taskQueue);
+  const email = createSmtpEmailSender(smtp, { dkim: options.dkim });
   const { prebuilt, ...code } = await workflowCode();
   options.log.info({ prebuilt }, prebuilt ? 'workflows from the prebuilt bundle' : 'bundling workflows');
   const worker = await Worker.create({
@@ -58,7 +59,7 @@ export async function startWorker(
       db: database.db,
       cipher: new FieldCipher(options.keyRing, options.reloadKeyRing),
       sms: createTwilioSmsSender(twilio),
-      email: createSmtpEmailSender(smtp, { dkim: options.dkim }),
+      email,
       translator: await createTranslator(),
       publicUrl: options.publicUrl,
       log: options.log,
@@ -71,6 +72,7 @@ export async function startWorker(
     maxCachedWorkflows: options.workflowCacheSize ?? DEFAULT_WORKFLOW_CACHE_SIZE,
   });
   const done = worker.run().finally(async () => {
+    email.close();
     await connection.close();
     await clientConnection.close();
     await database.close();
