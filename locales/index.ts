@@ -293,12 +293,27 @@ export function missingValuesProblem(
   journey: Pick<JourneyDefinition, 'key' | 'steps' | 'texts'>,
   facts: Record<string, string>,
 ): string | undefined {
-  const missing = new Set(
-    [...templatesOf(journey).flatMap(templateValues), ...clinicTextsOf(journey).flatMap(placeholders)]
+  const missing = factsUsed(journey).filter((name) => facts[name] === undefined);
+  return missing.length > 0 ? `facts: ${journey.key} needs ${missing.join(', ')}` : undefined;
+}
+
+// Every enrollment asks, and the answer is the journey's own: worked out once per definition read.
+const factsUsedBy = new WeakMap<object, string[]>();
+
+/** The facts a journey's texts show that the send path does not supply, sorted. */
+function factsUsed(journey: Pick<JourneyDefinition, 'steps' | 'texts'>): string[] {
+  let names = factsUsedBy.get(journey);
+  if (!names) {
+    const used = [
+      ...templatesOf(journey).flatMap(templateValues),
+      ...clinicTextsOf(journey).flatMap(placeholders),
+    ]
       .map(factOfValue)
-      .filter((name) => !SUPPLIED_VALUES.includes(name) && facts[name] === undefined),
-  );
-  return missing.size > 0 ? `facts: ${journey.key} needs ${[...missing].sort().join(', ')}` : undefined;
+      .filter((name) => !SUPPLIED_VALUES.includes(name));
+    names = [...new Set(used)].sort();
+    factsUsedBy.set(journey, names);
+  }
+  return names;
 }
 
 // Dates on every weekday of every month with a two-digit day, every hour of the day, counts of days up to

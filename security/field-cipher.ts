@@ -21,6 +21,8 @@ const VERSION = 'v1';
 
 export class FieldCipher {
   private readonly clinicKeys = new Map<string, Buffer>();
+  // Derived once per kind and clinic (HKDF on every look-up showed in profiles); a reloaded ring may differ.
+  private blindKeys = new Map<string, Buffer>();
 
   /**
    * `reload` re-reads the key ring when a value names a key this process does not have yet (another
@@ -48,7 +50,10 @@ export class FieldCipher {
     const [version, id, packed] = stored.split(':');
     if (version !== VERSION || !id || !packed)
       throw new DecryptionError(`${describe(context)}: not an encrypted value`);
-    if (!this.ring.keys.has(id) && this.reload) this.current = this.reload();
+    if (!this.ring.keys.has(id) && this.reload) {
+      this.current = this.reload();
+      this.blindKeys = new Map();
+    }
     if (!this.ring.keys.has(id)) {
       throw new DecryptionError(`${describe(context)}: key ${id} is not in the key ring`);
     }
@@ -96,7 +101,12 @@ export class FieldCipher {
     clinicId: string,
     normalised: string,
   ): string {
-    const key = deriveKey(this.ring.blindIndexKey, clinicId, `blind-index:${kind}`);
+    const cacheKey = `${kind}/${clinicId}`;
+    let key = this.blindKeys.get(cacheKey);
+    if (!key) {
+      key = deriveKey(this.ring.blindIndexKey, clinicId, `blind-index:${kind}`);
+      this.blindKeys.set(cacheKey, key);
+    }
     return createHmac('sha256', key).update(normalised).digest('base64url');
   }
 
