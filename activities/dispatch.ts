@@ -171,23 +171,16 @@ export function createSendPath(deps: ActivityDeps) {
   function decide(request: SendRequest, now: number, settle: Settle) {
     return inClinic(request.clinicId, async (tx) => {
       const { clinicId, patientId } = request;
-      const [, clinic, patient, delivery, enrollment] = await Promise.all([
+      const [, clinic, patient, enrollment] = await Promise.all([
         lock(tx, [`patient:${patientId}`]),
         getClinic(tx, clinicId),
         readPatient(tx, cipher, clinicId, patientId),
-        claimDelivery(tx, claimWithRequest(request)),
         request.journey && getEnrollmentByWorkflow(tx, clinicId, request.journey.workflowId),
       ]);
+      // Before the claim, whose row could not refer to them.
       if (!clinic || !patient) throw new CarebellError('PatientNotFound');
       const audits = [patientAudit(ACTOR, clinicId, 'patient.read', patientId, 'success')];
-      const decided = await decideLocked(
-        tx,
-        request,
-        now,
-        settle,
-        { clinic, patient, delivery, enrollment },
-        audits,
-      );
+      const decided = await decideLocked(tx, request, now, settle, { clinic, patient, enrollment }, audits);
       await appendAudits(tx, audits);
       return decided;
     });
@@ -198,18 +191,21 @@ export function createSendPath(deps: ActivityDeps) {
     request: SendRequest,
     now: number,
     settle: Settle,
-    read: { clinic: Clinic; patient: PatientRecord; delivery: Delivery; enrollment: Enrollment | undefined },
+    read: { clinic: Clinic; patient: PatientRecord; enrollment: Enrollment | undefined },
     audits: AuditEntry[],
   ) {
-    const { clinic, patient, delivery } = read;
-    if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
+    const { clinic, patient } = read;
     const contacts: Route[] = patient.contacts;
     const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
-    // Family members sharing a phone are different patients: the destination is locked too.
-    await lock(
-      tx,
-      indexes.map((index) => `address:${index}`),
-    );
+    const [delivery] = await Promise.all([
+      claimDelivery(tx, claimWithRequest(request)),
+      // Family members sharing a phone are different patients: the destination is locked too.
+      lock(
+        tx,
+        indexes.map((index) => `address:${index}`),
+      ),
+    ]);
+    if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
     const [consents, suppressed, earlier, planned] = await Promise.all([
       latestConsents(tx, request.clinicId, request.patientId),
       suppressedAddresses(tx, request.clinicId, indexes),

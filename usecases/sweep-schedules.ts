@@ -64,7 +64,23 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
   return ids;
 }
 
+// A server that has just started (or is busy) may fail a describe while the schedule's own workflow is
+// still starting: seen as "Failed to describe schedule" right after a create the client retried.
+const ATTEMPTS = 5;
+const RETRY_AFTER_MS = 2_000;
+
 async function ensureSchedule(client: Client, options: ScheduleOptions) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createOrUpdate(client, options);
+    } catch (error) {
+      if (attempt >= ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS * attempt));
+    }
+  }
+}
+
+async function createOrUpdate(client: Client, options: ScheduleOptions) {
   try {
     await client.schedule.create(options);
   } catch (error) {
