@@ -71,6 +71,23 @@ describe('the send path at the moment of sending', () => {
     assert.equal(smsTo('+14155550601').length, 1);
   });
 
+  it('refuses a send for a patient that does not exist at once, leaving no delivery row', async () => {
+    const activities = await activitiesFor(database.db, peers);
+    const { clinicId } = await createPatient(database.db, { phone: '+14155550699' });
+    const input = reminderInput({ clinicId, patientId: randomUUID() });
+    await assert.rejects(attempt(activities.sendReminder.bind(activities), input), (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, 'PatientNotFound');
+      // Not a database error that Temporal would retry for ever.
+      assert.equal(error.nonRetryable, true);
+      return true;
+    });
+    const rows = await withClinic(database.db, clinicId, (tx) =>
+      tx.execute(sql`select 1 from deliveries where idempotency_key = ${input.idempotencyKey}`),
+    );
+    assert.equal(rows.length, 0);
+  });
+
   it('holds the caps when two workers race: one sends, the other defers', async () => {
     const patient = await createPatient(database.db, { phone: '+14155550602' });
     const [workerA, workerB] = await Promise.all([
