@@ -398,8 +398,8 @@ export async function getPatient(
 }
 
 /**
- * The patient and its contacts, decrypted, with no audit row: for a caller that appends
- * `patientAudit(…, 'patient.read', …)` itself, in the same transaction (the send path appends its rows last, so the
+ * The patient and its contacts, decrypted, with no audit row: for a caller that appends the read's
+ * `patientAudit` itself, later in the same transaction (the send path appends its rows last, so the audit
  * chain's lock is held for the commit only). Both reads go out together.
  */
 export async function readPatient(
