@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { cacheDir } from '../config';
 import { connectDatabase } from '../db/client';
 import { resolveTestServer } from '../infra/temporal-binaries';
-import type { Endpoints } from '../infra/services';
+import type { Endpoints } from '../infra/endpoints';
 import type { Logger } from '../infra/logger';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createDataConverter } from '../security/data-converter';

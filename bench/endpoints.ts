@@ -6,7 +6,8 @@ import path from 'node:path';
 import { cacheDir, loadConfig } from '../config';
 import { freePort } from '../infra/free-port';
 import type { LocalPeers } from '../infra/local-peers';
-import { startServices, type Endpoints } from '../infra/services';
+import type { Endpoints } from '../infra/endpoints';
+import { startServices } from '../infra/services';
 import { resolveTemporalCli, TEMPORAL_SERVER_VERSION } from '../infra/temporal-binaries';
 
 export interface BenchServices {

@@ -9,7 +9,7 @@ import { createTwilioSmsSender } from '../channels/twilio-sms';
 import { loadConfig } from '../config';
 import { createLogger } from '../infra/logger';
 import { onShutdownSignal, runMain } from '../infra/process-lifecycle';
-import { joinEndpoints } from '../infra/services';
+import { joinEndpoints } from '../infra/endpoints';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { RAW_TASK_QUEUE, type RawActivities } from './workflows/raw';

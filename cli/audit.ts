@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { connectDatabase } from '../db/client';
 import { verifyAuditChain } from '../db/queries/audit';
-import { joinEndpoints } from '../infra/services';
+import { joinEndpoints } from '../infra/endpoints';
 import { CliError, ownerUrl, printJson, progress } from './output';
 
 /**

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { connectDatabase, type Database } from '../db/client';
 import { resolveKeyRing } from '../infra/key-ring-source';
-import { joinEndpoints, type Endpoints } from '../infra/services';
+import { joinEndpoints, type Endpoints } from '../infra/endpoints';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createDataConverter } from '../security/data-converter';
 import { FieldCipher } from '../security/field-cipher';

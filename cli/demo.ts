@@ -13,7 +13,7 @@ import { withClinic } from '../db/tenant';
 import type { FieldCipher } from '../security/field-cipher';
 import { supportedLanguages } from '../locales';
 import { startReminder } from '../usecases/start-workflows';
-import type { Endpoints } from '../infra/services';
+import type { Endpoints } from '../infra/endpoints';
 import type { ReminderResult } from '../domain/reminder';
 import { withCarebell } from './connect';
 import { parseDuration } from './duration';

@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import { connectDatabase } from '../db/client';
 import { appendAudit } from '../db/queries/audit';
 import { keyRingFile, keyRingReloader, resolveKeyRing } from '../infra/key-ring-source';
-import { joinEndpoints } from '../infra/services';
+import { joinEndpoints } from '../infra/endpoints';
 import { FieldCipher } from '../security/field-cipher';
 import { addKeyToRingFile } from '../security/key-ring';
 import { countStale, reencryptAll } from '../security/reencrypt';

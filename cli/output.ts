@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Endpoints } from '../infra/services';
+import type { Endpoints } from '../infra/endpoints';
 import { readJsonFile } from '../lib/json-file';
 import { describeIssues } from '../lib/zod-issues';
 

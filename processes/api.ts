@@ -5,7 +5,7 @@ import { startApi } from '../api/start-api';
 import { createLogger } from '../infra/logger';
 import { keyRingReloader, resolveKeyRing } from '../infra/key-ring-source';
 import { onShutdownSignal, runMain } from '../infra/process-lifecycle';
-import { joinEndpoints } from '../infra/services';
+import { joinEndpoints } from '../infra/endpoints';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 
 runMain(async () => {

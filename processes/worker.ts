@@ -4,7 +4,7 @@ import { createLogger } from '../infra/logger';
 import { keyRingReloader, resolveKeyRing } from '../infra/key-ring-source';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { migrateDatabase } from '../db/client';
-import { joinEndpoints } from '../infra/services';
+import { joinEndpoints } from '../infra/endpoints';
 import { startWorker } from '../worker/start-worker';
 import { onShutdownSignal, runMain } from '../infra/process-lifecycle';
 

@@ -12,7 +12,7 @@ import { builtInJourneys } from '../journeys/built-in';
 import type { JourneyDefinition } from '../journeys/schema';
 import { clinicJourneys, enrollmentProblem } from './enroll';
 import { publishProblems, PublishRefused } from './publish-journey';
-import { sampleFacts, simulateJourney, type SimulationRequest } from './simulate';
+import { sampleFacts, simulateJourney, type SimulationRequest, type Simulator } from './simulate';
 
 export interface JourneySummary {
   key: string;
@@ -108,9 +108,13 @@ export async function setJourneyActive(
 
 /**
  * Previews a journey for a sample patient and trigger event on the time-skipping test server: what would be
- * sent, when, on which channel and in which language. Refuses an event the journey would refuse.
+ * sent, when, on which channel and in which language. Refuses an event the journey would refuse. Runs on
+ * `simulator` when given (many previews, one server), else on a server of its own.
  */
-export async function previewJourney(options: SimulationRequest & { testServerPath?: string }) {
+export async function previewJourney(
+  options: SimulationRequest & { testServerPath?: string },
+  simulator?: Simulator,
+) {
   const { definition, patient, event } = options;
   const starts = [definition.trigger.event, ...(definition.trigger.also ?? [])];
   if (!starts.includes(event.type))
@@ -126,5 +130,5 @@ export async function previewJourney(options: SimulationRequest & { testServerPa
       'InvalidInput',
       `event: journey ${definition.key} does not start for this event: its trigger.unless holds`,
     );
-  return simulateJourney(options);
+  return simulator ? simulator.simulate(options) : simulateJourney(options);
 }

@@ -74,6 +74,8 @@ export interface SimulationRequest {
 }
 
 export interface SimulationResult {
+  /** When the preview began on the test server's clock, which earlier previews on it moved on. */
+  startedAt: number;
   outcome: string;
   timeline: SimulatedEntry[];
   history: unknown;
@@ -165,6 +167,7 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
       }
       const result = await Promise.race([handle.result(), stopped]);
       return {
+        startedAt,
         outcome: result.outcome,
         history: await handle.fetchHistory(),
         timeline: result.timeline.map((entry) => {

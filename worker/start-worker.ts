@@ -10,7 +10,7 @@ import { createDataConverter } from '../security/data-converter';
 import { FieldCipher } from '../security/field-cipher';
 import type { KeyRing } from '../security/key-ring';
 import type { Logger } from '../infra/logger';
-import type { Endpoints } from '../infra/services';
+import type { Endpoints } from '../infra/endpoints';
 import { ensureSweepSchedules } from '../usecases/sweep-schedules';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { workflowCode } from './workflow-bundle';

@@ -1,40 +1,32 @@
-// Each built-in journey over its whole life, from its example under examples/<key>/, through
-// `carebell simulate` on the time-skipping server: which message goes on which day of the journey, in the
-// patient's zone, and how it ends. Days count from the day the simulation starts.
+// Each built-in journey over its whole life, from its example under examples/<key>/, previewed as
+// `carebell simulate` previews it (the same use case, one time-skipping server for every preview here; the
+// command itself is tested in simulate-cli.test.ts): which message goes on which day of the journey, in the
+// patient's zone, and how it ends. Days count from the day the preview starts, on the server's clock.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { DateTime } from 'luxon';
-import { runCarebell, runCarebellSimulate, tempDir } from '../support/harness';
+import { builtInJourneys } from '../../journeys/built-in';
+import { eventFile, patientFile } from '../../journeys/sample-inputs';
+import { previewJourney } from '../../usecases/journeys';
+import { createSimulator, type SimulatedEntry, type Simulator } from '../../usecases/simulate';
+import { retryServerStart, testServerPath } from '../support/harness';
 
-interface Entry {
-  localTime: string;
-  step: string;
-  outcome: string;
-  language: string | null;
-  reason: string | null;
-}
+let simulator: Simulator;
+const readJson = async (file: string): Promise<unknown> => JSON.parse(await fs.readFile(file, 'utf8'));
 
-async function simulate(journey: string, patientFile: string, event: string | object) {
-  let eventFile = event as string;
-  if (typeof event !== 'string') {
-    eventFile = path.join(await tempDir('whole-life'), 'event.json');
-    await fs.writeFile(eventFile, JSON.stringify(event));
-  }
-  const { timeZone } = JSON.parse(await fs.readFile(patientFile, 'utf8')) as { timeZone: string };
-  const start = DateTime.now().setZone(timeZone).startOf('day');
-  const result = await runCarebellSimulate([
-    '--journey',
-    journey,
-    '--patient',
-    patientFile,
-    '--event',
-    eventFile,
-    '--json',
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  const timeline = JSON.parse(result.stdout) as Entry[];
+async function simulate(journey: string, patientJson: string, event: string | object) {
+  const definition = builtInJourneys().find((candidate) => candidate.key === journey)!;
+  const patient = patientFile.parse(await readJson(patientJson));
+  const { startedAt, timeline } = await previewJourney(
+    {
+      definition,
+      patient,
+      event: eventFile.parse(typeof event === 'string' ? await readJson(event) : event),
+    },
+    simulator,
+  );
+  const start = DateTime.fromMillis(startedAt, { zone: patient.timeZone }).startOf('day');
   /** `step@day` for each message sent, the day counted from the start in the patient's zone. */
   const sent = timeline
     .filter((entry) => entry.outcome === 'sent')
@@ -45,14 +37,21 @@ async function simulate(journey: string, patientFile: string, event: string | ob
   return { timeline, sent, end: timeline.at(-1)! };
 }
 
-const at10 = (timeline: Entry[], steps: string[]) => {
+const at10 = (timeline: SimulatedEntry[], steps: string[]) => {
   for (const entry of timeline.filter(
     (candidate) => steps.includes(candidate.step) && candidate.outcome === 'sent',
   ))
     assert.match(entry.localTime, /T10:00:00/, `${entry.step} at 10:00 in the patient's zone`);
 };
 
-describe('the examples of every built-in journey, through carebell simulate', () => {
+describe('the examples of every built-in journey, previewed as carebell simulate does', () => {
+  before(async () => {
+    simulator = await retryServerStart(() => createSimulator(testServerPath()));
+  });
+  after(async () => {
+    await simulator.close();
+  });
+
   it('refill: 7 days before a 30-day supply ends, on the day, 3 days after; "call your pharmacy"', async () => {
     const { timeline, sent, end } = await simulate(
       'refill',
@@ -86,22 +85,14 @@ describe('the examples of every built-in journey, through carebell simulate', ()
       { daysSupply: '30', refillsRemaining: '1', asNeeded: 'true' },
       { daysSupply: '7', refillsRemaining: '0' },
     ]) {
-      const dir = await tempDir('whole-life');
-      await fs.writeFile(
-        path.join(dir, 'event.json'),
-        JSON.stringify({ type: 'medication.dispensed', anchorInDays: 7, facts }),
+      await assert.rejects(
+        simulate('refill', 'examples/refill/patient.json', {
+          type: 'medication.dispensed',
+          anchorInDays: 7,
+          facts,
+        }),
+        /does not start for this event: its trigger.unless holds/,
       );
-      const result = await runCarebell([
-        'simulate',
-        '--journey',
-        'refill',
-        '--patient',
-        'examples/refill/patient.json',
-        '--event',
-        path.join(dir, 'event.json'),
-      ]);
-      assert.equal(result.code, 2);
-      assert.match(result.stderr, /does not start for this event: its trigger.unless holds/);
     }
   });
 
