@@ -220,9 +220,17 @@ describe('npm start (embedded default)', () => {
     );
   });
 
-  it('runs journeys through the CLI: publish a clinic version, send EHR events, run a sweep', async () => {
-    const started = await start();
-    try {
+  // The journeys and the README's API path share one running carebell: a start costs seconds of CPU.
+  describe('one more run', () => {
+    let started: Started;
+    before(async () => {
+      started = await start();
+    });
+    after(async () => {
+      if (started) assert.equal(await stop(started), 0);
+    });
+
+    it('runs journeys through the CLI: publish a clinic version, send EHR events, run a sweep', async () => {
       const demoRun = await demo('sms', 4);
       assert.equal(demoRun.code, 0, demoRun.stderr);
       const { clinicId, patientId } = JSON.parse(demoRun.stdout) as { clinicId: string; patientId: string };
@@ -362,14 +370,9 @@ describe('npm start (embedded default)', () => {
         unknown.stderr,
         /no sweep "nightly"; known: screening-check, open-enrollment, medicaid-renewal, lapsed-patients/,
       );
-    } finally {
-      assert.equal(await stop(started), 0);
-    }
-  });
+    });
 
-  it("walks the README's API path: a clinic and a key, a CSV import, a FHIR bundle, an event, the report", async () => {
-    const started = await start();
-    try {
+    it("walks the README's API path: a clinic and a key, a CSV import, a FHIR bundle, an event, the report", async () => {
       const api = env.CAREBELL_PUBLIC_URL!;
       assert.match(started.output.join(''), new RegExp(`API +http://127.0.0.1:${new URL(api).port}`));
       const json = async (...args: string[]) => {
@@ -486,9 +489,7 @@ describe('npm start (embedded default)', () => {
       const unauthorised = await fetch(`${api}/v1/journeys`);
       assert.equal(unauthorised.status, 401);
       assert.match(String(unauthorised.headers.get('content-type')), /^application\/problem\+json/);
-    } finally {
-      assert.equal(await stop(started), 0);
-    }
+    });
   });
 });
 
