@@ -392,11 +392,11 @@ describe('patient CSV', () => {
       for (const problem of row.problems) assert.ok(!problem.includes(value), `${problem} repeats ${value}`);
   });
 
-  it('streams 100,000 rows without reading far ahead of its reader', async () => {
+  it('streams 20,000 rows without reading far ahead of its reader', async () => {
     let produced = 0;
     function* upload(): Generator<string> {
       yield `${HEADER},sms_consent\n`;
-      while (produced < 100_000) {
+      while (produced < 20_000) {
         let chunk = '';
         for (let i = 0; i < 100; i++, produced++)
           chunk += `MRN-${produced},Patient ${produced},1970-01-01,(312) 555-0111,"${produced} Sample St\nSpringfield",,yes\n`;
@@ -410,7 +410,7 @@ describe('patient CSV', () => {
       assert.equal(row.line, 2 * read);
       furthestAhead = Math.max(furthestAhead, produced - read);
     }
-    assert.equal(read, 100_000);
+    assert.equal(read, 20_000);
     assert.ok(furthestAhead < 5_000, `read ${furthestAhead} rows ahead`);
   });
 
