@@ -37,8 +37,10 @@ export async function clinicJourneys(
   clinicId: string,
   options: { includeInactive?: boolean } = {},
 ): Promise<JourneyDefinition[]> {
-  const own = await latestClinicJourneys(db, clinicId);
-  const inactive = options.includeInactive ? new Set<string>() : await inactiveJourneyKeys(db, clinicId);
+  const [own, inactive] = await Promise.all([
+    latestClinicJourneys(db, clinicId),
+    options.includeInactive ? new Set<string>() : inactiveJourneyKeys(db, clinicId),
+  ]);
   const builtIn = builtInJourneys().filter((journey) => !own.some((mine) => mine.key === journey.key));
   return [...builtIn, ...own]
     .filter((journey) => !inactive.has(journey.key))

@@ -106,28 +106,30 @@ export async function handleEvent(
     });
   const checked = await (batch ? batch.inTransaction(transaction) : transaction());
   async function checkAndClaim(tx: Transaction, audits: AuditEntry[]) {
-    if (!batch && !(await getClinic(tx, clinicId))) return { missing: `no clinic ${clinicId}` };
-    let patientId: string | undefined;
-    if ('id' in event.patient) patientId = event.patient.id;
-    else {
-      const found = await findPatientIdByExternalIdAuditLater(
-        tx,
-        deps.cipher,
-        actor,
-        clinicId,
-        event.patient.ehrId,
-      );
-      patientId = found.id;
-      audits.push(found.audit);
-    }
-    const patient = patientId && (await getPatientSettings(tx, clinicId, patientId));
+    // The reads go out in two pipelined batches (on the transaction's one connection) rather than one
+    // round trip each: what needs only the event, then what needs the patient.
+    const [clinicFound, patientLookup, journeys, processedBefore] = await Promise.all([
+      batch || getClinic(tx, clinicId),
+      'id' in event.patient
+        ? { id: event.patient.id, audit: undefined }
+        : findPatientIdByExternalIdAuditLater(tx, deps.cipher, actor, clinicId, event.patient.ehrId),
+      batch ? batch.journeys : clinicJourneys(tx, clinicId),
+      eventIndex !== undefined &&
+        (batch?.actedOn.has(eventIndex) === true || wasEventProcessed(tx, clinicId, eventIndex)),
+    ]);
+    if (!clinicFound) return { missing: `no clinic ${clinicId}` };
+    if (patientLookup.audit) audits.push(patientLookup.audit);
+    const patientId = patientLookup.id;
+    const repeat = processedBefore === true;
+    const [patient, active] = patientId
+      ? await Promise.all([
+          getPatientSettings(tx, clinicId, patientId),
+          repeat ? [] : activeEnrollments(tx, clinicId, patientId),
+        ])
+      : [undefined, []];
     if (!patientId || !patient) return { missing: 'patient: no such patient in this clinic' };
-    const journeys = batch ? batch.journeys : await clinicJourneys(tx, clinicId);
     const candidates = journeys.filter((journey) => triggers(journey, event.type));
     const triggered = candidates.filter((journey) => !excludedByTrigger(journey, event.facts ?? {}));
-    const repeat =
-      eventIndex !== undefined &&
-      (batch?.actedOn.has(eventIndex) === true || (await wasEventProcessed(tx, clinicId, eventIndex)));
     const rejected = whyRejected(event, candidates, triggered, patient.status, repeat);
     if (rejected) return { rejected };
     const screeningStatus = SCREENING_EVENTS[event.type];
@@ -148,7 +150,6 @@ export async function handleEvent(
         applyCareEvent(current, care),
       );
     }
-    const active = repeat ? [] : await activeEnrollments(tx, clinicId, patientId);
     // Claimed here, with the checks they passed; the workflows start once this has committed.
     const claims: { request: EnrollRequest; claimed: ClaimedEnrollment }[] = [];
     for (const journey of triggered) {
