@@ -10,6 +10,9 @@ import { freePort } from '../../infra/free-port';
 import { listening } from './ports';
 
 // The wrapper infra/temporal-binaries.ts writes: exec java -cp '<jars>/*' io.temporal.testserver.TestServer "$@"
+// A test's server lives seconds to a minute: the quick compiler alone and the serial collector spend
+// less CPU on it than the JIT's optimising tier and G1's threads would, on two cores shared by every file.
+const JVM_OPTIONS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 const WRAPPER = /^exec java (-cp '[^']+') io\.temporal\.testserver\.TestServer "\$@"$/m;
 
 /** A wrapper of `testServerPath` that starts the JVM from a shared archive, or `testServerPath` itself. */
@@ -32,7 +35,7 @@ export async function withClassDataSharing(
   const wrapper = path.join(dir, 'temporal-test-server');
   await fs.writeFile(
     wrapper,
-    `#!/bin/sh\nexec java -XX:SharedArchiveFile='${archive}' -Xshare:auto ${classPath} io.temporal.testserver.TestServer "$@"\n`,
+    `#!/bin/sh\nexec java ${JVM_OPTIONS.join(' ')} -XX:SharedArchiveFile='${archive}' -Xshare:auto ${classPath} io.temporal.testserver.TestServer "$@"\n`,
     { mode: 0o755 },
   );
   say(`time-skipping server: class-data archive made in ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -45,7 +48,14 @@ async function dumpArchive(classPath: string, archive: string): Promise<void> {
   const cp = classPath.replace(/^-cp '(.*)'$/, '$1');
   const child = spawn(
     'java',
-    [`-XX:ArchiveClassesAtExit=${archive}`, '-cp', cp, 'io.temporal.testserver.TestServer', String(port)],
+    [
+      ...JVM_OPTIONS,
+      `-XX:ArchiveClassesAtExit=${archive}`,
+      '-cp',
+      cp,
+      'io.temporal.testserver.TestServer',
+      String(port),
+    ],
     { stdio: 'ignore' },
   );
   const exited = new Promise<number | null>((resolve) => {
