@@ -21,8 +21,14 @@ export async function withClinic<T>(
   const { signal } = options;
   if (!signal) {
     return db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('carebell.clinic_id', ${clinicId}, true)`);
-      return work(tx);
+      // Sent with the work's first statements instead of a round trip before them: statements on the
+      // transaction's one connection run in the order they are issued, and calling then() issues this one
+      // now. Should that ever not hold, the work sees no rows of any clinic (the policies fail closed).
+      const scoped = tx
+        .execute(sql`select set_config('carebell.clinic_id', ${clinicId}, true)`)
+        .then(() => undefined);
+      const [, result] = await Promise.all([scoped, work(tx)]);
+      return result;
     });
   }
   signal.throwIfAborted();
