@@ -220,8 +220,8 @@ describe('npm start (embedded default)', () => {
     );
   });
 
-  // The journeys and the README's API path share one running carebell: a start costs seconds of CPU.
-  describe('one more run', () => {
+  // One start for both: each costs seconds of CPU, and neither needs a carebell of its own.
+  describe('a third start, shared by the journeys and the API path', () => {
     let started: Started;
     before(async () => {
       started = await start();
