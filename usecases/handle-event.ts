@@ -108,8 +108,8 @@ export async function handleEvent(
   async function checkAndClaim(tx: Transaction, audits: AuditEntry[]) {
     // The reads go out in two pipelined batches (on the transaction's one connection) rather than one
     // round trip each: what needs only the event, then what needs the patient.
-    const [clinicFound, patientLookup, journeys, processedBefore] = await Promise.all([
-      batch || getClinic(tx, clinicId),
+    const [clinicFound, patientLookup, journeys, repeat] = await Promise.all([
+      batch ? true : getClinic(tx, clinicId),
       'id' in event.patient
         ? { id: event.patient.id, audit: undefined }
         : findPatientIdByExternalIdAuditLater(tx, deps.cipher, actor, clinicId, event.patient.ehrId),
@@ -120,7 +120,6 @@ export async function handleEvent(
     if (!clinicFound) return { missing: `no clinic ${clinicId}` };
     if (patientLookup.audit) audits.push(patientLookup.audit);
     const patientId = patientLookup.id;
-    const repeat = processedBefore === true;
     const [patient, active] = patientId
       ? await Promise.all([
           getPatientSettings(tx, clinicId, patientId),
