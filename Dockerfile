@@ -5,10 +5,10 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY . .
-# Workers load this prebuilt workflow bundle instead of bundling at every start.
+# Workers load this prebuilt workflow bundle instead of bundling at every start; the CLI runs compiled.
 RUN npm run build
 USER node
-# TypeScript runs through tsx (esbuild at load time, no cost after start) rather than a compiled copy:
-# locales, journeys and migrations are found beside their source files, and one tree serves every process.
+# The worker's TypeScript runs through tsx (esbuild at load time, no cost after start): locales, journeys
+# and migrations are found beside their source files, and one tree serves every process.
 # The same entry point as `npm run worker`; override the command to run the CLI (`node bin/carebell.js ...`).
 CMD ["node", "--import", "tsx", "processes/worker.ts"]

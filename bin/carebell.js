@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI straight from the checkout (no build step), so `npx carebell` works in a clone.
-// Both loaders: the Temporal SDK require()s some modules by path.
+// Runs the CLI that `npm run build` compiled while it matches the sources, else the TypeScript straight
+// from the checkout (no build step), so `npx carebell` works in a fresh clone too.
+// The CommonJS loader either way: the Temporal SDK require()s the failure converter by its .ts path.
 import { register as registerCommonJs } from 'tsx/cjs/api';
-import { register } from 'tsx/esm/api';
+import { prebuiltCli } from './prebuilt-cli.mjs';
 
-register();
 registerCommonJs();
-await import('../cli/main.ts');
+const prebuilt = await prebuiltCli();
+if (prebuilt) {
+  await import(prebuilt);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+}
