@@ -1,4 +1,7 @@
 import { sql } from 'drizzle-orm';
+import type { PgDialect } from 'drizzle-orm/pg-core';
+import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js/session';
+import type { Sql } from 'postgres';
 import type { Database } from './client';
 
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -20,7 +23,7 @@ export async function withClinic<T>(
 ): Promise<T> {
   const { signal } = options;
   if (!signal) {
-    return db.transaction(async (tx) => {
+    return inTransaction(db, async (tx) => {
       // Sent with the work's first statements instead of a round trip before them: statements on the
       // transaction's one connection run in the order they are issued, and calling then() issues this one
       // now. Should that ever not hold, the work sees no rows of any clinic (the policies fail closed).
@@ -33,7 +36,7 @@ export async function withClinic<T>(
   }
   signal.throwIfAborted();
   try {
-    return await db.transaction(async (tx) => {
+    return await inTransaction(db, async (tx) => {
       const [backend] = await tx.execute<{ pid: number }>(
         sql`select set_config('carebell.clinic_id', ${clinicId}, true), pg_backend_pid() as pid`,
       );
@@ -53,5 +56,46 @@ export async function withClinic<T>(
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     throw error;
+  }
+}
+
+/** What drizzle's postgres.js session keeps, to build its transaction the way db.transaction() does. */
+interface SessionParts {
+  client: Sql;
+  dialect: PgDialect;
+  schema: ConstructorParameters<typeof PostgresJsSession>[2];
+  options: ConstructorParameters<typeof PostgresJsSession>[3];
+}
+
+/**
+ * drizzle's transaction, with BEGIN sent ahead of the work's first statements rather than answered
+ * before them (postgres.js's begin() waits for it): one round trip fewer in every transaction. The
+ * connection is reserved for the transaction, so its statements run in the order they are issued.
+ */
+async function inTransaction<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  const { client, dialect, schema, options } = (db as unknown as { session: SessionParts }).session;
+  const reserved = await client.reserve();
+  try {
+    // The reserved connection serves as postgres.js's transaction handle, less savepoints (not used).
+    const session = new PostgresJsSession(
+      reserved,
+      dialect,
+      schema,
+      options,
+    ) as unknown as ConstructorParameters<typeof PostgresJsTransaction>[1];
+    const tx = new PostgresJsTransaction(dialect, session, schema) as unknown as Transaction;
+    const [begun, done] = await Promise.allSettled([reserved`begin`.execute(), work(tx)]);
+    if (begun.status === 'rejected' || done.status === 'rejected') {
+      await reserved`rollback`.catch(() => undefined);
+      throw begun.status === 'rejected' ? begun.reason : (done as PromiseRejectedResult).reason;
+    }
+    // A statement whose failure the work caught still aborted the transaction: PostgreSQL then answers
+    // COMMIT by rolling back, and nothing the work did may be taken as written.
+    const committed = await reserved`commit`;
+    if (committed.command !== 'COMMIT')
+      throw new Error('the transaction was rolled back at commit: one of its statements had failed');
+    return done.value;
+  } finally {
+    reserved.release();
   }
 }

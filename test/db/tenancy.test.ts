@@ -4,15 +4,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { withClinic } from '../../db/tenant';
 import { createPatient } from '../support/fixtures';
 import { createTestDatabase } from '../support/harness';
 
 describe('tenancy of the application login', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let patient: Awaited<ReturnType<typeof createPatient>>;
 
   before(async () => {
     database = await createTestDatabase();
-    await createPatient(database.db, { phone: '+14155550811' });
+    patient = await createPatient(database.db, { phone: '+14155550811' });
   });
   after(() => database?.close());
 
@@ -81,5 +83,42 @@ describe('tenancy of the application login', () => {
       const searchPath = config?.find((entry) => entry.startsWith('search_path='));
       assert.match(searchPath ?? '', /^search_path=.*\bpg_temp$/, `${proname}: ${searchPath}`);
     }
+  });
+
+  // withClinic sends BEGIN and the clinic's scope with the work's first statements, not before them.
+  it("runs a clinic's work, first statement included, in one transaction that sees that clinic", async () => {
+    const seen = await withClinic(database.db, patient.clinicId, async (tx) => {
+      const [first] = await tx.execute<{ at: string; xid: string; clinic: string; rows: string }>(sql`
+        select now()::text as at, txid_current()::text as xid,
+          current_setting('carebell.clinic_id', true) as clinic,
+          (select count(*) from patients)::text as rows`);
+      await tx.execute(sql`select pg_sleep(0.02)`);
+      const [last] = await tx.execute<{ at: string; xid: string }>(
+        sql`select now()::text as at, txid_current()::text as xid`,
+      );
+      return { first: first!, last: last! };
+    });
+    assert.equal(seen.first.clinic, patient.clinicId);
+    assert.equal(seen.first.rows, '1');
+    assert.deepEqual(seen.last, { at: seen.first.at, xid: seen.first.xid });
+  });
+
+  it('writes nothing when a statement failed, even if the work caught its error', async () => {
+    const language = () =>
+      withClinic(database.db, patient.clinicId, (tx) =>
+        tx.execute<{ language: string }>(sql`select language from patients where id = ${patient.patientId}`),
+      );
+    const [before] = await language();
+    await assert.rejects(
+      withClinic(database.db, patient.clinicId, async (tx) => {
+        await tx.execute(sql`update patients set language = 'xx' where id = ${patient.patientId}`);
+        await tx.execute(sql`select 1 / 0`).catch(() => undefined);
+      }),
+      /rolled back at commit/,
+    );
+    const [after] = await language();
+    assert.equal(after!.language, before!.language);
+    // The connection went back to the pool clean: the next transaction on it works.
+    await Promise.all(Array.from({ length: 12 }, () => language()));
   });
 });
