@@ -197,16 +197,16 @@ export function createSendPath(deps: ActivityDeps) {
     const { clinic, patient } = read;
     const contacts: Route[] = patient.contacts;
     const indexes = [...new Set(contacts.map((contact) => contact.addressIndex))].sort();
-    const [delivery] = await Promise.all([
+    // One batch: the statements run in this order on the transaction's connection, so the reads that
+    // follow the address lock see every send whose decision held it before. They are wasted only when the
+    // claim finds the send already settled (a retry after it was done).
+    const [delivery, , consents, suppressed, earlier, planned] = await Promise.all([
       claimDelivery(tx, claimWithRequest(request)),
       // Family members sharing a phone are different patients: the destination is locked too.
       lock(
         tx,
         indexes.map((index) => `address:${index}`),
       ),
-    ]);
-    if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
-    const [consents, suppressed, earlier, planned] = await Promise.all([
       latestConsents(tx, request.clinicId, request.patientId),
       suppressedAddresses(tx, request.clinicId, indexes),
       sendsForCaps(tx, {
@@ -215,7 +215,7 @@ export function createSendPath(deps: ActivityDeps) {
         addressIndexes: indexes,
         since: new Date(now - WEEK_MS),
         now: new Date(now),
-        excluding: delivery.id,
+        excludingKey: request.idempotencyKey,
       }),
       request.category === 'marketing'
         ? plannedTransactionalSends(
@@ -227,6 +227,7 @@ export function createSendPath(deps: ActivityDeps) {
           )
         : Promise.resolve([]),
     ]);
+    if (delivery.status !== 'pending') return { outcome: 'settled' as const, delivery };
     const decision = decideSend({
       now,
       category: request.category,

@@ -109,7 +109,8 @@ export async function sendsForCaps(
     addressIndexes: string[];
     since: Date;
     now: Date;
-    excluding: string;
+    /** The send being decided, by its idempotency key (known before its row is claimed). */
+    excludingKey: string;
   },
 ): Promise<EarlierSend[]> {
   const whose = options.addressIndexes.length
@@ -132,7 +133,7 @@ export async function sendsForCaps(
       and(
         eq(deliveries.clinicId, options.clinicId),
         whose,
-        ne(deliveries.id, options.excluding),
+        ne(deliveries.idempotencyKey, options.excludingKey),
         or(
           and(inArray(deliveries.status, ['sent', 'delivered']), gte(deliveries.dueAt, options.since)),
           and(
