@@ -49,8 +49,22 @@ export function connectDatabase(
             idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
           },
   });
-  return { db: drizzle(sql, { schema }), close: () => sql.end({ timeout: 5 }) };
+  const db = drizzle(sql, { schema });
+  return {
+    db,
+    close: () => {
+      closed.add(db);
+      return sql.end({ timeout: 5 });
+    },
+  };
 }
+
+const closed = new WeakSet<Database>();
+/**
+ * Whether the handle was closed: postgres.js refuses a closed client's queries, but a connection reserved
+ * from it (db/tenant.ts) would be waited for forever.
+ */
+export const isClosed = (db: Database) => closed.has(db);
 
 /** Applies committed migrations; an advisory lock keeps several processes starting at once from racing. */
 export async function migrateDatabase(url: string): Promise<void> {

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js/session';
 import type { Sql } from 'postgres';
-import type { Database } from './client';
+import { isClosed, type Database } from './client';
 
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** What query functions accept: a clinic-scoped transaction (or, for owner jobs, the database). */
@@ -73,6 +73,7 @@ interface SessionParts {
  * connection is reserved for the transaction, so its statements run in the order they are issued.
  */
 async function inTransaction<T>(db: Database, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  if (isClosed(db)) throw new Error('the database connection was closed');
   const { client, dialect, schema, options } = (db as unknown as { session: SessionParts }).session;
   const reserved = await client.reserve();
   try {
