@@ -1,6 +1,6 @@
-// The CLI compiled ahead of time by `npm run build` (and `npm test`): each command then starts in about a
-// third of the CPU it takes through tsx, whose loader compiles and resolves every module of the command on
-// the way. Plain JavaScript, because bin/carebell.js decides with it before any TypeScript can load.
+// The CLI compiled ahead of time by `npm run build` (and `npm test`): each command then starts on about
+// half the CPU it takes through tsx, whose loader compiles and resolves every module of the command on the
+// way. Plain JavaScript, because bin/carebell.js decides with it before any TypeScript can load.
 //
 // Like the workflow bundle, it is used only while it matches its sources: the build records the files it
 // compiled (and where the checkout is, since each module still finds its locales, journeys and migrations
@@ -58,6 +58,8 @@ export async function buildCli() {
     logLevel: 'error',
     plugins: [sourceLocations, packageSubpaths],
   });
+  // The stamp first: a command starting meanwhile runs the TypeScript, not a half-replaced build.
+  await fs.rm(stampFile, { force: true });
   await fs.rm(outDir, { recursive: true, force: true });
   await fs.rename(staging, outDir);
   // The stamp last: it never vouches for a build not yet in place.

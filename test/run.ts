@@ -186,7 +186,7 @@ const config = loadConfig({ CAREBELL_DATA_DIR: dataDir, TEMPORAL_CLI_PATH: cli.p
 // it rather than each bundling the workflow code again (seconds of CPU each). Workers check that it
 // matches the sources, as in production.
 // The CLI is compiled once too: the tests run `carebell` dozens of times, each about a second of CPU
-// through tsx and a third of that compiled.
+// through tsx and half that compiled.
 const bundled = Promise.all([
   (async () => {
     if ((await workflowCode()).prebuilt) return say('workflow bundle is current');
