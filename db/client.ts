@@ -2,7 +2,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
+
+type UnsafeOptions = NonNullable<Parameters<Sql['unsafe']>[2]>;
 import * as schema from './schema';
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -49,7 +51,7 @@ export function connectDatabase(
             idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
           },
   });
-  const db = drizzle(sql, { schema });
+  const db = drizzle(preparing(sql), { schema });
   return {
     db,
     close: () => {
@@ -57,6 +59,39 @@ export function connectDatabase(
       return sql.end({ timeout: 5 });
     },
   };
+}
+
+/** Beyond this many parameters a statement is a bulk write whose text changes with its row count. */
+const MAX_PREPARED_PARAMETERS = 64;
+
+/**
+ * drizzle asks postgres.js not to prepare its statements (unless named), and postgres.js then sends each
+ * one with parameters in two round trips, describing it first, and holds the statements issued after it
+ * until it is answered: a pipelined batch ran one statement at a time. Prepared, a statement is described
+ * once per connection and then bound and executed with the others in one write. Bulk writes stay
+ * unprepared: their text varies with their size and each would stay on the connection. `?prepare=false`
+ * in the URL still turns preparing off (PgBouncer before 1.21 in transaction mode).
+ */
+function preparing(client: Sql): Sql {
+  return new Proxy(client, {
+    get(target, key) {
+      if (key === 'unsafe') {
+        return (query: string, parameters: unknown[] = [], options: UnsafeOptions = {}) =>
+          target.unsafe(query, parameters as never, {
+            ...options,
+            prepare: options.prepare || parameters.length <= MAX_PREPARED_PARAMETERS,
+          });
+      }
+      if (key === 'reserve') return async () => preparing(await target.reserve());
+      if (key === 'begin') {
+        return (...args: unknown[]) => {
+          const work = args.pop() as (tx: Sql) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: Sql) => work(preparing(tx)));
+        };
+      }
+      return Reflect.get(target, key) as unknown;
+    },
+  });
 }
 
 const closed = new WeakSet<Database>();
