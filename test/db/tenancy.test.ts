@@ -3,7 +3,10 @@
 // on the owner too, and SECURITY DEFINER functions cannot be steered by a caller's temporary objects.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { inArray, sql } from 'drizzle-orm';
+import { connectDatabase } from '../../db/client';
+import { patients } from '../../db/schema';
 import { withClinic } from '../../db/tenant';
 import { createPatient } from '../support/fixtures';
 import { createTestDatabase } from '../support/harness';
@@ -120,5 +123,34 @@ describe('tenancy of the application login', () => {
     assert.equal(after!.language, before!.language);
     // The connection went back to the pool clean: the next transaction on it works.
     await Promise.all(Array.from({ length: 12 }, () => language()));
+  });
+
+  // Unprepared, each statement with parameters is described in a round trip of its own, and postgres.js
+  // sends nothing after it until it is answered: batches of statements would run one at a time.
+  it('prepares each statement once on its connection, bulk statements excepted', async () => {
+    const single = connectDatabase(database.appUrl, { max: 1 });
+    try {
+      const read = (ids: string[]) =>
+        withClinic(single.db, patient.clinicId, (tx) =>
+          tx.select({ id: patients.id }).from(patients).where(inArray(patients.id, ids)),
+        );
+      const many = [patient.patientId, ...Array.from({ length: 80 }, () => randomUUID())];
+      for (let round = 0; round < 3; round++) {
+        assert.equal((await read([patient.patientId])).length, 1);
+        assert.equal((await read(many)).length, 1);
+      }
+      const prepared = await withClinic(single.db, patient.clinicId, (tx) =>
+        tx.execute<{ statement: string; parameters: number }>(sql`
+          select statement, cardinality(parameter_types) as parameters from pg_prepared_statements
+          where statement like '%from "patients"%'`),
+      );
+      assert.deepEqual(
+        prepared.map((row) => Number(row.parameters)),
+        [1],
+        'the one-id read prepared once; the 81-id read never',
+      );
+    } finally {
+      await single.close();
+    }
   });
 });
