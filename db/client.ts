@@ -3,8 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres, { type Sql } from 'postgres';
-
-type UnsafeOptions = NonNullable<Parameters<Sql['unsafe']>[2]>;
 import * as schema from './schema';
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -60,6 +58,8 @@ export function connectDatabase(
     },
   };
 }
+
+type UnsafeOptions = NonNullable<Parameters<Sql['unsafe']>[2]>;
 
 /** Beyond this many parameters a statement is a bulk write whose text changes with its row count. */
 const MAX_PREPARED_PARAMETERS = 64;

@@ -128,29 +128,32 @@ describe('tenancy of the application login', () => {
   // Unprepared, each statement with parameters is described in a round trip of its own, and postgres.js
   // sends nothing after it until it is answered: batches of statements would run one at a time.
   it('prepares each statement once on its connection, bulk statements excepted', async () => {
-    const single = connectDatabase(database.appUrl, { max: 1 });
-    try {
-      const read = (ids: string[]) =>
-        withClinic(single.db, patient.clinicId, (tx) =>
-          tx.select({ id: patients.id }).from(patients).where(inArray(patients.id, ids)),
+    // `?prepare=false` (for PgBouncer in transaction mode) turns it off.
+    const unprepared = new URL(database.appUrl);
+    unprepared.searchParams.set('prepare', 'false');
+    const preparedParameters = async (url: string) => {
+      const single = connectDatabase(url, { max: 1 });
+      try {
+        const read = (ids: string[]) =>
+          withClinic(single.db, patient.clinicId, (tx) =>
+            tx.select({ id: patients.id }).from(patients).where(inArray(patients.id, ids)),
+          );
+        const many = [patient.patientId, ...Array.from({ length: 80 }, () => randomUUID())];
+        for (let round = 0; round < 3; round++) {
+          assert.equal((await read([patient.patientId])).length, 1);
+          assert.equal((await read(many)).length, 1);
+        }
+        const prepared = await withClinic(single.db, patient.clinicId, (tx) =>
+          tx.execute<{ parameters: number }>(sql`
+            select cardinality(parameter_types) as parameters from pg_prepared_statements
+            where statement like '%from "patients"%'`),
         );
-      const many = [patient.patientId, ...Array.from({ length: 80 }, () => randomUUID())];
-      for (let round = 0; round < 3; round++) {
-        assert.equal((await read([patient.patientId])).length, 1);
-        assert.equal((await read(many)).length, 1);
+        return prepared.map((row) => Number(row.parameters));
+      } finally {
+        await single.close();
       }
-      const prepared = await withClinic(single.db, patient.clinicId, (tx) =>
-        tx.execute<{ statement: string; parameters: number }>(sql`
-          select statement, cardinality(parameter_types) as parameters from pg_prepared_statements
-          where statement like '%from "patients"%'`),
-      );
-      assert.deepEqual(
-        prepared.map((row) => Number(row.parameters)),
-        [1],
-        'the one-id read prepared once; the 81-id read never',
-      );
-    } finally {
-      await single.close();
-    }
+    };
+    assert.deepEqual(await preparedParameters(database.appUrl), [1], 'the one-id read only, once');
+    assert.deepEqual(await preparedParameters(unprepared.toString()), []);
   });
 });
