@@ -2,8 +2,8 @@
 // session could undo. Its role owns nothing, bypasses nothing, creates nothing; row-level security is forced
 // on the owner too, and SECURITY DEFINER functions cannot be steered by a caller's temporary objects.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
 import { inArray, sql } from 'drizzle-orm';
 import { connectDatabase } from '../../db/client';
 import { patients } from '../../db/schema';
