@@ -100,8 +100,24 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
     },
 
     async sendJourneyStep(input): Promise<SendJourneyStepOutcome> {
-      const result = await sendPath.send(asRequest(input), planned(input));
-      return result.kind === 'defer' ? result : { kind: 'done', entry: entryOf(result.delivery, input) };
+      const { endsJourney } = input;
+      let ended = false;
+      // The journey's last step: once the send is over, its enrollment ends with it, in one transaction.
+      const settle: Settle = endsJourney
+        ? async (tx, deferredUntil) => {
+            if (deferredUntil) return planned(input)(tx, deferredUntil);
+            ended = await endEnrollment(
+              tx,
+              input.clinicId,
+              input.workflowId,
+              'completed',
+              endsJourney.reason,
+            );
+          }
+        : planned(input);
+      const result = await sendPath.send(asRequest(input), settle);
+      if (result.kind === 'defer') return result;
+      return { kind: 'done', entry: entryOf(result.delivery, input), ...(ended ? { ended } : {}) };
     },
   };
 }

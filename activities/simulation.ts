@@ -133,6 +133,8 @@ export function createSimulationActivities(
           },
         };
       }
+      // As the real send does, the journey's last send ends its enrollment.
+      if (input.endsJourney) outcome.ended = true;
       done.set(input.idempotencyKey, outcome);
       return Promise.resolve(outcome);
     },

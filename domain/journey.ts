@@ -11,9 +11,10 @@ import type { Category, Channel, DeliveryOutcome } from './messaging';
  * more billable action per journey). Journeys from before revision 1 have none and decide by `patched()`,
  * as they ran. Revision 1: planning a wait and sending run as local activities, a send after a wait is due
  * at the moment waited for, and the patches `skip-stale-sends`, `close-failed-send`,
- * `delivered-means-delivered` and `record-journey-end` all apply.
+ * `delivered-means-delivered` and `record-journey-end` all apply. Revision 2: a send after which the
+ * journey is over ends its enrollment in the send's own transaction (`endsJourney`).
  */
-export const JOURNEY_REVISION = 1;
+export const JOURNEY_REVISION = 2;
 
 export interface JourneyInput {
   /** JOURNEY_REVISION when started; absent in the inputs of journeys started before revision 1. */
@@ -130,10 +131,16 @@ export interface SendJourneyStepInput {
   /** When the workflow considers the send due (its own clock, which the time-skipping server moves). */
   dueAt: number;
   idempotencyKey: string;
+  /**
+   * Nothing follows this send but the journey's end (with an exit step's reason, if one says why): once
+   * the send is over, its transaction ends the enrollment as completed, saving the journey a step.
+   */
+  endsJourney?: { reason: string | null };
 }
 
 export type SendJourneyStepOutcome =
-  { kind: 'done'; entry: TimelineEntry } | { kind: 'defer'; until: number; reason: string };
+  /** `ended`: the send's transaction ended the enrollment (see `endsJourney`). */
+  { kind: 'done'; entry: TimelineEntry; ended?: boolean } | { kind: 'defer'; until: number; reason: string };
 
 export interface JourneyActivities {
   planJourneyTime(input: PlanJourneyTimeInput): Promise<number>;

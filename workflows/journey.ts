@@ -212,6 +212,12 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
             byTemplate[template] ? [[language, byTemplate[template]]] : [],
           ),
         );
+        // Nothing after this send but the end (or an exit step): its transaction ends the enrollment.
+        const following = definition.steps[next];
+        const endsJourney =
+          revision >= 2 && (following === undefined || following.type === 'exit')
+            ? { reason: following?.type === 'exit' ? (following.reason ?? null) : null }
+            : undefined;
         const send = {
           clinicId: input.clinicId,
           patientId: input.patientId,
@@ -230,7 +236,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           nextSend = dueAt;
           let outcome: Awaited<ReturnType<typeof sendStep>>;
           try {
-            outcome = await sendStep({ ...send, dueAt });
+            outcome = await sendStep({ ...send, dueAt, endsJourney });
           } catch (error) {
             // Journeys that began before failed sends were closed here fail as they always did.
             if (!isActivityFailure(error) || !applies('close-failed-send')) throw error;
@@ -264,6 +270,18 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
               ? { ...outcome.entry, reason: outcome.entry.reason ?? `deferred:${deferredBecause}` }
               : outcome.entry,
           );
+          if (outcome.ended) {
+            // The journey completed in the send's transaction; a signal that came during the send came
+            // after its end, as it would have a moment later.
+            if (following?.type === 'exit')
+              state.timeline.push({
+                at: Date.now(),
+                step: following.id,
+                outcome: 'exited',
+                reason: endsJourney!.reason,
+              });
+            return { outcome: 'completed', timeline: state.timeline };
+          }
           if (revision >= 1) moment = dueAt;
           break;
         }

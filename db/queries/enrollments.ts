@@ -82,6 +82,7 @@ export async function activeEnrollments(
     );
 }
 
+/** Ends an active enrollment; false when it had already ended (or was never active). */
 export async function endEnrollment(
   db: Queryable,
   clinicId: string,
@@ -89,8 +90,8 @@ export async function endEnrollment(
   /** How the journey ended, or `terminated` when it was stopped from outside Temporal's normal course. */
   outcome: JourneyOutcome | 'terminated',
   reason: string | null = null,
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const ended = await db
     .update(enrollments)
     .set({
       status:
@@ -110,7 +111,9 @@ export async function endEnrollment(
         eq(enrollments.workflowId, workflowId),
         eq(enrollments.status, 'active'),
       ),
-    );
+    )
+    .returning({ id: enrollments.id });
+  return ended.length > 0;
 }
 
 /** Records (or clears) the journey's next planned send. */

@@ -4,17 +4,24 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { NativeConnection } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { sql } from 'drizzle-orm';
 import { recordConsent } from '../../db/queries/consents';
 import { withClinic } from '../../db/tenant';
 import type { JourneyDefinition } from '../../journeys/schema';
-import { enroll } from '../../usecases/enroll';
+import { claimEnrollmentIn, enroll } from '../../usecases/enroll';
 import { startJourney } from '../../usecases/start-workflows';
 import type { journeyWorkflow } from '../../workflows/journey';
-import { cancelSignal, nextSendQuery } from '../../domain/journey';
-import { createPatient, createTestWorker, daytimeZone } from '../support/fixtures';
+import {
+  cancelSignal,
+  nextSendQuery,
+  type JourneyActivities,
+  type SendJourneyStepInput,
+  type SendJourneyStepOutcome,
+} from '../../domain/journey';
+import { activitiesFor, createPatient, createTestWorker, daytimeZone } from '../support/fixtures';
 import {
   connectTestTemporal,
   createTestDatabase,
@@ -176,27 +183,115 @@ describe('journey steps through the real send path', () => {
     assert.equal(peers.sms.messages().filter((message) => message.to === '+14155550407').length, 0);
   });
 
-  it('records how an enrolled journey ended and leaves no planned send behind', async () => {
+  it('ends an enrolled journey in its last send, with the exit step’s reason and no planned send left', async () => {
     const patient = await createPatient(database.db, { timeZone: daytimeZone, phone: '+14155550408' });
     const taskQueue = uniqueTaskQueue('jend');
     const worker = await createTestWorker(nativeConnection, taskQueue, database.db, peers, client);
-    const enrolled = await worker.runUntil(async () => {
+    const definition = sendAfter('results-ready', 'PT1S');
+    definition.steps[2] = { id: 'done', type: 'exit', reason: 'results-shared' };
+    const { enrolled, result, markers } = await worker.runUntil(async () => {
       const deps = { db: database.db, cipher: testCipher, client, taskQueue };
       const enrolled = await enroll(deps, {
         ...patient,
-        journey: sendAfter('results-ready', 'PT1S'),
+        journey: definition,
         anchorDate: '2027-01-01',
         occurrence: 'one',
       });
-      await client.workflow.getHandle<typeof journeyWorkflow>(enrolled.workflowId).result();
-      return enrolled;
+      const handle = client.workflow.getHandle<typeof journeyWorkflow>(enrolled.workflowId);
+      const result = await handle.result();
+      const { events } = await handle.fetchHistory();
+      const markers = events!.filter((event) => event.markerRecordedEventAttributes).length;
+      return { enrolled, result, markers };
     });
     const [row] = await database.owner.db.execute<{
       status: string;
       outcome: string;
+      end_reason: string | null;
       next_send_at: string | null;
-    }>(sql`select status, outcome, next_send_at from enrollments where workflow_id = ${enrolled.workflowId}`);
-    assert.deepEqual([row?.status, row?.outcome, row?.next_send_at], ['completed', 'completed', null]);
+    }>(
+      sql`select status, outcome, end_reason, next_send_at from enrollments where workflow_id = ${enrolled.workflowId}`,
+    );
+    assert.deepEqual(
+      [row?.status, row?.outcome, row?.end_reason, row?.next_send_at],
+      ['completed', 'completed', 'results-shared', null],
+    );
+    assert.equal(result.outcome, 'completed');
+    assert.deepEqual(
+      result.timeline.map((entry) => [entry.step, entry.outcome]),
+      [
+        ['hello', 'sent'],
+        ['done', 'exited'],
+      ],
+    );
+    // Two local activities, planning the wait and the send: the end took no step of its own.
+    assert.equal(markers, 2);
+  });
+
+  it('leaves an enrollment that ended during its last send as it ended, for the journey to record its own end', async () => {
+    const activities = await activitiesFor(database.db, peers);
+    const deps = { db: database.db, cipher: testCipher, client, taskQueue: 'unused' };
+    /** A patient enrolled (row only) in a one-send journey, and that send with nothing after it. */
+    async function lastSend(phone: string) {
+      const patient = await createPatient(database.db, { timeZone: daytimeZone, phone });
+      const { workflowId } = await withClinic(database.db, patient.clinicId, (tx) =>
+        claimEnrollmentIn(tx, deps, {
+          ...patient,
+          journey: sendNow('last-send'),
+          anchorDate: '2027-01-01',
+          occurrence: 'one',
+        }),
+      );
+      const send = () =>
+        new MockActivityEnvironment().run<
+          [SendJourneyStepInput],
+          SendJourneyStepOutcome,
+          JourneyActivities['sendJourneyStep']
+        >(activities.sendJourneyStep.bind(activities), {
+          ...patient,
+          workflowId,
+          journeyKey: 'last-send',
+          stepId: 'hello',
+          category: 'transactional',
+          template: 'reminder',
+          variant: null,
+          channels: 'preferred',
+          facts: { lastVisitDate: '2027-01-01' },
+          dueAt: Date.now(),
+          idempotencyKey: `${workflowId}:hello:0`,
+          endsJourney: { reason: null },
+        });
+      const row = async () =>
+        (
+          await database.owner.db.execute<{ status: string; outcome: string }>(
+            sql`select status, outcome from enrollments where workflow_id = ${workflowId}`,
+          )
+        ).map((found) => [found.status, found.outcome]);
+      return { workflowId, send, row };
+    }
+    const endedBy = (outcome: SendJourneyStepOutcome) => [
+      outcome.kind,
+      outcome.kind === 'done' && outcome.ended === true,
+    ];
+
+    const active = await lastSend('+14155550409');
+    assert.deepEqual(endedBy(await active.send()), ['done', true]);
+    assert.deepEqual(await active.row(), [['completed', 'completed']]);
+
+    // Cancelled by the API while the message was going out: the cancellation stands, and the send says
+    // it ended nothing, so the journey records its own end (which changes nothing either).
+    const cancelled = await lastSend('+14155550410');
+    await database.owner.db.execute(
+      sql`update enrollments set status = 'cancelled', outcome = 'cancelled' where workflow_id = ${cancelled.workflowId}`,
+    );
+    assert.deepEqual(endedBy(await cancelled.send()), ['done', false]);
+    assert.deepEqual(await cancelled.row(), [['cancelled', 'cancelled']]);
+
+    // A retry of a send already settled ends nothing more: the first attempt's transaction did.
+    assert.deepEqual(endedBy(await active.send()), ['done', false]);
+    assert.equal(
+      peers.sms.messages().filter((message) => ['+14155550409', '+14155550410'].includes(message.to)).length,
+      2,
+    );
   });
 
   describe('transactional before marketing under the caps', () => {
