@@ -268,5 +268,4 @@ function whyRejected(
   if (SCREENING_EVENTS[event.type] && !repeat && (!event.subject || !event.occurredOn))
     return `${event.type} needs subject (the test, e.g. mammogram, or for an exclusion the procedure) and occurredOn (the day)`;
   return careEventProblem(event);
-  return undefined;
 }
