@@ -1,9 +1,5 @@
 # carebell worker / CLI image. Stateless: run as many worker containers as the load needs.
 FROM node:20-bookworm-slim
-# jemalloc instead of glibc's malloc: a worker's native memory (the SDK's Rust core, its threads) stays
-# lower and steadier as journeys pass through its cache (README, Performance).
-RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
-ENV LD_PRELOAD=libjemalloc.so.2
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

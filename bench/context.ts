@@ -27,7 +27,7 @@ import { chooseEndpoints, type BenchServices } from './endpoints';
 import { sendNowJourney } from './journeys';
 import { PeerArrivals } from './peer-arrivals';
 import { PatientFactory, type BenchPatient } from './patients';
-import { jemalloc, startChild, type RunningChild } from './processes';
+import { startChild, type RunningChild } from './processes';
 import type { Scale } from './scale';
 import type { RawMessage } from './workflows/raw';
 
@@ -126,8 +126,6 @@ export async function createContext(options: {
     // Status callbacks go to a closed port: the webhook's work is left out of every figure (on both sides).
     const nowhere = `http://127.0.0.1:${await freePort()}`;
     const apiPort = await freePort();
-    // Every process on the allocator the image gives them, the baselines' worker too.
-    const allocator = await jemalloc();
     const common = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -146,12 +144,10 @@ export async function createContext(options: {
       SMTP_FROM: smtp!.from,
       SMTP_CA_FILE: smtp!.caFile,
       CAREBELL_WORKFLOW_CACHE_SIZE: process.env.CAREBELL_WORKFLOW_CACHE_SIZE,
-      LD_PRELOAD: allocator,
       ...keyRingEnv(keyRing),
     };
     const logDir = path.join(dataDir, 'logs');
-    const allocatorNote = allocator ? 'on jemalloc' : "on glibc's malloc (libjemalloc2 is not installed)";
-    say(`starting carebell worker, API and the baselines’ worker (processes of their own, ${allocatorNote})`);
+    say('starting carebell worker, API and the baselines’ worker (processes of their own)');
     // Beyond one machine, workers share the task queue; the first is the one whose memory is measured.
     const carebellWorker = (index: number) =>
       startChild({
@@ -221,7 +217,7 @@ export async function createContext(options: {
       scale: options.scale,
       say,
       dataDir,
-      services: { ...services, description: `${services.description}; node processes ${allocatorNote}` },
+      services,
       db: app.db,
       owner: owner.db,
       cipher,

@@ -10,22 +10,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/**
- * jemalloc, which the image preloads into every process (Dockerfile), when this machine has it (Debian's
- * libjemalloc2): glibc's allocator lets a worker's native memory grow with its arenas' fragmentation.
- */
-export async function jemalloc(): Promise<string | undefined> {
-  const arch = ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[process.arch];
-  const file = `/usr/lib/${arch}-linux-gnu/libjemalloc.so.2`;
-  return (
-    arch &&
-    (await fs.access(file).then(
-      () => file,
-      () => undefined,
-    ))
-  );
-}
-
 export interface ChildSpec {
   /** For logs and errors: `worker`, `api`, `raw-worker`. */
   name: string;

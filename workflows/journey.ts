@@ -278,7 +278,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
                 at: Date.now(),
                 step: following.id,
                 outcome: 'exited',
-                reason: endsJourney!.reason,
+                reason: following.reason ?? null,
               });
             return { outcome: 'completed', timeline: state.timeline };
           }
