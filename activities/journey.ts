@@ -101,20 +101,13 @@ export function createJourneyActivities(deps: ActivityDeps): JourneyActivities {
 
     async sendJourneyStep(input): Promise<SendJourneyStepOutcome> {
       const { endsJourney } = input;
+      const plan = planned(input);
       let ended = false;
       // The journey's last step: once the send is over, its enrollment ends with it, in one transaction.
-      const settle: Settle = endsJourney
-        ? async (tx, deferredUntil) => {
-            if (deferredUntil) return planned(input)(tx, deferredUntil);
-            ended = await endEnrollment(
-              tx,
-              input.clinicId,
-              input.workflowId,
-              'completed',
-              endsJourney.reason,
-            );
-          }
-        : planned(input);
+      const settle: Settle = async (tx, deferredUntil) => {
+        if (!endsJourney || deferredUntil) return plan(tx, deferredUntil);
+        ended = await endEnrollment(tx, input.clinicId, input.workflowId, 'completed', endsJourney.reason);
+      };
       const result = await sendPath.send(asRequest(input), settle);
       if (result.kind === 'defer') return result;
       return { kind: 'done', entry: entryOf(result.delivery, input), ...(ended ? { ended } : {}) };

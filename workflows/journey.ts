@@ -27,6 +27,7 @@ import {
   type PlanJourneyTimeInput,
 } from '../domain/journey';
 import type { Activities } from '../activities';
+import type { JourneyStep } from '../journeys/schema';
 import { isFailureOf } from '../domain/errors';
 import { factConditionHolds } from '../domain/facts';
 import { isActivityFailure, unsentReason } from './activity-failure';
@@ -109,6 +110,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     (optedOut && definition.category === 'marketing');
   const indexOf = (id: string | undefined, fallback: number) =>
     id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
+  const exitAt = (step: Extract<JourneyStep, { type: 'exit' }>) => {
+    state.timeline.push({ at: Date.now(), step: step.id, outcome: 'exited', reason: step.reason ?? null });
+  };
   // What templates may show: the enrollment's facts and the anchor date under its name.
   const facts = input.facts ?? {};
   const values = { ...facts, [definition.anchor]: input.anchorDate };
@@ -273,13 +277,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           if (outcome.ended) {
             // The journey completed in the send's transaction; a signal that came during the send came
             // after its end, as it would have a moment later.
-            if (following?.type === 'exit')
-              state.timeline.push({
-                at: Date.now(),
-                step: following.id,
-                outcome: 'exited',
-                reason: following.reason ?? null,
-              });
+            if (following?.type === 'exit') exitAt(following);
             return { outcome: 'completed', timeline: state.timeline };
           }
           if (revision >= 1) moment = dueAt;
@@ -351,12 +349,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         break;
       }
       case 'exit': {
-        state.timeline.push({
-          at: Date.now(),
-          step: step.id,
-          outcome: 'exited',
-          reason: step.reason ?? null,
-        });
+        exitAt(step);
         next = definition.steps.length;
         break;
       }
