@@ -263,7 +263,9 @@ try {
         ', ',
       )}\n${outcomes.length - failed.length} of ${outcomes.length} jobs passed in ${secondsSince(started).toFixed(1)} s\n`,
   );
-  for (const outcome of failed) process.stdout.write(`✖ failed: ${outcome.job.name}\n`);
+  // Again at the very end, with why: a CI log cut to its head and tail still names the cause.
+  for (const outcome of failed)
+    process.stdout.write(`✖ failed: ${outcome.job.name}\n${indent(whyFailed(outcome.output))}\n`);
 } finally {
   for (const child of running) child.kill('SIGTERM');
   await checksDone.catch(() => undefined);
@@ -271,3 +273,15 @@ try {
   await fs.rm(dataDir, { recursive: true, force: true });
 }
 process.exit(failed?.length === 0 ? 0 : 1);
+
+/** A failed job's own account of its failures (node:test's closing list), else the end of its output. */
+function whyFailed(output: string): string {
+  const lines = (text: string) => text.trimEnd().split('\n');
+  const list = output.lastIndexOf('✖ failing tests:');
+  if (list !== -1) return lines(output.slice(list)).slice(0, 80).join('\n');
+  return lines(output).slice(-40).join('\n');
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '    ');
+}
