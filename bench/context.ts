@@ -13,10 +13,8 @@ import { insertApiKey } from '../db/queries/api-keys';
 import { insertClinic } from '../db/queries/clinics';
 import { publishJourneyVersion } from '../db/queries/journeys';
 import { withClinic } from '../db/tenant';
-import { sweepScheduleId } from '../domain/sweep';
 import { freePort } from '../infra/free-port';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
-import { sweeps } from '../journeys/sweeps';
 import { render } from '../locales';
 import { generateApiKey } from '../security/api-key';
 import { createDataConverter } from '../security/data-converter';
@@ -57,8 +55,6 @@ export interface BenchContext {
   enrollmentDeps: () => EnrollmentDeps;
   /** The message carebell sends a patient, for the baselines to send the same words. */
   rawMessage: (patient: BenchPatient) => RawMessage;
-  /** Pauses the sweeps' daily schedules a (re)started worker creates: no sweep runs mid-benchmark. */
-  pauseSweeps: () => Promise<void>;
   close: (options: { keepData: boolean }) => Promise<void>;
 }
 
@@ -144,6 +140,8 @@ export async function createContext(options: {
       SMTP_FROM: smtp!.from,
       SMTP_CA_FILE: smtp!.caFile,
       CAREBELL_WORKFLOW_CACHE_SIZE: process.env.CAREBELL_WORKFLOW_CACHE_SIZE,
+      // No sweep runs in the middle of a benchmark.
+      CAREBELL_SWEEPS: 'paused',
       ...keyRingEnv(keyRing),
     };
     const logDir = path.join(dataDir, 'logs');
@@ -182,15 +180,6 @@ export async function createContext(options: {
     ]);
     undo.push(rawWorker.stop, apiChild.stop, ...workers.map((child) => child.stop));
     const worker = workers[0]!;
-
-    const pauseSweeps = async () => {
-      for (const sweep of sweeps())
-        await client.schedule
-          .getHandle(sweepScheduleId(taskQueue, sweep.key))
-          .pause('bench: no sweep runs in the middle of a benchmark')
-          .catch(() => {});
-    };
-    await pauseSweeps();
 
     const runTag = randomBytes(3).toString('hex');
     const link = `https://carebell.bench/m/${randomBytes(9).toString('base64url')}`;
@@ -236,7 +225,6 @@ export async function createContext(options: {
         patient.channel === 'sms'
           ? { channel: 'sms', to: patient.phone, body: words.sms }
           : { channel: 'email', to: patient.email, subject: words.subject, text: words.text, html },
-      pauseSweeps,
       close,
     };
   } catch (error) {

@@ -103,7 +103,6 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
 
   ctx.say('sleepers: restarting the worker, so its memory is measured from a fresh start');
   await ctx.worker.restart();
-  await ctx.pauseSweeps();
   const idle = await settledRss(ctx.worker);
   const dbBefore = await databaseBytes(ctx.services.temporalDbFile);
   const rss: { sleepers: number; bytes: number }[] = [];
@@ -150,7 +149,6 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
   }));
   await allAsleep(ctx, wakerIds.slice(-50));
   await ctx.worker.restart();
-  await ctx.pauseSweeps();
 
   // One cache miss: the first query replays a sleeper's history, the second finds it in the cache.
   const sample = sleeperIds.filter((_, index) => index % Math.ceil(sleeperIds.length / replaySample) === 0);

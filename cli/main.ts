@@ -262,6 +262,20 @@ sweepsCommand
   .action(async (key: string, options: SweepRunOptions) =>
     (await import('./sweeps')).sweepsRunCommand(loadConfig(), key, options),
   );
+for (const action of ['pause', 'resume'] as const)
+  sweepsCommand
+    .command(action)
+    .description(
+      action === 'pause'
+        ? 'pause sweep schedules (all, or the named ones) until resumed; restarts and deploys keep them paused'
+        : 'resume paused sweep schedules (all, or the named ones)',
+    )
+    .argument('[keys...]', 'sweeps, e.g. screening-check; none means every sweep')
+    .option('--note <text>', 'why, kept on the schedule for other operators')
+    .option('--json', 'print the result as JSON')
+    .action(async (keys: string[], options: { note?: string; json?: boolean }) =>
+      (await import('./sweeps')).sweepsToggleCommand(loadConfig(), action, keys, options),
+    );
 
 program
   .command('peers')

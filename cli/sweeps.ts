@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { sweepByKey, sweeps } from '../journeys/sweeps';
 import { sweepProgressQuery, sweepScheduleId, sweepWorkflowId, type SweepProgress } from '../domain/sweep';
@@ -21,6 +21,7 @@ export async function sweepsListCommand(config: Config, options: { json?: boolea
           cron: sweep.cron,
           description: sweep.description,
           scheduleId: described ? scheduleId : null,
+          paused: described?.state.paused ?? false,
           nextRun: described?.info.nextActionTimes[0]?.toISOString() ?? null,
           lastRun: described?.info.recentActions.at(-1)?.takenAt.toISOString() ?? null,
         };
@@ -30,9 +31,51 @@ export async function sweepsListCommand(config: Config, options: { json?: boolea
   if (options.json) return printJson(listed);
   for (const sweep of listed) {
     process.stdout.write(
-      `${sweep.key.padEnd(18)} ${sweep.journey.padEnd(24)} cron "${sweep.cron}" UTC  next ${sweep.nextRun ?? '(no schedule yet: start a worker)'}\n` +
+      `${sweep.key.padEnd(18)} ${sweep.journey.padEnd(24)} cron "${sweep.cron}" UTC  ${sweep.paused ? 'PAUSED (`carebell sweeps resume`)' : `next ${sweep.nextRun ?? '(no schedule yet: start a worker)'}`}\n` +
         `${''.padEnd(18)} ${sweep.description}\n`,
     );
+  }
+}
+
+/**
+ * Pauses or resumes the schedules of the named sweeps (all of them when none is named). The state is
+ * the schedule's own, in Temporal: it holds across worker restarts and deploys until changed here.
+ */
+export async function sweepsToggleCommand(
+  config: Config,
+  action: 'pause' | 'resume',
+  keys: string[],
+  options: { note?: string; json?: boolean },
+): Promise<void> {
+  const chosen = keys.length === 0 ? sweeps().map((sweep) => sweep.key) : keys;
+  for (const key of chosen) knownSweep(key);
+  const note = options.note ?? `${action}d with carebell sweeps ${action}`;
+  const done = await withCarebell(config, ({ client, taskQueue }) =>
+    Promise.all(
+      chosen.map(async (key) => {
+        const handle = client.schedule.getHandle(sweepScheduleId(taskQueue, key));
+        try {
+          await (action === 'pause' ? handle.pause(note) : handle.unpause(note));
+        } catch (error) {
+          if (error instanceof ScheduleNotFoundError)
+            throw new CliError(`sweep ${key} has no schedule yet: start a worker first`);
+          throw error;
+        }
+        return { key, paused: action === 'pause' };
+      }),
+    ),
+  );
+  if (options.json) return printJson(done);
+  for (const sweep of done)
+    process.stdout.write(`${sweep.key} ${action === 'pause' ? 'paused' : 'resumed'}\n`);
+}
+
+/** Refuses an unknown sweep, naming the known ones. */
+function knownSweep(key: string): void {
+  try {
+    sweepByKey(key);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
   }
 }
 
@@ -55,11 +98,7 @@ const describeProgress = (done: SweepProgress) =>
 
 /** Runs a sweep now, outside its schedule; with --wait, shows its progress until it is done. */
 export async function sweepsRunCommand(config: Config, key: string, options: SweepRunOptions): Promise<void> {
-  try {
-    sweepByKey(key);
-  } catch (error) {
-    throw new CliError((error as Error).message, 2);
-  }
+  knownSweep(key);
   const batchSize = positiveInteger('--batch-size', options.batchSize);
   const startsPerSecond = positiveInteger('--rate', options.rate);
   await withCarebell(config, async ({ client, taskQueue }) => {

@@ -46,6 +46,8 @@ const envSchema = z
       .max(1_000_000)
       .refine((size) => size !== 1, 'expected 0 (no cache) or at least 2')
       .default(DEFAULT_WORKFLOW_CACHE_SIZE),
+    /** `paused`: the sweeps' schedules are created paused (a staging copy, a migration); see README. */
+    CAREBELL_SWEEPS: z.enum(['on', 'paused']).default('on'),
 
     DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     CAREBELL_APP_DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
@@ -263,8 +265,12 @@ export interface Config {
     /** HMAC secret of POST /webhooks/email/bounce; unset, the webhook is off (404). */
     bounceWebhookSecret?: string;
   };
-  /** The worker's workflow cache: journeys kept in memory between steps (maxCachedWorkflows). */
-  worker: { workflowCacheSize: number };
+  worker: {
+    /** Journeys kept in memory between steps (maxCachedWorkflows). */
+    workflowCacheSize: number;
+    /** Sweep schedules are created paused; operators resume them with `carebell sweeps resume`. */
+    sweepsPaused: boolean;
+  };
   /** Operators allowed to decode Temporal payloads; unset, `npm start` keeps one token in the data dir. */
   operators?: { name: string; token: string }[];
   /** From CAREBELL_KEYRING; unset, the embedded default keeps one in <data dir>/keyring.json. */
@@ -349,7 +355,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             privateKey: fs.readFileSync(e.DKIM_PRIVATE_KEY_PATH, 'utf8'),
           }
         : undefined,
-    worker: { workflowCacheSize: e.CAREBELL_WORKFLOW_CACHE_SIZE },
+    worker: {
+      workflowCacheSize: e.CAREBELL_WORKFLOW_CACHE_SIZE,
+      sweepsPaused: e.CAREBELL_SWEEPS === 'paused',
+    },
     codec: { port: e.CAREBELL_CODEC_PORT, corsOrigin: e.CAREBELL_CODEC_CORS_ORIGIN.replace(/\/$/, '') },
     operators: e.CAREBELL_OPERATOR_TOKENS?.split(',').map((entry) => {
       const [name, token] = entry.split(':') as [string, string];

@@ -243,6 +243,10 @@ export class FaultContext {
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_NAMESPACE: this.stack.namespace,
       TEMPORAL_TASK_QUEUE: taskQueue,
+      // A worker keeps the daily sweeps' schedules for its queue; one firing (06:00 UTC) in the middle of
+      // a scenario would enroll its patients in journeys the scenario knows nothing of. Sweeps run only
+      // when a scenario starts one.
+      CAREBELL_SWEEPS: 'paused',
       TWILIO_ACCOUNT_SID: twilio.accountSid,
       TWILIO_AUTH_TOKEN: twilio.authToken,
       TWILIO_FROM_NUMBER: twilio.fromNumber,
@@ -283,15 +287,6 @@ export class FaultContext {
         reject(new Error(`a worker exited while starting (${signal ?? code}); see ${this.dir}`));
       });
     });
-    // A worker keeps the daily sweeps' schedules for its queue; one firing (06:00 UTC) in the middle of a
-    // scenario would enroll its patients in journeys the scenario knows nothing of. Sweeps run only when
-    // a scenario starts one.
-    for (const sweep of sweeps()) {
-      await this.client.schedule
-        .getHandle(sweepScheduleId(taskQueue, sweep.key))
-        .pause('fault scenario: sweeps run only when the scenario starts one')
-        .catch(() => {});
-    }
     return {
       taskQueue,
       pid: child.pid!,

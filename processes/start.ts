@@ -53,6 +53,7 @@ runMain(async () => {
       dkim: config.dkim,
       reloadKeyRing,
       workflowCacheSize: config.worker.workflowCacheSize,
+      sweepsPaused: config.worker.sweepsPaused,
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
     stops.add(() => settleWithin(worker.shutdown(), 10_000));

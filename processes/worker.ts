@@ -23,6 +23,7 @@ runMain(async () => {
     dkim: config.dkim,
     reloadKeyRing: keyRingReloader(config),
     workflowCacheSize: config.worker.workflowCacheSize,
+    sweepsPaused: config.worker.sweepsPaused,
   });
   log.info(
     { taskQueue: endpoints.temporal.taskQueue, namespace: endpoints.temporal.namespace },

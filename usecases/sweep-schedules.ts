@@ -12,8 +12,16 @@ import { purgeScheduleId, purgeWorkflowId } from '../domain/purge';
 import { reconcileScheduleId, reconcileWorkflowId } from '../domain/reconcile';
 import { sweepScheduleId, sweepWorkflowId, type SweepWorkflow } from '../domain/sweep';
 
-/** The sweeps' schedules, the hourly enrollment reconciler's and the daily archive purge's. */
-export async function ensureSweepSchedules(client: Client, taskQueue: string): Promise<string[]> {
+/**
+ * The sweeps' schedules, the hourly enrollment reconciler's and the daily archive purge's. With `paused`,
+ * a sweep's schedule is created paused (CAREBELL_SWEEPS=paused); after that, the schedule's state is the
+ * operators' (`carebell sweeps pause|resume`): no deploy or restart changes it.
+ */
+export async function ensureSweepSchedules(
+  client: Client,
+  taskQueue: string,
+  { paused = false }: { paused?: boolean } = {},
+): Promise<string[]> {
   const ids: string[] = [];
   for (const sweep of sweeps()) {
     const options: ScheduleOptions<ScheduleOptionsStartWorkflowAction<SweepWorkflow>> = {
@@ -29,6 +37,7 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
       // A sweep still running when the next is due is left to finish; a short outage is caught up.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: sweep.description },
+      state: paused ? { paused: true, note: SWEEPS_PAUSED_NOTE } : undefined,
     };
     await ensureSchedule(client, options);
     ids.push(options.scheduleId);
@@ -63,6 +72,8 @@ export async function ensureSweepSchedules(client: Client, taskQueue: string): P
   ids.push(purgeScheduleId(taskQueue));
   return ids;
 }
+
+export const SWEEPS_PAUSED_NOTE = 'created paused (CAREBELL_SWEEPS=paused)';
 
 // A server that has just started (or is busy) may fail a describe while the schedule's own workflow is
 // still starting: seen as "Failed to describe schedule" right after a create the client retried.

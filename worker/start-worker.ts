@@ -34,6 +34,8 @@ export async function startWorker(
     dkim?: DkimSettings;
     /** Journeys kept in memory between steps (CAREBELL_WORKFLOW_CACHE_SIZE); 0 replays every step. */
     workflowCacheSize?: number;
+    /** Sweep schedules created paused (CAREBELL_SWEEPS=paused). */
+    sweepsPaused?: boolean;
   },
 ): Promise<RunningWorker> {
   if (!endpoints.twilio || !endpoints.smtp)
@@ -45,7 +47,7 @@ export async function startWorker(
   const clientConnection = await Connection.connect(temporalConnectionOptions(endpoints.temporal));
   const dataConverter = createDataConverter(options.keyRing, options.reloadKeyRing);
   const client = new Client({ connection: clientConnection, namespace, dataConverter });
-  await ensureSweepSchedules(client, taskQueue);
+  await ensureSweepSchedules(client, taskQueue, { paused: options.sweepsPaused });
   const email = createSmtpEmailSender(smtp, { dkim: options.dkim });
   const { prebuilt, ...code } = await workflowCode();
   options.log.info({ prebuilt }, prebuilt ? 'workflows from the prebuilt bundle' : 'bundling workflows');

@@ -45,6 +45,9 @@ describe('npm start (embedded default)', () => {
       CAREBELL_PUBLIC_URL: `http://localhost:${await freePort(FIXED_PORTS)}`,
       // The most verbose level: PHI must stay out of every line at any level.
       LOG_LEVEL: 'trace',
+      // The sweeps run at 06:00 UTC: one then would enroll the demo patients (65, colorectal screening
+      // due) and spend their one message a day before the demo's own.
+      CAREBELL_SWEEPS: 'paused',
     };
   });
   after(async () => {
@@ -347,18 +350,38 @@ describe('npm start (embedded default)', () => {
       assert.equal(refusedSettings.code, 2);
       assert.match(refusedSettings.stderr, /lapsedAfterMonths: /);
 
-      const sweeps = (await json('sweeps', 'list')) as { key: string; nextRun: string | null }[];
+      const sweepStates = async () =>
+        ((await json('sweeps', 'list')) as { key: string; scheduleId: string | null; paused: boolean }[]).map(
+          (sweep) => [sweep.key, sweep.scheduleId !== null, sweep.paused],
+        );
       assert.deepEqual(
-        sweeps.map((sweep) => [sweep.key, sweep.nextRun !== null]),
+        await sweepStates(),
+        [
+          ['screening-check', true, true],
+          ['open-enrollment', true, true],
+          ['medicaid-renewal', true, true],
+          ['lapsed-patients', true, true],
+        ],
+        'the worker keeps a schedule per sweep, created paused (CAREBELL_SWEEPS=paused)',
+      );
+      assert.deepEqual(await json('sweeps', 'resume', 'open-enrollment'), [
+        { key: 'open-enrollment', paused: false },
+      ]);
+      assert.deepEqual(
+        (await sweepStates()).map(([key, , paused]) => [key, paused]),
         [
           ['screening-check', true],
-          ['open-enrollment', true],
+          ['open-enrollment', false],
           ['medicaid-renewal', true],
           ['lapsed-patients', true],
         ],
-        'the worker keeps a schedule per sweep',
       );
-      // The demo patient is 65: colorectal screening is due.
+      assert.equal(((await json('sweeps', 'pause')) as unknown[]).length, 4, 'none named: every sweep');
+      assert.ok((await sweepStates()).every(([, , paused]) => paused));
+      const pauseUnknown = await carebell('sweeps', 'pause', 'nightly');
+      assert.equal(pauseUnknown.code, 2);
+      assert.match(pauseUnknown.stderr, /no sweep "nightly"/);
+      // The demo patient is 65: colorectal screening is due. A paused schedule still runs on demand.
       const swept = (await json('sweeps', 'run', 'screening-check', '--wait')) as {
         scanned: number;
         enrolled: number;

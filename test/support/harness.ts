@@ -186,6 +186,8 @@ export function workerProcessEnv(options: {
     CAREBELL_APP_DATABASE_URL: options.appDatabaseUrl,
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_TASK_QUEUE: options.taskQueue,
+    // A sweep at 06:00 UTC would enroll and message the shared database's patients mid-test.
+    CAREBELL_SWEEPS: 'paused',
     TWILIO_ACCOUNT_SID: peers.twilio.accountSid,
     TWILIO_AUTH_TOKEN: peers.twilio.authToken,
     TWILIO_FROM_NUMBER: peers.twilio.fromNumber,

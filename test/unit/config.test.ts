@@ -115,4 +115,11 @@ describe('configuration', () => {
         problemsOf({ CAREBELL_WORKFLOW_CACHE_SIZE: refused })[0]?.startsWith('CAREBELL_WORKFLOW_CACHE_SIZE:'),
       );
   });
+
+  it('runs the sweeps on their schedules unless told to create them paused', () => {
+    assert.equal(loadConfig({}).worker.sweepsPaused, false);
+    assert.equal(loadConfig({ CAREBELL_SWEEPS: 'paused' }).worker.sweepsPaused, true);
+    assert.equal(loadConfig({ CAREBELL_SWEEPS: 'on' }).worker.sweepsPaused, false);
+    assert.match(problemsOf({ CAREBELL_SWEEPS: 'off' })[0] ?? '', /^CAREBELL_SWEEPS: .*"on".*"paused"/);
+  });
 });

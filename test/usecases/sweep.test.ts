@@ -12,7 +12,7 @@ import { MAX_SWEEP_PAGE_ATTEMPTS } from '../../activities/sweep';
 import { connectDatabase } from '../../db/client';
 import { recordScreening } from '../../db/queries/screenings';
 import { withClinic } from '../../db/tenant';
-import { ensureSweepSchedules } from '../../usecases/sweep-schedules';
+import { ensureSweepSchedules, SWEEPS_PAUSED_NOTE } from '../../usecases/sweep-schedules';
 import { reconcileScheduleId } from '../../domain/reconcile';
 import { purgeScheduleId } from '../../domain/purge';
 import type { sweepWorkflow } from '../../workflows/sweep';
@@ -314,6 +314,32 @@ describe('segment sweep', () => {
       (await enrollmentsOf(database)).map((row) => row.patient_id),
       [due.patientId],
     );
+    for (const id of ids) await client.schedule.getHandle(id).delete();
+  });
+
+  it("creates the sweeps' schedules paused when asked; after that their state is the operators'", async () => {
+    const taskQueue = uniqueTaskQueue('paused');
+    const ids = await ensureSweepSchedules(client, taskQueue, { paused: true });
+    const states = async () =>
+      Promise.all(ids.map(async (id) => (await client.schedule.getHandle(id).describe()).state));
+    const created = await states();
+    assert.deepEqual(
+      created.map((state) => state.paused),
+      [true, true, true, true, false, false],
+      'the sweeps only: the reconciler and the purge hurt no one',
+    );
+    assert.equal(created[0]?.note, SWEEPS_PAUSED_NOTE);
+
+    const screening = client.schedule.getHandle(ids[0]!);
+    await screening.unpause('resumed by an operator');
+    await ensureSweepSchedules(client, taskQueue, { paused: true });
+    assert.deepEqual(
+      (await states()).map((state) => state.paused),
+      [false, true, true, true, false, false],
+      'a restart keeps what the operator chose',
+    );
+    await ensureSweepSchedules(client, taskQueue);
+    assert.equal((await states())[1]?.paused, true, 'a restart with the sweeps on resumes none');
     for (const id of ids) await client.schedule.getHandle(id).delete();
   });
 });
