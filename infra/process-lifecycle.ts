@@ -24,11 +24,12 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
       }
       stoppingSince = Date.now();
       // Children may already be gone (a terminal's Ctrl-C reaches them too), leaving nothing that keeps
-      // the event loop alive while shutdown awaits; this timer keeps it alive and bounds the wait.
+      // the event loop alive while shutdown awaits; this timer keeps it alive and bounds the wait (each
+      // step of it has a bound of its own: this one is the last resort).
       const deadline = setTimeout(() => {
-        process.stderr.write('carebell: shutdown took longer than 30s, exiting\n');
+        process.stderr.write('carebell: shutdown took longer than 60s, exiting\n');
         process.exit(1);
-      }, 30_000);
+      }, 60_000);
       stop(signal).then(
         () => {
           clearTimeout(deadline);
@@ -41,16 +42,4 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
       );
     });
   }
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever is first; for shutdown steps that may hang. */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }

@@ -19,7 +19,11 @@ import { startTemporalDevServer } from './temporal-dev-server';
 export interface Services {
   endpoints: Endpoints;
   peers?: LocalPeers;
-  stop: () => Promise<void>;
+  /**
+   * Stops what was started, PostgreSQL last; `progress` hears each part's outcome. Rejects naming any
+   * part that failed to stop or ran out of time (the others are stopped regardless).
+   */
+  stop: (progress?: (line: string) => void) => Promise<void>;
 }
 
 export interface StartOptions {
@@ -58,7 +62,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
         // use at the peak of a bench run measured here: with carebell's own, 100 is too close.
         maxConnections: options.temporal === 'cluster' ? 250 : undefined,
       });
-      stops.add(postgres.stop);
+      stops.add('PostgreSQL', postgres.stop);
       await migrateDatabase(postgres.url);
       // A fresh password at every start: runtime.json hands the current one to the CLI and joining workers.
       const app = await provisionAppLogin(postgres.url, randomBytes(24).toString('base64url'));
@@ -82,7 +86,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
         serverPath: config.embedded.temporalServerPath,
         sqlToolPath: config.embedded.temporalSqlToolPath,
       });
-      stops.add(cluster.stop);
+      stops.add('Temporal server', cluster.stop);
       temporal = { ...config.temporal, address: cluster.address };
     } else {
       const binary = await resolveTemporalCli({
@@ -101,7 +105,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
         namespace: config.temporal.namespace,
         codecEndpoint: options.persistent ? `http://127.0.0.1:${config.codec.port}` : undefined,
       });
-      stops.add(server.stop);
+      stops.add('Temporal dev server', server.stop);
       temporal = { ...config.temporal, address: server.address };
       temporalUiUrl = server.uiUrl;
     }
@@ -114,7 +118,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
         smsPort: port(config.embedded.smsPeerPort),
         smtpPort: port(config.embedded.smtpPeerPort),
       });
-      stops.add(peers.stop);
+      stops.add('local peers', peers.stop, 5_000);
     }
 
     return {
@@ -132,7 +136,10 @@ export async function startServices(config: Config, options: StartOptions): Prom
         },
       },
       peers,
-      stop: () => stops.run(),
+      stop: async (progress) => {
+        const unclean = await stops.run(progress);
+        if (unclean.length > 0) throw new Error(`${unclean.join(', ')} did not stop cleanly`);
+      },
     };
   } catch (error) {
     await stops.run();

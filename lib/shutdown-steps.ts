@@ -1,16 +1,40 @@
+const STOPPED = 'done';
+
 /**
  * Things started one after another and stopped in reverse order (the worker before Temporal, PostgreSQL
- * last). Each step runs once, even when a signal and a failure both ask for shutdown; a failing step does
- * not keep the others from running.
+ * last). Each step runs once, even when a signal and a failure both ask for shutdown; a failing step, or
+ * one still going after its time limit, does not keep the later ones from running: a stuck HTTP close
+ * must not leave PostgreSQL running behind a process that gave up.
  */
 export class ShutdownSteps {
-  private readonly steps: (() => Promise<void>)[] = [];
+  private readonly steps: { name: string; stop: () => Promise<void>; limitMs: number }[] = [];
 
-  add(step: () => Promise<void>): void {
-    this.steps.push(step);
+  add(name: string, stop: () => Promise<void>, limitMs = 10_000): void {
+    this.steps.push({ name, stop, limitMs });
   }
 
-  async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) await step().catch(() => {});
+  /**
+   * Runs the steps; `progress` hears how long each took. Resolves to the names of those that failed or
+   * ran out of time.
+   */
+  async run(progress: (line: string) => void = () => {}): Promise<string[]> {
+    const unclean: string[] = [];
+    for (const { name, stop, limitMs } of this.steps.splice(0).reverse()) {
+      const began = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        stop().then(
+          () => STOPPED,
+          (error: unknown) => `failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve(`still stopping after ${limitMs / 1000}s; going on`), limitMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (outcome !== STOPPED) unclean.push(name);
+      progress(`${name}: ${outcome} (${((Date.now() - began) / 1000).toFixed(1)}s)`);
+    }
+    return unclean;
   }
 }

@@ -12,7 +12,7 @@ import { startServices } from '../infra/services';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { startWorker } from '../worker/start-worker';
 import { startApi } from '../api/start-api';
-import { onShutdownSignal, runMain, settleWithin } from '../infra/process-lifecycle';
+import { onShutdownSignal, runMain } from '../infra/process-lifecycle';
 
 runMain(async () => {
   const started = Date.now();
@@ -20,6 +20,7 @@ runMain(async () => {
   const log = createLogger(config.logLevel);
   installTemporalRuntime(log);
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  const sayIndented = (line: string) => say(`  ${line}`);
   say(`carebell: data dir ${config.dataDir}`);
 
   // Stopped in reverse order: worker first (it still needs Temporal and the database), PostgreSQL last.
@@ -27,16 +28,17 @@ runMain(async () => {
   try {
     // Before anything writes into it: the key ring, tokens and passwords live here.
     await ensurePrivateDir(config.dataDir);
-    const keyRing = await resolveKeyRing(config, { create: true, say: (line) => say(`  ${line}`) });
+    const keyRing = await resolveKeyRing(config, { create: true, say: sayIndented });
     const reloadKeyRing = keyRingReloader(config);
     const services = await startServices(config, {
       persistent: true,
       fixedPorts: true,
-      progress: (line) => say(`  ${line}`),
+      progress: sayIndented,
     });
-    stops.add(services.stop);
+    // Its own parts are bounded and reported one by one.
+    stops.add('services', () => services.stop(sayIndented), 30_000);
     const auditDb = connectDatabase(services.endpoints.databaseUrl, { max: 2 });
-    stops.add(auditDb.close);
+    stops.add('audit connections', auditDb.close, 5_000);
     const codec = await startCodecServer({
       port: config.codec.port,
       keyRing,
@@ -45,7 +47,7 @@ runMain(async () => {
       allowedOrigin: config.codec.corsOrigin,
       db: auditDb.db,
     });
-    stops.add(codec.close);
+    stops.add('codec endpoint', codec.close, 5_000);
     const worker = await startWorker(services.endpoints, {
       publicUrl: config.publicUrl,
       log,
@@ -56,7 +58,7 @@ runMain(async () => {
       sweepsPaused: config.worker.sweepsPaused,
     });
     // If Temporal already stopped (Ctrl-C reaches it too), the worker cannot say goodbye; do not wait long.
-    stops.add(() => settleWithin(worker.shutdown(), 10_000));
+    stops.add('worker', worker.shutdown, 10_000);
     const api = await startApi(services.endpoints, {
       ...config.api,
       publicUrl: config.publicUrl,
@@ -65,9 +67,9 @@ runMain(async () => {
       reloadKeyRing,
       testServerPath: config.embedded.temporalTestServerPath,
     });
-    stops.add(api.close);
+    stops.add('API', api.close, 5_000);
     await writeEndpoints(config.dataDir, services.endpoints);
-    stops.add(() => removeEndpoints(config.dataDir));
+    stops.add('runtime.json', () => removeEndpoints(config.dataDir), 5_000);
 
     const { endpoints, peers } = services;
     const database = new URL(endpoints.databaseUrl);
@@ -85,14 +87,21 @@ runMain(async () => {
     }
     say(`carebell ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 
+    let shuttingDown = false;
     onShutdownSignal(async (signal) => {
+      shuttingDown = true;
       say(`carebell: ${signal} received, shutting down`);
-      await stops.run();
+      const unclean = await stops.run(sayIndented);
+      if (unclean.length > 0) throw new Error(`${unclean.join(', ')} did not stop cleanly`);
       say('carebell: stopped');
     });
-    await worker.done;
+    // A worker that fails while shutting down is the shutdown's to report: failing here would exit before
+    // PostgreSQL and Temporal were stopped.
+    await worker.done.catch((error: unknown) => {
+      if (!shuttingDown) throw error;
+    });
   } catch (error) {
-    await stops.run();
+    await stops.run(sayIndented);
     throw error;
   }
 });

@@ -181,6 +181,8 @@ describe('npm start (embedded default)', () => {
     await assertNothingLeft(dataDir, env);
 
     const second = await start();
+    // Asserted after the finally: a failure inside must not be hidden by one of the stop.
+    let secondExit: number | null;
     try {
       const connection = await Connection.connect({ address: `127.0.0.1:${env.CAREBELL_TEMPORAL_PORT}` });
       const description = await new Client({ connection }).workflow
@@ -200,8 +202,9 @@ describe('npm start (embedded default)', () => {
       const again = await demo('sms', 3);
       assert.equal(again.code, 0, again.stderr);
     } finally {
-      assert.equal(await stop(second), 0);
+      secondExit = await stop(second);
     }
+    assert.equal(secondExit, 0, second.output.join(''));
     await assertNothingLeft(dataDir, env);
 
     // Nothing the engine keeps or prints holds the patient's details; only the peers (standing for the
@@ -230,7 +233,7 @@ describe('npm start (embedded default)', () => {
       started = await start();
     });
     after(async () => {
-      if (started) assert.equal(await stop(started), 0);
+      if (started) assert.equal(await stop(started), 0, started.output.join(''));
     });
 
     it('runs journeys through the CLI: publish a clinic version, send EHR events, run a sweep', async () => {
