@@ -24,15 +24,24 @@ import { RAW_TASK_QUEUE } from './workflows/raw';
 
 const MiB = 1024 * 1024;
 
-/** Resident memory once it has settled: the median of a few readings. */
-async function settledRss(child: RunningChild): Promise<number> {
-  await sleep(2000);
+/**
+ * Resident memory once the worker has let go of what the last burst of work used, and the reading taken
+ * at once. V8 gives its heaps' free pages back only after some idle seconds (30–50 s here, in steps), so
+ * a reading at once shows the burst, not what the journeys hold. Reads every 5 s until 20 s in a row were
+ * level (within 1%), after at least 45 s and at most 2 min.
+ */
+async function settledRss(child: RunningChild): Promise<{ atOnce: number; settled: number }> {
+  const began = Date.now();
   const readings: number[] = [];
-  for (let reading = 0; reading < 5; reading++) {
+  for (;;) {
     readings.push(await child.rss());
-    await sleep(400);
+    const elapsed = Date.now() - began;
+    const last = readings.slice(-5);
+    const level = last.length === 5 && Math.max(...last) <= Math.min(...last) * 1.01;
+    if ((level && elapsed >= 45_000) || elapsed >= 120_000) break;
+    await sleep(5000);
   }
-  return median(readings);
+  return { atOnce: readings[0]!, settled: readings.at(-1)! };
 }
 
 /** The database file and its write-ahead log: what the dev server keeps on disk. */
@@ -103,9 +112,9 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
 
   ctx.say('sleepers: restarting the worker, so its memory is measured from a fresh start');
   await ctx.worker.restart();
-  const idle = await settledRss(ctx.worker);
+  const idle = (await settledRss(ctx.worker)).settled;
   const dbBefore = await databaseBytes(ctx.services.temporalDbFile);
-  const rss: { sleepers: number; bytes: number }[] = [];
+  const rss: { sleepers: number; bytes: number; atOnce: number }[] = [];
   const sleeperIds: string[] = [];
   let enrollRate = 0;
   for (const checkpoint of checkpoints) {
@@ -120,9 +129,10 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
     await allAsleep(ctx, ids.slice(-50));
     enrollRate = ids.length / ((Date.now() - began) / 1000);
     sleeperIds.push(...ids);
-    rss.push({ sleepers: sleeperIds.length, bytes: await settledRss(ctx.worker) });
+    const { settled, atOnce } = await settledRss(ctx.worker);
+    rss.push({ sleepers: sleeperIds.length, bytes: settled, atOnce });
     ctx.say(
-      `sleepers: ${sleeperIds.length} asleep (${enrollRate.toFixed(0)} enrolled/s), worker ${(rss.at(-1)!.bytes / MiB).toFixed(0)} MiB`,
+      `sleepers: ${sleeperIds.length} asleep (${enrollRate.toFixed(0)} enrolled/s), worker ${(atOnce / MiB).toFixed(0)} MiB at once, ${(settled / MiB).toFixed(0)} MiB settled`,
     );
   }
   const dbGrowth = ((await databaseBytes(ctx.services.temporalDbFile)) - dbBefore) / sleeperIds.length;
@@ -195,7 +205,7 @@ export async function sleepers(ctx: BenchContext): Promise<BenchOutcome> {
         unit: 'MiB',
         baseline: first.bytes / MiB,
         target: { of: 'ratio', op: '<=', bound: 1.2 },
-        note: `worker resident memory with ${last.sleepers} journeys asleep (baseline: with ${first.sleepers}); ${rss.map((entry) => `${entry.sleepers}: ${(entry.bytes / MiB).toFixed(0)} MiB`).join(', ')}; fresh worker ${(idle / MiB).toFixed(0)} MiB; workflow cache ${cacheSize}`,
+        note: `worker resident memory, settled (level for 20 s, after 45 s to 2 min idle), with ${last.sleepers} journeys asleep (baseline: with ${first.sleepers}); ${rss.map((entry) => `${entry.sleepers}: ${(entry.bytes / MiB).toFixed(0)} MiB`).join(', ')}; at once after each checkpoint's enrollments: ${rss.map((entry) => `${(entry.atOnce / MiB).toFixed(0)}`).join(', ')} MiB; fresh worker ${(idle / MiB).toFixed(0)} MiB; workflow cache ${cacheSize}`,
       }),
       result('sleepers-rss-per-journey', {
         value: perJourney / 1024,
