@@ -28,8 +28,8 @@ const MiB = 1024 * 1024;
  * Resident memory once the worker has let go of what the last burst of work used, and the reading taken
  * at once. The worker gives a burst's memory back only after some idle seconds (30–50 s here, in steps:
  * V8's memory reducer; with it off nothing came back), so a reading at once shows the burst, not what the
- * journeys hold. Reads every 5 s until 20 s in a row were
- * level (within 1%), after at least 45 s and at most 2 min.
+ * journeys hold. Reads every 5 s until 20 s in a row were level (within 1%), after at least 45 s and at
+ * most 2 min.
  */
 async function settledRss(child: RunningChild): Promise<{ atOnce: number; settled: number }> {
   const began = Date.now();
