@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { postBundle } from './api-client';
 import type { BenchContext } from './context';
+import { CpuMeter } from './cpu';
 import { workflowIdsSince } from './enrollment-rows';
 import { asleepSince, completedAt, latestSettled } from './histories';
 import { inParallel } from './measure';
@@ -66,9 +67,19 @@ export async function enrollment(ctx: BenchContext): Promise<BenchOutcome> {
 
   ctx.say(`enrollment: ${count} raw starts of an empty workflow`);
   const rawIds = patients.map(() => `raw-empty-${randomUUID()}`);
+  const cpu = { raw: new CpuMeter(), enrollments: new CpuMeter() };
   const rawBegan = Date.now();
-  await inParallel(rawIds, 50, async (workflowId) => {
-    await ctx.rawClient.workflow.start('emptyWorkflow', { taskQueue: RAW_TASK_QUEUE, workflowId, args: [] });
+  await cpu.raw.during(async () => {
+    await inParallel(rawIds, 50, async (workflowId) => {
+      await ctx.rawClient.workflow.start('emptyWorkflow', {
+        taskQueue: RAW_TASK_QUEUE,
+        workflowId,
+        args: [],
+      });
+    });
+    // The last ones started are the last to finish: the CPU is read once they have, before the
+    // histories of all are read for the figure.
+    await latestSettled(ctx.rawClient, rawIds.slice(-20), completedAt, settleWithin);
   });
   const rawSeconds =
     ((await latestSettled(ctx.rawClient, rawIds, completedAt, settleWithin)) - rawBegan) / 1000;
@@ -77,9 +88,13 @@ export async function enrollment(ctx: BenchContext): Promise<BenchOutcome> {
   const today = DateTime.now().setZone(ctx.zone).toISODate()!;
   const bundle = campaignBundle(patients, today);
   const began = Date.now();
-  const job = await postBundle(ctx, bundle, settleWithin);
-  const imported = (Date.now() - began) / 1000;
-  const workflowIds = await workflowIdsSince(ctx.owner, ctx.clinicId, 'refill', new Date(began - 1000));
+  const { job, imported, workflowIds } = await cpu.enrollments.during(async () => {
+    const job = await postBundle(ctx, bundle, settleWithin);
+    const imported = (Date.now() - began) / 1000;
+    const workflowIds = await workflowIdsSince(ctx.owner, ctx.clinicId, 'refill', new Date(began - 1000));
+    await latestSettled(ctx.client, workflowIds.slice(-20), asleepSince, settleWithin);
+    return { job, imported, workflowIds };
+  });
   const seconds = ((await latestSettled(ctx.client, workflowIds, asleepSince, settleWithin)) - began) / 1000;
   const rate = workflowIds.length / seconds;
   const rawRate = count / rawSeconds;
@@ -92,6 +107,12 @@ export async function enrollment(ctx: BenchContext): Promise<BenchOutcome> {
         baseline: rawRate,
         target: { of: 'ratio', op: '>=', bound: 0.8 },
         note: `${workflowIds.length} of ${count} patients enrolled in refill through one FHIR bundle (${bundle.entry.length} entries, statuses ${JSON.stringify(job.statuses)}; the import finished after ${imported.toFixed(1)} s) until every journey slept in its first wait: ${seconds.toFixed(1)} s; baseline: ${count} raw starts of an empty workflow until completed: ${rawSeconds.toFixed(1)} s`,
+      }),
+      result('enrollment-cpu', {
+        value: cpu.enrollments.total() / workflowIds.length,
+        unit: 'CPU ms',
+        baseline: cpu.raw.total() / count,
+        note: `CPU per enrollment until the last journeys slept, every process on the machine's side: ${cpu.enrollments.describe(workflowIds.length)}; baseline: per raw start, ${cpu.raw.describe(count)}`,
       }),
       result('enrollment-10k', {
         value: scaled(rate),

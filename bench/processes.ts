@@ -69,7 +69,10 @@ async function launch(spec: ChildSpec, start: number): Promise<ChildProcess> {
     lines.on('line', (line) => {
       if (line.includes(`"${spec.readyLine}"`)) {
         clearTimeout(timer);
+        // Closing readline pauses stdout, which would stop the log there and, once the pipe is full,
+        // block the child on its next write: the log alone reads it from here on.
         lines.close();
+        child.stdout.resume();
         resolve();
       }
     });

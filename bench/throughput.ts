@@ -8,6 +8,7 @@ import { DateTime } from 'luxon';
 import type { JourneyWorkflow } from '../domain/journey';
 import { enroll } from '../usecases/enroll';
 import type { BenchContext } from './context';
+import { CpuMeter } from './cpu';
 import { meanActions } from './histories';
 import { sendNowJourney } from './journeys';
 import { closedLoop, median } from './measure';
@@ -62,10 +63,11 @@ export async function throughput(ctx: BenchContext): Promise<BenchOutcome> {
   await rawWorkflows(ctx, WARM_UP, concurrency, []);
   await dueSends(ctx, patients.slice(0, WARM_UP), concurrency, []);
   const rates = { raw: [] as number[], sends: [] as number[] };
+  const cpu = { raw: new CpuMeter(), sends: new CpuMeter() };
   for (let round = 0; round < rounds; round++) {
-    rates.raw.push(await rawWorkflows(ctx, perRound, concurrency, raw));
+    rates.raw.push(await cpu.raw.during(() => rawWorkflows(ctx, perRound, concurrency, raw)));
     const slice = patients.slice(WARM_UP + round * perRound, WARM_UP + (round + 1) * perRound);
-    rates.sends.push(await dueSends(ctx, slice, concurrency, sent));
+    rates.sends.push(await cpu.sends.during(() => dueSends(ctx, slice, concurrency, sent)));
     ctx.say(
       `throughput round ${round + 1}: raw ${rates.raw.at(-1)!.toFixed(1)}/s, sends ${rates.sends.at(-1)!.toFixed(1)}/s`,
     );
@@ -88,6 +90,12 @@ export async function throughput(ctx: BenchContext): Promise<BenchOutcome> {
         baseline: median(rates.raw),
         target: { of: 'ratio', op: '>=', bound: 1.2 },
         note: `median of ${rounds} rounds of ${perRound} journeys (enroll, one send, end recorded), half SMS, half email, ${concurrency} callers; baseline: raw workflow with one no-op activity`,
+      }),
+      result('throughput-cpu', {
+        value: cpu.sends.total() / sent.length,
+        unit: 'CPU ms',
+        baseline: cpu.raw.total() / raw.length,
+        note: `CPU per due send in the rounds, every process on the machine's side: ${cpu.sends.describe(sent.length)}; baseline: per raw workflow, ${cpu.raw.describe(raw.length)}`,
       }),
       result('actions-per-send', {
         value: sendActions.total,
