@@ -26,11 +26,16 @@ async function readTimes(pid: number): Promise<ProcessTimes | undefined> {
 
 function roleOf(pid: number, argv: string[]): Role {
   if (pid === process.pid) return 'bench';
-  const [program = '', script = ''] = argv[0]?.endsWith('node') ? [argv[0], argv.at(-1)] : argv;
-  if (script.endsWith('processes/worker.ts')) return 'worker';
-  if (script.endsWith('processes/api.ts')) return 'api';
-  if (script.endsWith('bench/raw-worker.ts')) return 'raw-worker';
+  const program = argv[0] ?? '';
   const name = path.basename(program);
+  if (name === 'node') {
+    // A node process is known by its script, the last argument.
+    const script = argv.at(-1) ?? '';
+    if (script.endsWith('processes/worker.ts')) return 'worker';
+    if (script.endsWith('processes/api.ts')) return 'api';
+    if (script.endsWith('bench/raw-worker.ts')) return 'raw-worker';
+    return 'other';
+  }
   if (name === 'temporal' || name === 'temporal-server') return 'temporal';
   // A backend names itself `postgres: user database …`.
   if (name === 'postgres' || program.startsWith('postgres:')) return 'postgres';
