@@ -136,10 +136,7 @@ export async function startServices(config: Config, options: StartOptions): Prom
         },
       },
       peers,
-      stop: async (progress) => {
-        const unclean = await stops.run(progress);
-        if (unclean.length > 0) throw new Error(`${unclean.join(', ')} did not stop cleanly`);
-      },
+      stop: (progress) => stops.runOrThrow(progress),
     };
   } catch (error) {
     await stops.run();

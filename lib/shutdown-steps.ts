@@ -37,4 +37,10 @@ export class ShutdownSteps {
     }
     return unclean;
   }
+
+  /** Runs the steps as `run` does, then fails naming those that did not stop cleanly. */
+  async runOrThrow(progress?: (line: string) => void): Promise<void> {
+    const unclean = await this.run(progress);
+    if (unclean.length > 0) throw new Error(`${unclean.join(', ')} did not stop cleanly`);
+  }
 }

@@ -91,8 +91,7 @@ runMain(async () => {
     onShutdownSignal(async (signal) => {
       shuttingDown = true;
       say(`carebell: ${signal} received, shutting down`);
-      const unclean = await stops.run(sayIndented);
-      if (unclean.length > 0) throw new Error(`${unclean.join(', ')} did not stop cleanly`);
+      await stops.runOrThrow(sayIndented);
       say('carebell: stopped');
     });
     // A worker that fails while shutting down is the shutdown's to report: failing here would exit before
