@@ -2,6 +2,7 @@
 // everything here travels through Temporal's history.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { JourneyDefinition, JourneyStep, TemplateTexts } from '../journeys/schema';
+import { factConditionHolds } from './facts';
 import { opaqueWorkflowId } from './ids';
 import type { Category, Channel, DeliveryOutcome } from './messaging';
 
@@ -28,6 +29,12 @@ export interface JourneyInput {
   anchorDate: string;
   /** Non-PHI values templates may show, e.g. { deadline: '2027-01-31' }. */
   facts?: Record<string, string>;
+  /**
+   * The opening wait (see `openingWait`), planned as the enrollment was claimed, in the patient's zone
+   * read in that transaction: the journey falls asleep without a planning round trip. Absent when the
+   * journey opens otherwise, or when its enrollment had been claimed before.
+   */
+  firstWait?: { step: string; at: number };
   /** Carried across continue-as-new. */
   resume?: JourneyState;
 }
@@ -98,6 +105,39 @@ export function journeyWorkflowId({
 }: Pick<JourneyInput, 'clinicId' | 'patientId' | 'episode'> & { key: string }): string {
   return opaqueWorkflowId('journey', { clinicId, patientId, key, episode });
 }
+
+type WaitStep = Extract<JourneyStep, { type: 'wait' }>;
+
+/**
+ * The wait a journey reaches first when only its enrollment's facts lie before it (branches on facts,
+ * decided as the interpreter decides them), and whether a send follows it: that wait can be planned
+ * before the journey starts.
+ */
+export function openingWait(
+  definition: JourneyDefinition,
+  facts: Record<string, string>,
+): { step: WaitStep; beforeSend: boolean } | undefined {
+  const { steps } = definition;
+  const indexOf = (id: string | undefined, fallback: number) =>
+    id === undefined ? fallback : steps.findIndex((step) => step.id === id);
+  let index = 0;
+  // Bounded: branches on facts alone that loop back would run the same way for ever.
+  for (let visited = 0; visited < steps.length; visited++) {
+    const step = steps[index];
+    if (step?.type === 'wait')
+      return { step, beforeSend: steps[indexOf(step.next, index + 1)]?.type === 'send' };
+    if (step?.type !== 'branch' || step.condition.kind !== 'fact') return undefined;
+    index = indexOf(factConditionHolds(step.condition, facts) ? step.then : step.else, index + 1);
+  }
+  return undefined;
+}
+
+/** The date a wait's `until` counts from: a date fact it names (a deadline), else the anchor. */
+export const waitAnchorDate = (
+  until: WaitStep['until'],
+  facts: Record<string, string>,
+  anchorDate: string,
+): string => (until?.from && facts[until.from]) || anchorDate;
 
 // What the interpreter asks of its activities. Two implementations share it: the real one (database,
 // consent, providers) and the simulation that previews a journey.

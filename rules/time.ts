@@ -1,6 +1,8 @@
 // Time in the patient's zone, as epoch milliseconds for workflows (which may not do zone arithmetic).
 import { DateTime, Duration, IANAZone } from 'luxon';
 import { CarebellError } from '../domain/errors';
+import { openingWait, waitAnchorDate } from '../domain/journey';
+import type { JourneyDefinition } from '../journeys/schema';
 
 /** A signed ISO-8601 duration (`-P3D`, `P1D`) as a luxon Duration. */
 export function signedDuration(text: string): Duration {
@@ -32,6 +34,23 @@ export function planWait(options: {
     signedDuration(options.until.offset),
   );
   return day.set({ hour, minute, second: 0, millisecond: 0 }).toMillis();
+}
+
+/**
+ * The journey's opening wait (see `openingWait`) planned from `from`, as its first workflow task would plan
+ * it: what an enrollment hands the journey so that it falls asleep without a planning round trip.
+ */
+export function planOpeningWait(
+  definition: JourneyDefinition,
+  options: { facts: Record<string, string>; anchorDate: string; timeZone: string; from: number },
+): { step: string; at: number; beforeSend: boolean } | undefined {
+  const { facts, timeZone, from } = options;
+  const opening = openingWait(definition, facts);
+  if (!opening) return undefined;
+  const { step, beforeSend } = opening;
+  const anchorDate = waitAnchorDate(step.until, facts, options.anchorDate);
+  const at = planWait({ from, timeZone, anchorDate, until: step.until, for: step.for });
+  return Number.isFinite(at) ? { step: step.id, at, beforeSend } : undefined;
 }
 
 /**

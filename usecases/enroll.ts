@@ -7,6 +7,7 @@ import type { Database } from '../db/client';
 import { appendAudits, type AuditEntry } from '../db/queries/audit';
 import { claimEnrollment, encryptEnrollmentDetails } from '../db/queries/enrollments';
 import { inactiveJourneyKeys } from '../db/queries/journey-activations';
+import { getPatientSettings } from '../db/queries/patients';
 import { getJourneyVersion, latestClinicJourneys } from '../db/queries/journeys';
 import { withClinic, type Queryable } from '../db/tenant';
 import { CarebellError } from '../domain/errors';
@@ -15,8 +16,9 @@ import { factsProblem } from '../journeys/facts';
 import { missingValuesProblem } from '../locales';
 import type { JourneyDefinition } from '../journeys/schema';
 import type { FieldCipher } from '../security/field-cipher';
-import { journeyWorkflowId } from '../domain/journey';
+import { journeyWorkflowId, type JourneyInput } from '../domain/journey';
 import { normaliseSubject } from '../domain/subject';
+import { planOpeningWait } from '../rules/time';
 import { chooseVariant } from '../workflows/variant';
 import { startJourney } from './start-workflows';
 
@@ -92,6 +94,8 @@ export interface EnrollRequest {
   subject?: string;
   /** What only the pickup page may show (the medication, the test, the place), kept encrypted. */
   details?: Record<string, string>;
+  /** The patient's zone, read in the claim's transaction: the journey's opening wait is planned in it. */
+  timeZone?: string;
 }
 
 export interface Enrolled {
@@ -111,6 +115,7 @@ export interface ClaimedEnrollment extends Enrolled {
   definition: JourneyDefinition;
   /** For the caller to append in the same transaction, last (see appendAudits). */
   audits: AuditEntry[];
+  firstWait?: JourneyInput['firstWait'];
 }
 
 /**
@@ -129,6 +134,16 @@ export async function claimEnrollmentIn(
   const workflowId = journeyWorkflowId({ clinicId, patientId, key: journey.key, episode });
   const id = randomUUID();
   const details = request.details && Object.keys(request.details).length > 0 ? request.details : null;
+  const { timeZone } = request;
+  const opening =
+    timeZone === undefined
+      ? undefined
+      : planOpeningWait(journey, {
+          facts: request.facts ?? {},
+          anchorDate: request.anchorDate,
+          timeZone,
+          from: Date.now(),
+        });
   const claimed = await claimEnrollment(tx, {
     id,
     detailsEnc: details && encryptEnrollmentDetails(deps.cipher, clinicId, id, details),
@@ -141,6 +156,8 @@ export async function claimEnrollmentIn(
     subject: request.subject === undefined ? null : subjectIndex(deps.cipher, clinicId, request.subject),
     workflowId,
     variants: variantsOf(journey, patientId),
+    // The journey's next planned send, as the opening wait's planning would have written it.
+    nextSendAt: opening?.beforeSend ? new Date(opening.at) : null,
   });
   const audits: AuditEntry[] =
     details && claimed.created
@@ -168,6 +185,8 @@ export async function claimEnrollmentIn(
     episode,
     definition,
     audits,
+    // A claim found (a repeat, or a retry after a crash before the start) leaves the planning to the journey.
+    ...(opening && claimed.created ? { firstWait: { step: opening.step, at: opening.at } } : {}),
   };
 }
 
@@ -187,6 +206,7 @@ export async function startClaimed(
       definition: claimed.definition,
       anchorDate: request.anchorDate,
       facts: request.facts,
+      firstWait: claimed.firstWait,
     });
   await (signal ? deps.client.withAbortSignal(signal, start) : start());
   const { enrollmentId, journey, version, workflowId, created } = claimed;
@@ -205,7 +225,9 @@ export async function enroll(
     deps.db,
     request.clinicId,
     async (tx) => {
-      const claim = await claimEnrollmentIn(tx, deps, request);
+      const timeZone =
+        request.timeZone ?? (await getPatientSettings(tx, request.clinicId, request.patientId))?.timeZone;
+      const claim = await claimEnrollmentIn(tx, deps, { ...request, timeZone });
       await appendAudits(tx, claim.audits);
       return claim;
     },

@@ -161,6 +161,7 @@ export async function handleEvent(
         details: event.details,
         occurrence: event.eventId ?? `${event.type}|${about ? normaliseSubject(about) : ''}|${anchorDate}`,
         subject: about,
+        timeZone: patient.timeZone,
       };
       const claimed = await claimEnrollmentIn(tx, deps, request);
       audits.push(...claimed.audits);

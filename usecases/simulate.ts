@@ -21,6 +21,7 @@ import {
   type TimelineEntry,
 } from '../domain/journey';
 import type { Category, Channel } from '../domain/messaging';
+import { planOpeningWait } from '../rules/time';
 import type { RenderedMessage } from '../locales';
 import { workflowCode } from '../worker/workflow-bundle';
 
@@ -145,6 +146,9 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
         DateTime.fromMillis(startedAt, { zone: patient.timeZone })
           .plus({ days: event.anchorInDays ?? 0 })
           .toISODate()!;
+      const facts = sampleFacts(event, patient.timeZone, startedAt);
+      const { timeZone } = patient;
+      const opening = planOpeningWait(definition, { facts, anchorDate, timeZone, from: startedAt });
       const handle = await env.client.workflow.start<JourneyWorkflow>('journeyWorkflow', {
         taskQueue: 'simulation',
         workflowId,
@@ -156,7 +160,9 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
             episode: 'preview',
             definition,
             anchorDate,
-            facts: sampleFacts(event, patient.timeZone, startedAt),
+            facts,
+            // Planned as an enrollment plans it: a preview runs the journey as enrolled.
+            ...(opening ? { firstWait: { step: opening.step, at: opening.at } } : {}),
           },
         ],
       });

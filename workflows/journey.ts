@@ -1,5 +1,6 @@
 // The journey interpreter: one workflow runs any journey definition, step by step. Time-zone arithmetic
-// and every rule about sending happen in activities; this file only decides what comes next.
+// and every rule about sending happen in activities (the opening wait's at enrollment); this file only
+// decides what comes next.
 import {
   condition,
   continueAsNew,
@@ -25,6 +26,7 @@ import {
   type JourneyResult,
   type JourneyState,
   type PlanJourneyTimeInput,
+  waitAnchorDate,
 } from '../domain/journey';
 import type { Activities } from '../activities';
 import type { JourneyStep } from '../journeys/schema';
@@ -124,9 +126,10 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       clinicId: input.clinicId,
       patientId: input.patientId,
       workflowId,
-      // A wait may count from a date the enrollment brought (a deadline) instead of the anchor.
-      anchorDate: (when.until?.from && facts[when.until.from]) || input.anchorDate,
+      anchorDate: waitAnchorDate(when.until, facts, input.anchorDate),
     });
+  // Planned as the enrollment was claimed; used once, by the wait it names, if nothing came first.
+  let opening = input.resume ? undefined : input.firstWait;
 
   /**
    * Sleeps until `at`, frozen while paused. Ends early when the journey must stop, or when the patient's
@@ -157,6 +160,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   let stepsThisRun = 0;
   while (state.stepIndex < definition.steps.length && !stopped()) {
     if (state.paused) {
+      opening = undefined;
       await condition(() => !state.paused || stopped());
       continue;
     }
@@ -179,12 +183,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         let stale: boolean;
         let at: number;
         do {
-          at = await planTime({
-            beforeSend: following?.type === 'send',
-            from,
-            until: step.until,
-            for: step.for,
-          });
+          const planned = opening?.step === step.id ? opening.at : undefined;
+          opening = undefined;
+          at =
+            planned ??
+            (await planTime({
+              beforeSend: following?.type === 'send',
+              from,
+              until: step.until,
+              for: step.for,
+            }));
           // Enrolled late (a sweep after the date, an event sent days after it happened): a message whose
           // words belong to that moment is skipped. Journeys from before this rule replay as they ran.
           stale =
@@ -354,6 +362,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         break;
       }
     }
+    if (step.type !== 'branch' || step.condition.kind !== 'fact') opening = undefined;
     state.stepIndex = next;
   }
 

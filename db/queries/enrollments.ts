@@ -17,7 +17,7 @@ export type EnrollmentClaim = Pick<
   | 'workflowId'
   | 'variants'
 > &
-  Partial<Pick<Enrollment, 'id' | 'detailsEnc'>>;
+  Partial<Pick<Enrollment, 'id' | 'detailsEnc' | 'nextSendAt'>>;
 
 const detailsField = (clinicId: string, enrollmentId: string) => ({
   clinicId,

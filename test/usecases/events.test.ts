@@ -3,7 +3,9 @@
 // and a bad event is refused before anything is written or started.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
@@ -13,7 +15,7 @@ import { builtInJourneys } from '../../journeys/built-in';
 import type { ClinicEvent } from '../../journeys/events';
 import type { JourneyDefinition } from '../../journeys/schema';
 import { isFailureOf } from '../../domain/errors';
-import { timelineQuery } from '../../domain/journey';
+import { preferencesChangedSignal, timelineQuery } from '../../domain/journey';
 import { enroll, type EnrollmentDeps } from '../../usecases/enroll';
 import { handleEvent } from '../../usecases/handle-event';
 import type { journeyWorkflow } from '../../workflows/journey';
@@ -29,6 +31,7 @@ import {
 const refill = builtInJourneys().find((journey) => journey.key === 'refill')!;
 const screening = builtInJourneys().find((journey) => journey.key === 'screening')!;
 const inDays = (days: number) => DateTime.utc().plus({ days }).toISODate();
+const { EventType } = proto.temporal.api.enums.v1;
 const supply = { daysSupply: '30', refillsRemaining: '2' };
 
 describe('EHR events into journeys', () => {
@@ -164,6 +167,54 @@ describe('EHR events into journeys', () => {
       replied.signalled.some((signalled) => signalled.workflowId === next.started[0]!.workflowId),
       'the reply reached the journey about rx-1',
     );
+  });
+
+  it('plans the opening wait as the enrollment is claimed, and again through the journey when preferences change', async () => {
+    const patient = await createPatient(database.db, { timeZone: 'America/Chicago' });
+    const anchorDate = inDays(10);
+    const { started } = await handleEvent(deps, patient.clinicId, {
+      type: 'appointment.booked',
+      patient: { id: patient.patientId },
+      eventId: 'booked-planned',
+      subject: 'appointment-1',
+      anchorDate,
+      facts: { appointmentTime: '09:30' },
+    });
+    const { workflowId } = started[0]!;
+    const handle = client.workflow.getHandle(workflowId);
+    const eventTypes = async () =>
+      ((await handle.fetchHistory()).events ?? []).map((event) => EventType[event.eventType!]);
+    const timers = async (count: number) => {
+      for (let tries = 0; tries < 200; tries++) {
+        const types = await eventTypes();
+        if (types.filter((type) => type === 'EVENT_TYPE_TIMER_STARTED').length >= count) return types;
+        await setTimeout(50);
+      }
+      assert.fail(`the journey did not start timer ${count}`);
+    };
+    const nextSendAt = async () => {
+      const [row] = await database.owner.db.execute<{ at: string }>(
+        sql`select (extract(epoch from next_send_at) * 1000)::bigint as at from enrollments where workflow_id = ${workflowId}`,
+      );
+      return Number(row!.at);
+    };
+    // The first reminder goes three days before the visit, 10:00 in the patient's zone.
+    const daysBefore = (zone: string) =>
+      DateTime.fromISO(anchorDate, { zone }).minus({ days: 3 }).set({ hour: 10 }).toMillis();
+
+    assert.equal(await nextSendAt(), daysBefore('America/Chicago'), 'written with the enrollment row');
+    const asleep = await timers(1);
+    assert.ok(!asleep.includes('EVENT_TYPE_MARKER_RECORDED'), 'no planning activity before the first sleep');
+
+    // A new zone: the journey plans the same wait again, in it, through its activity.
+    await database.owner.db.execute(
+      sql`update patients set time_zone = 'Asia/Tokyo' where id = ${patient.patientId}`,
+    );
+    await handle.signal(preferencesChangedSignal);
+    const replanned = await timers(2);
+    assert.ok(replanned.includes('EVENT_TYPE_MARKER_RECORDED'));
+    assert.equal(await nextSendAt(), daysBefore('Asia/Tokyo'));
+    await handle.terminate('test');
   });
 
   it('lets a late repeat of an old dispense change nothing (d1, d2, d1)', async () => {
