@@ -50,7 +50,7 @@ describe('the pickup page in Chromium', () => {
     assert.ok(sent.link.startsWith(`${world.origin}/m/`), 'the SMS links to the pickup page');
     assert.ok(!sent.sms.includes('Cardiology') && !sent.sms.includes(sent.deliveryId), 'no detail, no id');
 
-    const screenshots = await tempDir('pickup-screenshots');
+    const screenshots = await tempDir('pickup-screenshots', { keep: true });
     console.log(`pickup page screenshots: ${screenshots}`);
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
     const page = await context.newPage();

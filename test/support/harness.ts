@@ -1,6 +1,7 @@
 // Access to the throw-away services that test/run.ts starts, plus per-file isolation on top of them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,8 +77,16 @@ export async function createTestDatabase(): Promise<
   };
 }
 
-export async function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), `carebell-${prefix}-`));
+const scratch: string[] = [];
+process.once('exit', () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A scratch dir, gone when the test file's process ends unless `keep` (what a person may want to see). */
+export async function tempDir(prefix: string, options: { keep?: boolean } = {}): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `carebell-${prefix}-`));
+  if (!options.keep) scratch.push(dir);
+  return dir;
 }
 
 export async function startTestPeers(): Promise<LocalPeers & { dir: string }> {
