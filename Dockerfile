@@ -2,6 +2,9 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# glibc otherwise raises its trim threshold after large frees and keeps what a burst of journeys freed:
+# a worker with 1,000 journeys cached settled at about 550 MiB instead of 315 (see README, Configuration).
+ENV MALLOC_TRIM_THRESHOLD_=131072
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY . .

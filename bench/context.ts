@@ -140,6 +140,8 @@ export async function createContext(options: {
       SMTP_FROM: smtp!.from,
       SMTP_CA_FILE: smtp!.caFile,
       CAREBELL_WORKFLOW_CACHE_SIZE: process.env.CAREBELL_WORKFLOW_CACHE_SIZE,
+      // As the image and the npm scripts run the worker (README, Configuration); the baselines' worker too.
+      MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072',
       // No sweep runs in the middle of a benchmark.
       CAREBELL_SWEEPS: 'paused',
       ...keyRingEnv(keyRing),
