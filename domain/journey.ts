@@ -108,6 +108,13 @@ export function journeyWorkflowId({
 
 type WaitStep = Extract<JourneyStep, { type: 'wait' }>;
 
+/** The index of the step `id` names (a `next`, a branch's target), or `fallback` when it names none. */
+export const stepIndexOf = (
+  steps: readonly JourneyStep[],
+  id: string | undefined,
+  fallback: number,
+): number => (id === undefined ? fallback : steps.findIndex((step) => step.id === id));
+
 /**
  * The wait a journey reaches first when only its enrollment's facts lie before it (branches on facts,
  * decided as the interpreter decides them), and whether a send follows it: that wait can be planned
@@ -118,8 +125,7 @@ export function openingWait(
   facts: Record<string, string>,
 ): { step: WaitStep; beforeSend: boolean } | undefined {
   const { steps } = definition;
-  const indexOf = (id: string | undefined, fallback: number) =>
-    id === undefined ? fallback : steps.findIndex((step) => step.id === id);
+  const indexOf = (id: string | undefined, fallback: number) => stepIndexOf(steps, id, fallback);
   let index = 0;
   // Bounded: branches on facts alone that loop back would run the same way for ever.
   for (let visited = 0; visited < steps.length; visited++) {

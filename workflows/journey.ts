@@ -26,6 +26,7 @@ import {
   type JourneyResult,
   type JourneyState,
   type PlanJourneyTimeInput,
+  stepIndexOf,
   waitAnchorDate,
 } from '../domain/journey';
 import type { Activities } from '../activities';
@@ -110,8 +111,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     cancelled ||
     failed ||
     (optedOut && definition.category === 'marketing');
-  const indexOf = (id: string | undefined, fallback: number) =>
-    id === undefined ? fallback : definition.steps.findIndex((step) => step.id === id);
+  const indexOf = (id: string | undefined, fallback: number) => stepIndexOf(definition.steps, id, fallback);
   const exitAt = (step: Extract<JourneyStep, { type: 'exit' }>) => {
     state.timeline.push({ at: Date.now(), step: step.id, outcome: 'exited', reason: step.reason ?? null });
   };
