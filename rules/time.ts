@@ -1,7 +1,7 @@
 // Time in the patient's zone, as epoch milliseconds for workflows (which may not do zone arithmetic).
 import { DateTime, Duration, IANAZone } from 'luxon';
 import { CarebellError } from '../domain/errors';
-import { openingWait, waitAnchorDate } from '../domain/journey';
+import { openingWait, waitAnchorDate, type JourneyInput } from '../domain/journey';
 import type { JourneyDefinition } from '../journeys/schema';
 
 /** A signed ISO-8601 duration (`-P3D`, `P1D`) as a luxon Duration. */
@@ -38,19 +38,20 @@ export function planWait(options: {
 
 /**
  * The journey's opening wait (see `openingWait`) planned from `from`, as its first workflow task would plan
- * it: what an enrollment hands the journey so that it falls asleep without a planning round trip.
+ * it: the `firstWait` an enrollment hands the journey, and the send it plans (when one follows the wait).
  */
 export function planOpeningWait(
   definition: JourneyDefinition,
   options: { facts: Record<string, string>; anchorDate: string; timeZone: string; from: number },
-): { step: string; at: number; beforeSend: boolean } | undefined {
+): { firstWait: NonNullable<JourneyInput['firstWait']>; plannedSend: Date | null } | undefined {
   const { facts, timeZone, from } = options;
   const opening = openingWait(definition, facts);
   if (!opening) return undefined;
   const { step, beforeSend } = opening;
   const anchorDate = waitAnchorDate(step.until, facts, options.anchorDate);
   const at = planWait({ from, timeZone, anchorDate, until: step.until, for: step.for });
-  return Number.isFinite(at) ? { step: step.id, at, beforeSend } : undefined;
+  if (!Number.isFinite(at)) return undefined;
+  return { firstWait: { step: step.id, at }, plannedSend: beforeSend ? new Date(at) : null };
 }
 
 /**

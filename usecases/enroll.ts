@@ -157,7 +157,7 @@ export async function claimEnrollmentIn(
     workflowId,
     variants: variantsOf(journey, patientId),
     // The journey's next planned send, as the opening wait's planning would have written it.
-    nextSendAt: opening?.beforeSend ? new Date(opening.at) : null,
+    nextSendAt: opening?.plannedSend ?? null,
   });
   const audits: AuditEntry[] =
     details && claimed.created
@@ -186,7 +186,7 @@ export async function claimEnrollmentIn(
     definition,
     audits,
     // A claim found (a repeat, or a retry after a crash before the start) leaves the planning to the journey.
-    ...(opening && claimed.created ? { firstWait: { step: opening.step, at: opening.at } } : {}),
+    ...(opening && claimed.created ? { firstWait: opening.firstWait } : {}),
   };
 }
 

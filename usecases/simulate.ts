@@ -147,8 +147,12 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
           .plus({ days: event.anchorInDays ?? 0 })
           .toISODate()!;
       const facts = sampleFacts(event, patient.timeZone, startedAt);
-      const { timeZone } = patient;
-      const opening = planOpeningWait(definition, { facts, anchorDate, timeZone, from: startedAt });
+      const opening = planOpeningWait(definition, {
+        facts,
+        anchorDate,
+        timeZone: patient.timeZone,
+        from: startedAt,
+      });
       const handle = await env.client.workflow.start<JourneyWorkflow>('journeyWorkflow', {
         taskQueue: 'simulation',
         workflowId,
@@ -162,7 +166,7 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
             anchorDate,
             facts,
             // Planned as an enrollment plans it: a preview runs the journey as enrolled.
-            ...(opening ? { firstWait: { step: opening.step, at: opening.at } } : {}),
+            ...(opening ? { firstWait: opening.firstWait } : {}),
           },
         ],
       });
