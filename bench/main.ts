@@ -42,15 +42,7 @@ const BENCHMARKS: Record<string, { results: string[]; run: (ctx: BenchContext) =
 };
 const NAMES = [...Object.keys(BENCHMARKS), 'suite'];
 
-const { values: flags, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    full: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    cluster: { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-  },
-});
+const { values: flags, positionals } = parseOptions();
 const unknown = positionals.filter((name) => !NAMES.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark ${unknown.join(', ')}: choose from ${NAMES.join(', ')}\n`);
@@ -159,4 +151,22 @@ if (process.send) process.send({ report }, () => process.exit(code));
 else {
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
   process.exit(code);
+}
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        full: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        cluster: { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    // parseArgs says which option it did not know in its first sentence; the rest is about positionals.
+    process.stderr.write(`${(error as Error).message.split('. ')[0]}: see npm run bench -- --help\n`);
+    process.exit(2);
+  }
 }

@@ -14,10 +14,11 @@ const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
     'usage: npm run bench -- [--full] [--json] [--cluster] [--keep] [name …]\n' +
-      "  --full     the issue's scale (10,000 enrollments, 20,000 sleepers; about 30 minutes with the suite);\n" +
+      '  --full     the full scale (10,000 enrollments, 20,000 sleepers; under 30 minutes with the suite);\n' +
       '             without it a reduced scale, under 10 minutes\n' +
       '  --json     print the JSON report instead of the table (also written to bench/results/)\n' +
-      '  --cluster  a Temporal server on PostgreSQL instead of the dev server (not yet available)\n' +
+      "  --cluster  Temporal's own server (v1.29.1) on the embedded PostgreSQL and two carebell workers,\n" +
+      '             instead of the dev server and one (see the README, "Scaling out")\n' +
       "  --keep     keep the run's data dir (databases, the peers' messages, process logs)\n" +
       '  name       throughput, audit, latency, api-events, enrollment, sleepers, suite: run only these;\n' +
       '             suite (npm test) runs only with --full or when named\n',
