@@ -92,6 +92,19 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}) {
     done(null, body),
   );
 
+  // Closing, Fastify closes the keep-alive connections idle at that moment, once. One whose request was in
+  // flight stays open after its answer until the keep-alive timeout (72 s), holding the close that long:
+  // reaping idle connections until the server has closed lets shutdown end with the last answer.
+  let reaper: NodeJS.Timeout | undefined;
+  app.addHook('preClose', (done) => {
+    reaper = setInterval(() => app.server.closeIdleConnections(), 50).unref();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(reaper);
+    done();
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('cache-control', 'no-store');

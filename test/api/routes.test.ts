@@ -123,6 +123,37 @@ describe('HTTP API routes', () => {
     }
   });
 
+  it('closes as soon as a request in flight on a kept-alive connection is answered', async () => {
+    const app = await buildApi(harness.api.deps);
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    app.get('/test/quick', () => ({ quick: true }));
+    app.get('/test/held', async () => {
+      entered();
+      await gate;
+      return { held: true };
+    });
+    const origin = await app.listen({ host: '127.0.0.1', port: 0 });
+    // Answered first, so that the held request travels on a connection kept alive.
+    assert.equal((await fetch(`${origin}/test/quick`)).status, 200);
+    const held = fetch(`${origin}/test/held`);
+    await inHandler;
+    const closed = app.close();
+    // Answered only once the server has stopped listening: past the moment Fastify closes idle connections.
+    await waitFor(() => !app.server.listening, 'the API to stop listening', 5000);
+    release();
+    assert.equal((await held).status, 200, 'the request in flight is answered');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the API was still open 5 s after its last answer')), 5000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  });
+
   it('creates and updates a patient by MRN, normalising US-style phone numbers, and reads it back', async () => {
     const created = await call('POST', '/v1/patients', keyA, patientBody('MRN-1'));
     assert.equal(created.statusCode, 201, created.body);
