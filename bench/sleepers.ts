@@ -80,10 +80,13 @@ async function rawWake(ctx: BenchContext, patients: BenchPatient[]): Promise<num
   // Far enough ahead to start them all and restart the worker before it comes.
   const at = Date.now() + 25_000 + patients.length * 20;
   ctx.say(`sleepers: ${patients.length} raw sleepers due in ${((at - Date.now()) / 1000).toFixed(0)} s`);
+  const ids: string[] = [];
   await inParallel(patients, 50, async (patient) => {
+    const workflowId = `raw-sleeper-${randomUUID()}`;
+    ids.push(workflowId);
     await ctx.rawClient.workflow.start('rawSleepThenSendWorkflow', {
       taskQueue: RAW_TASK_QUEUE,
-      workflowId: `raw-sleeper-${randomUUID()}`,
+      workflowId,
       args: [at, ctx.rawMessage(patient)],
     });
   });
@@ -91,6 +94,8 @@ async function rawWake(ctx: BenchContext, patients: BenchPatient[]): Promise<num
   if (Date.now() > at) ctx.say('sleepers: the baseline worker restarted after its sleepers were due');
   const addresses = patients.map((patient) => patient.address);
   await ctx.arrivals.waitFor(addresses, at - Date.now() + 180_000);
+  // Ended, not only posted: stopping the server under workflows still completing makes it log errors.
+  await inParallel(ids, 50, (workflowId) => ctx.rawClient.workflow.getHandle(workflowId).result());
   return addresses.flatMap((address) =>
     ctx.arrivals
       .times(address)
