@@ -186,7 +186,7 @@ export async function claimEnrollmentIn(
     definition,
     audits,
     // A claim found (a repeat, or a retry after a crash before the start) leaves the planning to the journey.
-    ...(opening && claimed.created ? { firstWait: opening.firstWait } : {}),
+    firstWait: claimed.created ? opening?.firstWait : undefined,
   };
 }
 

@@ -166,7 +166,7 @@ export async function createSimulator(testServerPath?: string): Promise<Simulato
             anchorDate,
             facts,
             // Planned as an enrollment plans it: a preview runs the journey as enrolled.
-            ...(opening ? { firstWait: opening.firstWait } : {}),
+            firstWait: opening?.firstWait,
           },
         ],
       });
